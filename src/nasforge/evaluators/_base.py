@@ -1,0 +1,34 @@
+"""The evaluator seam: score one architecture on the validation data, nothing more.
+
+The test split is not reachable through :meth:`Evaluator.evaluate`; only the runner's final report calls
+:meth:`Evaluator.final_test`, once, for the architecture the search returns.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Evaluation", "Evaluator"]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Validation metrics of one trial and what it cost (``params``, ``flops``, ``*_seconds``)."""
+
+    metrics: Mapping[str, float]
+    costs: Mapping[str, float] = field(default_factory=dict)
+
+
+class Evaluator(ABC):
+    """Scores architectures. Raising from :meth:`evaluate` marks the trial failed; the search goes on."""
+
+    @abstractmethod
+    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+        """Validation metrics of ``arch``; ``seed`` makes the evaluation reproducible."""
+
+    @abstractmethod
+    def final_test(self, arch: Hashable, seed: int) -> Mapping[str, Any]:
+        """Test metrics of the returned architecture: called once per run, after the search."""

@@ -1,0 +1,25 @@
+"""Typed errors with one-line messages: the CLI prints them and exits 2, tracebacks only with --debug."""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "DataError", "InvalidArchitecture", "NasforgeError", "StoreError"]
+
+
+class NasforgeError(Exception):
+    """Base of every error nasforge raises on purpose; its message is one line meant for the user."""
+
+
+class ConfigError(NasforgeError, ValueError):
+    """A configuration value is wrong; the message names the field and what is allowed."""
+
+
+class InvalidArchitecture(NasforgeError, ValueError):
+    """An architecture string or value does not belong to its search space, or cannot fit the input."""
+
+
+class DataError(NasforgeError, ValueError):
+    """A dataset file or array cannot be used; the message says what is wrong with it."""
+
+
+class StoreError(NasforgeError):
+    """The experiment store is missing, corrupt or from an incompatible version."""

@@ -1,0 +1,43 @@
+"""The trial lifecycle: a state enum and a frozen record, so that a failure is data rather than an exception."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+__all__ = ["Trial", "TrialState"]
+
+
+class TrialState(str, Enum):
+    """Where a trial is in its life. ``INTERRUPTED`` marks a trial whose process died; it is redone on resume."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def is_done(self) -> bool:
+        """Finished and failed trials count against the budget; running and interrupted ones do not."""
+        return self in (TrialState.FINISHED, TrialState.FAILED)
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One evaluation of one architecture, as the store keeps it.
+
+    ``score`` is the objective as a number to maximise (the loss enters negated); ``metrics`` are validation
+    metrics; ``costs`` hold ``params``, ``flops`` and timings in seconds.
+    """
+
+    id: int
+    arch: str
+    state: TrialState
+    seed: int
+    score: float | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    costs: Mapping[str, float] = field(default_factory=dict)
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str | None = None
