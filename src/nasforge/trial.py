@@ -28,7 +28,8 @@ class Trial:
     """One evaluation of one architecture, as the store keeps it.
 
     ``score`` is the objective as a number to maximise (the loss enters negated); ``metrics`` are validation
-    metrics; ``costs`` hold ``params``, ``flops`` and timings in seconds.
+    metrics; ``costs`` hold ``params``, ``flops`` and timings in seconds; ``elapsed`` is the search's
+    wall-clock seconds when the trial ended.
     """
 
     id: int
@@ -40,4 +41,5 @@ class Trial:
     costs: Mapping[str, float] = field(default_factory=dict)
     started_at: float | None = None
     finished_at: float | None = None
+    elapsed: float | None = None
     error: str | None = None

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Evaluation", "Evaluator"]
+__all__ = ["Evaluation", "Evaluator", "FinalReport"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,14 @@ class Evaluation:
     costs: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class FinalReport:
+    """Test metrics of the architecture a run returns, and the retrained model where there is one to export."""
+
+    metrics: Mapping[str, float]
+    model: Any = None
+
+
 class Evaluator(ABC):
     """Scores architectures. Raising from :meth:`evaluate` marks the trial failed; the search goes on."""
 
@@ -30,5 +38,5 @@ class Evaluator(ABC):
         """Validation metrics of ``arch``; ``seed`` makes the evaluation reproducible."""
 
     @abstractmethod
-    def final_test(self, arch: Hashable, seed: int) -> Mapping[str, Any]:
+    def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Test metrics of the returned architecture: called once per run, after the search."""

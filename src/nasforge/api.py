@@ -1,0 +1,188 @@
+"""``nasforge.search``: the whole job from Python; the CLI is a thin layer over it."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nasforge.budget import Budget
+from nasforge.callbacks import Callback
+from nasforge.config import Config, check_params
+from nasforge.exceptions import StoreError
+from nasforge.objective import Objective
+from nasforge.run import Run
+from nasforge.spaces import SPACES, SearchSpace
+from nasforge.store import SQLiteStore
+from nasforge.strategies import STRATEGIES, Strategy
+
+if TYPE_CHECKING:
+    from nasforge.data import Dataset
+    from nasforge.evaluators import Trainer
+
+__all__ = ["STORE_FILE", "components_from_config", "export_trial", "make_space", "make_strategy", "search"]
+
+STORE_FILE = "store.sqlite"
+
+
+def make_space(spec: SearchSpace | str | dict[str, Any], input_shape: Sequence[int]) -> SearchSpace:
+    """A space from an object, a registered type name or a config mapping (``{"type": "chain", ...}``)."""
+    if isinstance(spec, SearchSpace):
+        return spec
+    params = {"type": spec} if isinstance(spec, str) else dict(spec)
+    kind = params.pop("type", "chain")
+    factory = SPACES.get(kind)
+    if "input_shape" in inspect.signature(factory).parameters:
+        params["input_shape"] = tuple(input_shape)
+    return check_params("space", factory, params)
+
+
+def make_strategy(spec: Strategy | str | dict[str, Any]) -> Strategy:
+    """A strategy from an object, a registered name or a config mapping (``{"name": "evolution", ...}``)."""
+    if isinstance(spec, Strategy):
+        return spec
+    params = {"name": spec} if isinstance(spec, str) else dict(spec)
+    return check_params("strategy", STRATEGIES.get(params.pop("name", "evolution")), params)
+
+
+def components_from_config(config: Config) -> dict[str, Any]:
+    """Everything :func:`search` needs, built from a validated config (strategy first: it is the cheapest)."""
+    strategy = make_strategy({"name": config.strategy.name, **config.strategy.params})
+    from nasforge.data import load
+    from nasforge.evaluators import Trainer
+
+    trainer = check_params("train", Trainer, config.train.model_dump())
+    data = load(config.data.model_dump(include={"builtin", "path", "target"}, exclude_none=True))
+    space = make_space({"type": config.space.type, **config.space.params}, data.input_shape)
+    return {
+        "space": space,
+        "data": data,
+        "strategy": strategy,
+        "trainer": trainer,
+        "budget": Budget(**config.budget.model_dump()),
+        "objective": config.objective.metric,
+        "seed": config.seed,
+        "valid": config.data.valid,
+        "test": config.data.test,
+    }
+
+
+def search(
+    *,
+    data: Dataset,
+    space: SearchSpace | str | dict[str, Any] = "chain",
+    strategy: Strategy | str | dict[str, Any] = "evolution",
+    trainer: Trainer | None = None,
+    budget: Budget | None = None,
+    objective: Objective | str = "accuracy",
+    run_dir: str | Path | None = None,
+    seed: int = 0,
+    valid: float = 0.2,
+    test: float = 0.2,
+    callbacks: Sequence[Callback] = (),
+    config: dict[str, Any] | None = None,
+) -> Run:
+    """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
+
+    With a ``run_dir``, the run is stored in ``run_dir/store.sqlite`` and the winner exported there
+    (``best.json``, ``best.pt``, ``best.onnx``, ``progress.png``); calling ``search`` again with the same
+    ``run_dir`` resumes the run. Ctrl-C stops the search cleanly (``KeyboardInterrupt`` propagates).
+
+    >>> import nasforge as nf
+    >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
+    ...                 budget=nf.Budget(trials=10), run_dir="runs/demo")  # doctest: +SKIP
+    >>> run.best.arch, run.best.test["accuracy"]  # doctest: +SKIP
+    """
+    from nasforge.data import split
+    from nasforge.evaluators import Trainer, TrainEvaluator
+
+    splits = split(data, seed=seed, valid=valid, test=test)
+    space = make_space(space, splits.input_shape)
+    strategy = make_strategy(strategy)
+    trainer = trainer or Trainer()
+    budget = budget or Budget()
+    objective = objective if isinstance(objective, Objective) else Objective(objective)
+    out_dir = Path(run_dir) if run_dir is not None else None
+    store = open_store(out_dir, space, strategy, objective, seed, config)
+    run = Run(space, strategy, TrainEvaluator(space, splits, trainer), store, objective=objective, seed=seed)
+    run.optimize(budget, callbacks)
+    run.best = _finish(run, out_dir, splits.input_shape, splits.num_classes, config)
+    return run
+
+
+def open_store(
+    out_dir: Path | None,
+    space: SearchSpace,
+    strategy: Strategy,
+    objective: Objective,
+    seed: int,
+    config: dict[str, Any] | None,
+) -> SQLiteStore:
+    """Open (or create) the run's store; refuse to mix a different search into an existing run."""
+    if out_dir is None:
+        store = SQLiteStore(":memory:")
+    else:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        store = SQLiteStore(out_dir / STORE_FILE)
+    identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.metric, "seed": seed}
+    stored = store.get_meta("search")
+    if stored is None:
+        store.set_meta("search", identity)
+        if config is not None:
+            store.set_meta("config", config)
+    elif stored != identity:
+        changed = sorted(k for k in identity if identity[k] != stored.get(k))
+        raise StoreError(
+            f"{out_dir}: holds a different search ({', '.join(changed)} changed); resume it as it was "
+            "or choose another run directory"
+        )
+    return store
+
+
+def _finish(run: Run, out_dir: Path | None, input_shape: Sequence[int], num_classes: int, config: Any) -> Any:
+    from nasforge.winner import report_winner
+
+    best = report_winner(run, out_dir, input_shape, num_classes, config=config)
+    if out_dir is not None:
+        from nasforge.report import plot_progress
+
+        best.paths["plot"] = plot_progress(run.trials, run.objective, out_dir / "progress.png")
+        run.store.set_meta("final", {"trial": best.trial.id, "test": dict(best.test)})
+    return best
+
+
+def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out_dir: Path | None = None) -> Any:
+    """Retrain one stored trial (default: the best) on train+validation, test it once and export it."""
+    from nasforge.data import split
+    from nasforge.evaluators import TrainEvaluator
+    from nasforge.exceptions import NasforgeError
+    from nasforge.winner import report_winner
+
+    parts = components_from_config(config)
+    splits = split(parts["data"], seed=parts["seed"], valid=parts["valid"], test=parts["test"])
+    objective = Objective(parts["objective"])
+    store = open_store(run_dir, parts["space"], parts["strategy"], objective, parts["seed"], None)
+    run = Run(
+        parts["space"],
+        parts["strategy"],
+        TrainEvaluator(parts["space"], splits, parts["trainer"]),
+        store,
+        objective=objective,
+        seed=parts["seed"],
+    )
+    trials = {t.id: t for t in run.top()}
+    chosen = run.best_trial if trial_id is None else trials.get(trial_id)
+    if chosen is None:
+        known = ", ".join(str(i) for i in sorted(trials)) or "none"
+        raise NasforgeError(f"--trial: no finished trial with id {trial_id} (finished trials: {known})")
+    out_dir = out_dir or run_dir / f"trial-{chosen.id}"
+    return report_winner(
+        run,
+        out_dir,
+        splits.input_shape,
+        splits.num_classes,
+        trial=chosen,
+        stem="model",
+        config=config.model_dump(mode="json"),
+    )

@@ -1,0 +1,27 @@
+"""Hooks into a search's life (progress bars, logging, later early stopping); every hook is a no-op by default."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nasforge.run import Run
+    from nasforge.trial import Trial
+
+__all__ = ["Callback"]
+
+
+class Callback:
+    """Subclass and override what you need; the runner calls every hook in the driver process."""
+
+    def on_search_start(self, run: Run) -> None:
+        """Called once per ``optimize`` call, after stored trials were replayed."""
+
+    def on_trial_start(self, run: Run, trial: Trial) -> None:
+        """Called when a trial is recorded as running, before it is evaluated."""
+
+    def on_trial_end(self, run: Run, trial: Trial) -> None:
+        """Called when a trial is recorded as finished or failed."""
+
+    def on_search_end(self, run: Run, reason: str) -> None:
+        """Called when the search stops: ``trials``, ``seconds``, ``exhausted`` or ``interrupted``."""

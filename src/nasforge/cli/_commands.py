@@ -1,0 +1,119 @@
+"""The run commands: search, resume, show and export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from nasforge.exceptions import ConfigError, StoreError
+
+if TYPE_CHECKING:
+    from nasforge.config import Config
+    from nasforge.store import SQLiteStore
+
+__all__ = ["export", "resume", "search", "show"]
+
+RunDir = Annotated[Path, typer.Argument(help="A run directory (holds store.sqlite).", show_default=False)]
+
+
+def search(
+    config: Annotated[Path, typer.Argument(help="YAML config (see examples/).", show_default=False)],
+    run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Where to write the run [runs/<name>].")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Search architectures, then retrain the winner, test it once and export it."""
+    from nasforge.config import load_config
+
+    cfg = load_config(config)
+    run_dir = run_dir or Path("runs") / cfg.name
+    if (run_dir / "store.sqlite").exists():
+        raise ConfigError(
+            f"--run-dir: {run_dir} already holds a run; continue it with 'nasforge resume {run_dir}' "
+            "or choose another --run-dir"
+        )
+    _execute(cfg, run_dir, quiet)
+
+
+def resume(
+    run_dir: RunDir,
+    trials: Annotated[int | None, typer.Option(min=1, help="Raise the trial budget to this many.")] = None,
+    seconds: Annotated[float | None, typer.Option(min=1, help="Raise the time budget to this many seconds.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Continue a stopped run; finished trials are never redone."""
+    from nasforge.config import parse_config
+
+    store = _open(run_dir)
+    stored = store.get_meta("config")
+    store.close()
+    if stored is None:
+        raise StoreError(
+            f"{run_dir}: this run was started from Python; resume it by calling nasforge.search() "
+            "again with the same run_dir"
+        )
+    budget = stored.setdefault("budget", {})
+    budget.update({k: v for k, v in (("trials", trials), ("seconds", seconds)) if v is not None})
+    _execute(parse_config(stored), run_dir, quiet)
+
+
+def _execute(cfg: Config, run_dir: Path, quiet: bool) -> None:
+    from nasforge.api import components_from_config, search
+    from nasforge.cli._display import Display
+
+    display = Display(quiet=quiet)
+    with display.status("loading data and building the search"):
+        components = components_from_config(cfg)
+    display.header(cfg, components, run_dir)
+    run = search(
+        **components,
+        run_dir=run_dir,
+        callbacks=[display.progress(components["budget"], components["objective"])],
+        config=cfg.model_dump(mode="json"),
+    )
+    display.winner(run)
+
+
+def show(
+    run_dir: RunDir,
+    top: Annotated[int, typer.Option(min=1, help="How many of the best trials to list.")] = 10,
+    all_trials: Annotated[bool, typer.Option("--all", help="List every trial in id order, with failures.")] = False,
+) -> None:
+    """Show a run's trials as a table (any run, finished or not)."""
+    from nasforge.cli._display import Display
+
+    store = _open(run_dir)
+    try:
+        Display().run_summary(store, top=None if all_trials else top, run_dir=run_dir)
+    finally:
+        store.close()
+
+
+def export(
+    run_dir: RunDir,
+    trial: Annotated[int | None, typer.Option("--trial", help="Trial id to export [the best].")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output directory [RUN_DIR/trial-<id>].")] = None,
+) -> None:
+    """Retrain a trial's architecture on train+validation, test it once and export .pt/.onnx/.json."""
+    from nasforge.api import export_trial
+    from nasforge.cli._display import Display
+    from nasforge.config import parse_config
+
+    store = _open(run_dir)
+    stored = store.get_meta("config")
+    store.close()
+    if stored is None:
+        raise StoreError(f"{run_dir}: this run was started from Python; export from Python with nasforge.export_trial")
+    best = export_trial(parse_config(stored), run_dir, trial_id=trial, out_dir=out)
+    Display().exported(best)
+
+
+def _open(run_dir: Path) -> SQLiteStore:
+    from nasforge.api import STORE_FILE
+    from nasforge.store import SQLiteStore
+
+    path = run_dir / STORE_FILE
+    if not path.is_file():
+        raise StoreError(f"{run_dir}: no nasforge run here ({STORE_FILE} is missing)")
+    return SQLiteStore(path)

@@ -1,0 +1,203 @@
+"""Everything the CLI prints: header, live progress, the top-k table, the winner and what was written."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from nasforge.budget import Budget
+from nasforge.callbacks import Callback
+from nasforge.objective import Objective
+from nasforge.trial import Trial, TrialState
+
+__all__ = ["Display", "trials_table"]
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if abs(value) >= 1e4:
+        for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+            if abs(value) >= scale:
+                return f"{value / scale:.2f}{unit}"
+    return f"{value:.{digits}f}" if isinstance(value, float) and not float(value).is_integer() else f"{value:g}"
+
+
+def trials_table(trials: Sequence[Trial], title: str) -> Table:
+    """Trials with their validation metrics and costs, in the order given."""
+    table = Table(title=title, title_justify="left")
+    for name, justify in (
+        ("#", "right"),
+        ("trial", "right"),
+        ("status", "left"),
+        ("accuracy", "right"),
+        ("f1", "right"),
+        ("loss", "right"),
+        ("params", "right"),
+        ("FLOPs", "right"),
+        ("seconds", "right"),
+        ("architecture", "left"),
+    ):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for rank, t in enumerate(trials, start=1):
+        seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
+        status = t.state.value if t.state is not TrialState.FAILED else f"failed: {(t.error or '').splitlines()[0]}"
+        table.add_row(
+            str(rank),
+            str(t.id),
+            status,
+            _num(t.metrics.get("accuracy")),
+            _num(t.metrics.get("f1")),
+            _num(t.metrics.get("loss")),
+            _num(t.costs.get("params")),
+            _num(t.costs.get("flops")),
+            _num(seconds, 1),
+            t.arch,
+        )
+    return table
+
+
+class _Progress(Callback):
+    """Live bar (trial i of N, elapsed, best so far, ETA); one line per trial when not on a terminal."""
+
+    def __init__(self, console: Console, budget: Budget, objective: Objective, quiet: bool) -> None:
+        self.console, self.budget, self.objective, self.quiet = console, budget, objective, quiet
+        self.best: float | None = None
+        self.progress: Progress | None = None
+
+    def on_search_start(self, run: Any) -> None:
+        finished = [t.score for t in run.store.trials(states=(TrialState.FINISHED,)) if t.score is not None]
+        self.best = max(finished, default=None)
+        self.start = time.monotonic() - run.elapsed_before
+        self.done = run.done
+        if run.done:
+            self.console.print(f"resuming: {run.done} trials already done, none will be redone")
+        if self.quiet or not self.console.is_terminal:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]trial {task.fields[trial]}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TextColumn("best {task.fields[best]}"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.task = self.progress.add_task("search", total=1.0, trial=self._count(), best=self._best())
+        self.progress.start()
+        self._update()
+
+    def _count(self) -> str:
+        return f"{self.done}/{self.budget.trials}" if self.budget.trials else str(self.done)
+
+    def _best(self) -> str:
+        return "-" if self.best is None else f"{self.objective.value(self.best):.4f}"
+
+    def _update(self) -> None:
+        elapsed = time.monotonic() - self.start
+        fraction = max(
+            self.done / self.budget.trials if self.budget.trials else 0.0,
+            elapsed / self.budget.seconds if self.budget.seconds else 0.0,
+        )
+        if self.progress is not None:
+            self.progress.update(self.task, completed=min(fraction, 1.0), trial=self._count(), best=self._best())
+
+    def on_trial_end(self, run: Any, trial: Trial) -> None:
+        self.done += 1
+        if trial.score is not None and (self.best is None or trial.score > self.best):
+            self.best = trial.score
+        self._update()
+        if self.progress is None and not self.quiet:
+            value = "failed" if trial.score is None else f"{self.objective.value(trial.score):.4f}"
+            self.console.print(
+                f"trial {self._count()}  {self.objective.metric} {value}  best {self._best()}  "
+                f"{time.monotonic() - self.start:.0f}s  {trial.arch}",
+                highlight=False,
+            )
+
+    def on_search_end(self, run: Any, reason: str) -> None:
+        if self.progress is not None:
+            self._update()
+            self.progress.stop()
+        why = {
+            "trials": "trial budget spent",
+            "seconds": "time budget spent",
+            "exhausted": "space exhausted",
+            "interrupted": "interrupted",
+        }.get(reason, reason)
+        self.console.print(f"search stopped ({why}) after {run.done} trials")
+        if reason != "interrupted":
+            self.console.print(trials_table(run.top(5), "Top 5 by validation"))
+            self.console.print("retraining the winner on train+validation, then one evaluation on the test split")
+
+
+class Display:
+    """The CLI's output in one place, so that commands stay short."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.console = Console(highlight=False)
+        self.quiet = quiet
+
+    def status(self, message: str) -> AbstractContextManager[Any]:
+        return nullcontext() if self.quiet or not self.console.is_terminal else self.console.status(message)
+
+    def header(self, cfg: Any, parts: dict[str, Any], run_dir: Path) -> None:
+        data, space = parts["data"], parts["space"]
+        budget: Budget = parts["budget"]
+        limits = [f"{budget.trials} trials" if budget.trials else "", f"{budget.seconds:g} s" if budget.seconds else ""]
+        size = getattr(space, "size", None)
+        self.console.print(
+            f"[bold]nasforge[/] {cfg.name}: {space.name} space ({_num(float(size)) if size else '?'} architectures) "
+            f"on {data.name} {tuple(data.input_shape)} x {len(data.y)} samples, {parts['strategy'].name}, "
+            f"budget {' / '.join(x for x in limits if x)}; run dir {run_dir}"
+        )
+
+    def progress(self, budget: Budget, objective: str) -> Callback:
+        return _Progress(self.console, budget, Objective(objective), self.quiet)
+
+    def winner(self, run: Any) -> None:
+        best = run.best
+        test = "  ".join(f"{k} {_num(v)}" for k, v in best.test.items())
+        costs = best.costs
+        self.console.print(
+            f"[bold]winner[/] trial {best.trial.id}: {best.trial.arch}\n"
+            f"  validation {run.objective.metric} {_num(best.metrics.get(run.objective.metric))}; "
+            f"test (once, after retraining on train+validation): {test}\n"
+            f"  params {_num(costs.get('params'))}, FLOPs {_num(costs.get('flops'))}"
+        )
+        self.console.print("wrote " + ", ".join(str(p) for p in best.paths.values()))
+
+    def exported(self, best: Any) -> None:
+        test = "  ".join(f"{k} {_num(v)}" for k, v in best.test.items())
+        self.console.print(f"trial {best.trial.id} retrained on train+validation; test: {test}")
+        self.console.print("wrote " + ", ".join(str(p) for p in best.paths.values()))
+
+    def run_summary(self, store: Any, top: int | None, run_dir: Path) -> None:
+        trials = store.trials()
+        counts = {s: sum(t.state is s for t in trials) for s in TrialState}
+        config = store.get_meta("config") or {}
+        self.console.print(
+            f"{run_dir}: {len(trials)} trials (" + ", ".join(f"{n} {s.value}" for s, n in counts.items() if n) + ")"
+        )
+        if top is None:
+            self.console.print(trials_table(trials, "All trials"))
+        else:
+            finished = sorted(
+                (t for t in trials if t.state is TrialState.FINISHED), key=lambda t: (-(t.score or -math.inf), t.id)
+            )
+            metric = config.get("objective", {}).get("metric", "accuracy")
+            self.console.print(trials_table(finished[:top], f"Top {top} by validation {metric}"))
+        final = store.get_meta("final")
+        if final:
+            test = "  ".join(f"{k} {_num(v)}" for k, v in final["test"].items())
+            self.console.print(f"winner: trial {final['trial']}, test after retraining: {test}")

@@ -1,0 +1,175 @@
+"""The YAML config: validated with pydantic at the boundary, every mistake reported as one line.
+
+Only ``data`` is required; everything else has defaults that fit the input's shape. Space and strategy
+sections are open: ``space.type`` / ``strategy.name`` pick a registered class and the remaining keys are
+its constructor arguments, checked against its signature.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from nasforge.exceptions import ConfigError, NasforgeError
+
+__all__ = ["Config", "check_params", "load_config", "parse_config"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataConfig(_Section):
+    builtin: str | None = None
+    path: str | None = None
+    target: str | None = None
+    valid: float = Field(0.2, gt=0, lt=1)
+    test: float = Field(0.2, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if (self.builtin is None) == (self.path is None):
+            raise ValueError("give exactly one of builtin (e.g. digits) or path (a .npz or .csv file)")
+        if self.valid + self.test >= 1:
+            raise ValueError(f"valid + test must leave data to train on, got {self.valid} + {self.test}")
+        return self
+
+
+class SpaceConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str = "chain"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class StrategyConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str = "evolution"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TrainConfig(_Section):
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(64, ge=1)
+    optimizer: Literal["adam", "sgd"] = "adam"
+    lr: float = Field(3e-3, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    schedule: Literal["cosine", "constant"] = "cosine"
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    time_limit: float | None = Field(None, gt=0)
+    threads: int = Field(1, ge=1)
+    device: str = "auto"
+
+
+class ObjectiveConfig(_Section):
+    metric: Literal["accuracy", "f1", "loss"] = "accuracy"
+
+
+class BudgetConfig(_Section):
+    trials: int | None = Field(40, ge=1)
+    seconds: float | None = Field(None, gt=0)
+
+
+class Config(_Section):
+    """A whole search, as the YAML file states it."""
+
+    name: str = Field("search", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: int = Field(0, ge=0)
+    data: DataConfig
+    space: SpaceConfig = Field(default_factory=SpaceConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+
+
+_MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "greater_than_equal": lambda c: f"must be >= {c['ge']:g}",
+    "greater_than": lambda c: f"must be > {c['gt']:g}",
+    "less_than": lambda c: f"must be < {c['lt']:g}",
+    "less_than_equal": lambda c: f"must be <= {c['le']:g}",
+    "literal_error": lambda c: f"must be one of {c['expected']}",
+    "string_pattern_mismatch": lambda c: "must be letters, digits, '_', '.' or '-', starting with a letter or digit",
+}
+
+
+def _one_line(error: ValidationError) -> str:
+    """The first error as ``field.path: what is allowed, got X``."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "config"
+    kind, ctx = first["type"], first.get("ctx", {})
+    got = f", got {first['input']!r}" if "input" in first and kind != "missing" else ""
+    if kind == "missing":
+        return f"{where}: required field is missing"
+    if kind == "extra_forbidden":
+        section = _section_of(first["loc"][:-1])
+        allowed = ", ".join(section.model_fields) if section else ""
+        return f"{where}: unknown field (allowed: {allowed})"
+    if kind in _MESSAGES:
+        return f"{where}: {_MESSAGES[kind](ctx)}{got}"
+    if kind == "value_error":
+        return f"{where}: {ctx.get('error', first['msg'])!s}"
+    return f"{where}: {first['msg'][0].lower()}{first['msg'][1:]}{got}"
+
+
+def _section_of(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model
+
+
+def parse_config(raw: Any, default_name: str = "search") -> Config:
+    """Validate a mapping (the parsed YAML); raises :class:`ConfigError` with one line."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config: must be a mapping of sections (data, space, ...), got {type(raw).__name__}")
+    try:
+        return Config.model_validate({"name": default_name, **raw})
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; its ``name`` defaults to the file's stem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    return parse_config(raw, default_name=path.stem.replace(" ", "-"))
+
+
+def check_params(section: str, factory: Callable[..., Any], params: Mapping[str, Any]) -> Any:
+    """Call a registered factory with config params, naming ``section.param`` in every error."""
+    accepted = [p for p in inspect.signature(factory).parameters if p not in ("self", "input_shape")]
+    for key in params:
+        if key not in accepted:
+            raise ConfigError(f"{section}.{key}: unknown parameter (allowed: {', '.join(accepted) or 'none'})")
+    try:
+        return factory(**params)
+    except NasforgeError as exc:
+        message = str(exc)
+        raise type(exc)(message if message.startswith(section) else f"{section}: {message}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{section}: {exc}") from None

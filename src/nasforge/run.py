@@ -1,0 +1,165 @@
+"""The runner: ties a strategy, an evaluator, an executor, a budget and a store into one search.
+
+The loop is only ask -> evaluate -> tell. Every state change is written to the store before the loop moves
+on, and a run opened on an existing store replays its trials through ``Strategy.tell``, so a crashed or
+stopped search resumes where it was without redoing a finished trial.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Hashable, Sequence
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+
+from nasforge.budget import Budget
+from nasforge.callbacks import Callback
+from nasforge.evaluators import Evaluation, Evaluator
+from nasforge.executors import Executor, LocalExecutor
+from nasforge.objective import Objective
+from nasforge.spaces import SearchSpace
+from nasforge.store import Store
+from nasforge.strategies import SpaceExhausted, Strategy, ask_new
+from nasforge.trial import Trial, TrialState
+
+__all__ = ["Run", "derive_seed"]
+
+
+def derive_seed(*keys: int) -> int:
+    """A 31-bit seed from the run seed and a counter: independent streams that a resume recreates exactly."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+class Run:
+    """One search over one store.
+
+    >>> # run = Run(space, strategy, evaluator, SQLiteStore("runs/x/store.sqlite"))
+    >>> # run.optimize(Budget(trials=40)); run.best_trial
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        strategy: Strategy,
+        evaluator: Evaluator,
+        store: Store,
+        *,
+        objective: Objective | None = None,
+        seed: int = 0,
+        executor: Executor | None = None,
+    ) -> None:
+        self.space = space
+        self.strategy = strategy
+        self.evaluator = evaluator
+        self.store = store
+        self.objective = objective or Objective()
+        self.seed = seed
+        self.executor = executor or LocalExecutor()
+        self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
+        self.interrupted_on_open = store.interrupt_running()
+        done = store.trials(states=(TrialState.FINISHED, TrialState.FAILED))
+        self._seen: dict[Hashable, float | None] = {}
+        self.strategy.bind(space, derive_seed(seed, 0, len(done)))
+        for trial in done:
+            arch = space.from_string(trial.arch)
+            self._seen[arch] = trial.score
+            self.strategy.tell(arch, trial.score)
+        self.elapsed_before = max((t.elapsed or 0.0 for t in done), default=0.0)
+
+    # -- what the run holds ---------------------------------------------------------------------------
+    @property
+    def trials(self) -> list[Trial]:
+        return self.store.trials()
+
+    @property
+    def done(self) -> int:
+        """Trials that count against the budget: finished and failed."""
+        return len(self.store.trials(states=(TrialState.FINISHED, TrialState.FAILED)))
+
+    def top(self, k: int | None = None) -> list[Trial]:
+        """Finished trials, best score first (ties: the earlier trial first)."""
+        finished = self.store.trials(states=(TrialState.FINISHED,))
+        ranked = sorted(finished, key=lambda t: (-(t.score if t.score is not None else -np.inf), t.id))
+        return ranked if k is None else ranked[:k]
+
+    @property
+    def best_trial(self) -> Trial | None:
+        top = self.top(1)
+        return top[0] if top else None
+
+    # -- the loop -------------------------------------------------------------------------------------
+    def optimize(self, budget: Budget, callbacks: Sequence[Callback] = ()) -> str:
+        """Search until the budget is spent; returns why it stopped. Ctrl-C stops cleanly and re-raises."""
+        start = time.monotonic() - self.elapsed_before
+        pending: dict[Future[Evaluation], tuple[Trial, Hashable]] = {}
+        for cb in callbacks:
+            cb.on_search_start(self)
+        done = self.done
+        reason = ""
+        try:
+            while True:
+                while not reason and len(pending) < self.executor.capacity:
+                    if budget.exhausted(done + len(pending), time.monotonic() - start):
+                        reason = "trials" if budget.trials is not None and done >= budget.trials else "seconds"
+                        break
+                    try:
+                        arch = ask_new(self.strategy, self._seen, {a for _, a in pending.values()})
+                    except SpaceExhausted:
+                        reason = "exhausted"
+                        break
+                    trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
+                    for cb in callbacks:
+                        cb.on_trial_start(self, trial)
+                    pending[self.executor.submit(self.evaluator.evaluate, arch, trial.seed)] = (trial, arch)
+                if not pending:
+                    break
+                for future in self.executor.wait_any(pending):
+                    trial, arch = pending.pop(future)
+                    trial = self._record(trial, arch, future, time.monotonic() - start)
+                    done += 1
+                    for cb in callbacks:
+                        cb.on_trial_end(self, trial)
+        except KeyboardInterrupt:
+            self.store.interrupt_running()
+            for cb in callbacks:
+                cb.on_search_end(self, "interrupted")
+            raise
+        finally:
+            self.elapsed_before = time.monotonic() - start
+        for cb in callbacks:
+            cb.on_search_end(self, reason)
+        return reason
+
+    def _record(self, trial: Trial, arch: Hashable, future: Future[Evaluation], elapsed: float) -> Trial:
+        """Store the result (finished or failed) and tell the strategy; a failure never stops the search."""
+        error = future.exception()
+        if error is None:
+            evaluation = future.result()
+            try:
+                score = self.objective.score(evaluation.metrics)
+            except KeyError as exc:
+                error = KeyError(f"the evaluator returned no {exc} metric")
+            else:
+                if np.isfinite(score):
+                    self._tell(arch, score)
+                    return self.store.finish_trial(trial.id, score, evaluation.metrics, evaluation.costs, elapsed)
+                error = ValueError(f"the {self.objective.metric} metric is not finite ({score})")
+        self._tell(arch, None)
+        return self.store.fail_trial(trial.id, _describe(error), costs=getattr(error, "costs", None), elapsed=elapsed)
+
+    def _tell(self, arch: Hashable, score: float | None) -> None:
+        self._seen[arch] = score
+        self.strategy.tell(arch, score)
+
+
+def _describe(error: BaseException) -> str:
+    """One line for the table, the full traceback below it for whoever opens the store."""
+    from nasforge.exceptions import NasforgeError
+
+    head = f"{type(error).__name__}: {error}"
+    if isinstance(error, NasforgeError):
+        return head
+    return head + "\n" + "".join(traceback.format_exception(error)).rstrip()

@@ -1,0 +1,56 @@
+"""The store seam: every state change of every trial, durable before the runner moves on."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+from nasforge.trial import Trial, TrialState
+
+__all__ = ["Store"]
+
+
+class Store(ABC):
+    """Where a run keeps its config and trials. The runner (the driver) is the only writer.
+
+    Each method is one transaction: after it returns, a crash of the process loses nothing it wrote.
+    """
+
+    @abstractmethod
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value under ``key`` (the config, the final report, elapsed time)."""
+
+    @abstractmethod
+    def get_meta(self, key: str, default: Any = None) -> Any: ...
+
+    @abstractmethod
+    def create_trial(self, arch: str, seed: int) -> Trial:
+        """Record a trial as ``running`` and return it with its new id."""
+
+    @abstractmethod
+    def finish_trial(
+        self,
+        trial_id: int,
+        score: float,
+        metrics: Mapping[str, float],
+        costs: Mapping[str, float],
+        elapsed: float | None = None,
+    ) -> Trial:
+        """Record a result; ``elapsed`` is the search's wall-clock seconds so far, so resume keeps the budget."""
+
+    @abstractmethod
+    def fail_trial(
+        self, trial_id: int, error: str, costs: Mapping[str, float] | None = None, elapsed: float | None = None
+    ) -> Trial: ...
+
+    @abstractmethod
+    def interrupt_running(self) -> int:
+        """Mark trials left ``running`` by a dead process as ``interrupted``; returns how many."""
+
+    @abstractmethod
+    def trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
+        """Trials in id order, optionally only those in ``states``."""
+
+    def close(self) -> None:
+        """Release the underlying resources (a no-op by default)."""

@@ -1,0 +1,174 @@
+"""One SQLite file per run, readable with plain ``sqlite3`` (see the ``trials`` table and ``trials_flat`` view)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from nasforge.exceptions import StoreError
+from nasforge.store._base import Store
+from nasforge.trial import Trial, TrialState
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    id INTEGER PRIMARY KEY,
+    arch TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+    seed INTEGER NOT NULL,
+    score REAL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    costs TEXT NOT NULL DEFAULT '{}',
+    started_at REAL,
+    finished_at REAL,
+    elapsed REAL,
+    error TEXT
+);
+CREATE VIEW IF NOT EXISTS trials_flat AS
+SELECT id, arch, status, score,
+       json_extract(metrics, '$.accuracy') AS accuracy,
+       json_extract(metrics, '$.f1') AS f1,
+       json_extract(metrics, '$.loss') AS loss,
+       json_extract(costs, '$.params') AS params,
+       json_extract(costs, '$.flops') AS flops,
+       finished_at - started_at AS seconds,
+       elapsed,
+       error
+FROM trials;
+"""
+
+
+def _finite(values: Mapping[str, float]) -> str:
+    """JSON of a metrics/costs mapping; NaN and inf become null so that the JSON stays standard."""
+    return json.dumps({k: (float(v) if math.isfinite(float(v)) else None) for k, v in values.items()})
+
+
+class SQLiteStore(Store):
+    """A run's trials in SQLite (WAL journal, one transaction per state change).
+
+    >>> store = SQLiteStore(":memory:")
+    >>> trial = store.create_trial("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", seed=1)
+    >>> store.finish_trial(trial.id, 0.5, {"accuracy": 0.5}, {"params": 10}).state.value
+    'finished'
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            version = self.get_meta("schema_version")
+            if version is None:
+                self.set_meta("schema_version", SCHEMA_VERSION)
+            elif version != SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: store schema version {version}, this nasforge reads {SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a readable nasforge store ({exc})") from None
+
+    def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            cursor = self._db.execute(sql, params)
+            self._db.execute("COMMIT")
+            return cursor
+        except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: write failed ({exc})") from None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def create_trial(self, arch: str, seed: int) -> Trial:
+        now = time.time()
+        cursor = self._write(
+            "INSERT INTO trials (arch, status, seed, started_at) VALUES (?, 'running', ?, ?)", (arch, seed, now)
+        )
+        return Trial(id=int(cursor.lastrowid or 0), arch=arch, state=TrialState.RUNNING, seed=seed, started_at=now)
+
+    def finish_trial(
+        self,
+        trial_id: int,
+        score: float,
+        metrics: Mapping[str, float],
+        costs: Mapping[str, float],
+        elapsed: float | None = None,
+    ) -> Trial:
+        self._write(
+            "UPDATE trials SET status = 'finished', score = ?, metrics = ?, costs = ?, finished_at = ?, "
+            "elapsed = ? WHERE id = ?",
+            (score, _finite(metrics), _finite(costs), time.time(), elapsed, trial_id),
+        )
+        return self._trial(trial_id)
+
+    def fail_trial(
+        self, trial_id: int, error: str, costs: Mapping[str, float] | None = None, elapsed: float | None = None
+    ) -> Trial:
+        self._write(
+            "UPDATE trials SET status = 'failed', error = ?, costs = ?, finished_at = ?, elapsed = ? WHERE id = ?",
+            (error, _finite(costs or {}), time.time(), elapsed, trial_id),
+        )
+        return self._trial(trial_id)
+
+    def interrupt_running(self) -> int:
+        cursor = self._write(
+            "UPDATE trials SET status = 'interrupted', error = 'the process stopped before this trial finished' "
+            "WHERE status = 'running'",
+            (),
+        )
+        return cursor.rowcount
+
+    def trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
+        rows = self._db.execute(
+            "SELECT id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error "
+            "FROM trials ORDER BY id"
+        ).fetchall()
+        found = [self._from_row(row) for row in rows]
+        return found if states is None else [t for t in found if t.state in states]
+
+    def _trial(self, trial_id: int) -> Trial:
+        row = self._db.execute(
+            "SELECT id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error "
+            "FROM trials WHERE id = ?",
+            (trial_id,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: no trial with id {trial_id}")
+        return self._from_row(row)
+
+    @staticmethod
+    def _from_row(row: tuple[Any, ...]) -> Trial:
+        def floats(text: str) -> dict[str, float]:
+            return {k: (math.nan if v is None else float(v)) for k, v in json.loads(text).items()}
+
+        return Trial(
+            id=row[0],
+            arch=row[1],
+            state=TrialState(row[2]),
+            seed=row[3],
+            score=row[4],
+            metrics=floats(row[5]),
+            costs=floats(row[6]),
+            started_at=row[7],
+            finished_at=row[8],
+            elapsed=row[9],
+            error=row[10],
+        )
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from nasforge.api import make_space, make_strategy
+from nasforge.config import load_config, parse_config
+from nasforge.exceptions import ConfigError
+
+DIGITS = {"data": {"builtin": "digits"}}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({}, "data: required field is missing"),
+        ({**DIGITS, "budget": {"trials": 0}}, "budget.trials: must be >= 1, got 0"),
+        ({**DIGITS, "train": {"optimizer": "rmsprop"}}, "train.optimizer: must be one of 'adam' or 'sgd', got 'rmsprop'"),
+        ({**DIGITS, "train": {"epoch": 3}}, "train.epoch: unknown field (allowed: epochs, batch_size"),
+        ({**DIGITS, "train": {"lr": -1}}, "train.lr: must be > 0, got -1"),
+        ({**DIGITS, "objective": {"metric": "auc"}}, "objective.metric: must be one of 'accuracy', 'f1' or 'loss'"),
+        ({"data": {"builtin": "digits", "path": "x.npz"}}, "data: give exactly one of builtin"),
+        ({"data": {"builtin": "digits", "valid": 0.5, "test": 0.5}}, "data: valid + test must leave data"),
+        ({**DIGITS, "colour": "red"}, "colour: unknown field (allowed: name, seed, data"),
+        ([1, 2], "config: must be a mapping"),
+    ],
+)
+def test_config_errors_are_one_line_naming_the_field(raw, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw)
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_defaults_fill_everything_but_data():
+    cfg = parse_config(DIGITS)
+    assert (cfg.space.type, cfg.strategy.name, cfg.train.epochs, cfg.objective.metric) == (
+        "chain",
+        "evolution",
+        8,
+        "accuracy",
+    )
+
+
+def test_strategy_parameters_are_checked_by_name():
+    with pytest.raises(ConfigError, match=r"^strategy.population: must be >= 2, got 0$"):
+        make_strategy({"name": "evolution", "population": 0})
+    with pytest.raises(ConfigError, match=r"^strategy.popsize: unknown parameter \(allowed: population, sample"):
+        make_strategy({"name": "evolution", "popsize": 3})
+    with pytest.raises(ConfigError, match="unknown strategy 'evolutoin'; did you mean 'evolution'"):
+        make_strategy("evolutoin")
+
+
+def test_space_parameters_are_checked_by_name():
+    with pytest.raises(ConfigError, match=r"^space.cells: unknown parameter"):
+        make_space({"type": "cell", "cells": 3}, (1, 8, 8))
+    with pytest.raises(ConfigError, match="unknown space type 'cel'; did you mean 'cell'"):
+        make_space("cel", (1, 8, 8))
+
+
+def test_load_config_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {builtin: digits\nspace: [")
+    with pytest.raises(ConfigError, match=r"bad.yaml: line \d+ is not valid YAML"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="cannot read the config"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_name_defaults_to_the_file_stem(tmp_path):
+    path = tmp_path / "my-search.yaml"
+    path.write_text("data: {builtin: digits}\n")
+    assert load_config(path).name == "my-search"

@@ -1,0 +1,138 @@
+"""The runner: budget, failures, duplicates, resume, Ctrl-C; with a cheap evaluator on the cell space."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+import pytest
+
+from nasforge.budget import Budget
+from nasforge.callbacks import Callback
+from nasforge.evaluators import Evaluation, Evaluator, FinalReport
+from nasforge.objective import Objective
+from nasforge.run import Run
+from nasforge.spaces import CellSpace
+from nasforge.store import SQLiteStore
+from nasforge.strategies import RandomSearch, RegularizedEvolution
+from nasforge.trial import TrialState
+
+
+class ConvCounter(Evaluator):
+    """Accuracy = share of 3x3 convolutions; architectures with avg_pool on edge 0->1 'crash'."""
+
+    def __init__(self, interrupt_at: int | None = None) -> None:
+        self.calls: list[str] = []
+        self.interrupt_at = interrupt_at
+
+    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+        self.calls.append(str(arch))
+        if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
+            raise KeyboardInterrupt
+        if arch.ops[0] == "avg_pool_3x3":
+            raise RuntimeError("simulated crash inside training")
+        share = arch.ops.count("nor_conv_3x3") / len(arch.ops)
+        return Evaluation({"accuracy": share, "loss": 1 - share}, {"params": 10.0})
+
+    def final_test(self, arch: Hashable, seed: int) -> FinalReport:
+        return FinalReport({"accuracy": 0.0})
+
+
+def make_run(store, evaluator=None, strategy=None, objective=None) -> Run:
+    return Run(CellSpace(), strategy or RandomSearch(), evaluator or ConvCounter(), store, objective=objective, seed=3)
+
+
+def test_budget_counts_finished_and_failed_trials():
+    run = make_run(SQLiteStore(":memory:"))
+    assert run.optimize(Budget(trials=30)) == "trials"
+    trials = run.trials
+    assert len(trials) == 30
+    states = {t.state for t in trials}
+    assert states == {TrialState.FINISHED, TrialState.FAILED}
+    failed = [t for t in trials if t.state is TrialState.FAILED]
+    assert all("simulated crash" in t.error for t in failed)
+    assert len({t.arch for t in trials}) == 30, "no architecture is evaluated twice"
+
+
+def test_best_trial_is_the_best_validation_score():
+    run = make_run(SQLiteStore(":memory:"))
+    run.optimize(Budget(trials=20))
+    best = run.best_trial
+    assert best.score == max(t.score for t in run.trials if t.score is not None)
+    assert run.top(3)[0] == best
+
+
+def test_loss_objective_is_minimised():
+    run = make_run(SQLiteStore(":memory:"), objective=Objective("loss"))
+    run.optimize(Budget(trials=15))
+    finished = [t for t in run.trials if t.state is TrialState.FINISHED]
+    assert run.best_trial.metrics["loss"] == min(t.metrics["loss"] for t in finished)
+
+
+def test_resume_continues_without_redoing_finished_trials(tmp_path):
+    path = tmp_path / "store.sqlite"
+    first = ConvCounter(interrupt_at=8)
+    with pytest.raises(KeyboardInterrupt):
+        make_run(SQLiteStore(path), first).optimize(Budget(trials=20))
+    store = SQLiteStore(path)
+    assert [t.state for t in store.trials()][-1] is TrialState.INTERRUPTED
+    done_before = {t.arch for t in store.trials() if t.state.is_done}
+    assert len(done_before) == 7
+
+    second = ConvCounter()
+    run = make_run(store, second)
+    run.optimize(Budget(trials=20))
+    assert run.done == 20
+    assert not done_before & set(second.calls), "a finished trial was evaluated again"
+    assert len(second.calls) == 13
+
+
+def test_resume_replays_history_into_the_strategy(tmp_path):
+    path = tmp_path / "store.sqlite"
+    make_run(SQLiteStore(path), strategy=RegularizedEvolution(population=5, sample=2)).optimize(Budget(trials=10))
+    strategy = RegularizedEvolution(population=5, sample=2)
+    make_run(SQLiteStore(path), strategy=strategy)
+    assert len(strategy.members) == 5, "the population was rebuilt from the stored trials"
+
+
+def test_duplicate_proposals_cost_no_evaluation():
+    class Stubborn(RandomSearch):
+        """Proposes the same architecture three times before anything new."""
+
+        def setup(self) -> None:
+            super().setup()
+            self.first = self.space.sample(self.rng)
+            self.repeats = 0
+
+        def ask(self) -> Hashable:
+            if self.repeats < 3:
+                self.repeats += 1
+                return self.first
+            return super().ask()
+
+    evaluator = ConvCounter()
+    run = make_run(SQLiteStore(":memory:"), evaluator, strategy=Stubborn())
+    run.optimize(Budget(trials=5))
+    assert len(evaluator.calls) == len(set(evaluator.calls)) == 5
+
+
+def test_time_budget_stops_the_search():
+    run = make_run(SQLiteStore(":memory:"))
+    assert run.optimize(Budget(trials=None, seconds=1e-9)) == "seconds"
+    assert run.done <= 1
+
+
+def test_callbacks_see_every_trial():
+    seen: list[tuple[str, int]] = []
+
+    class Recorder(Callback):
+        def on_trial_start(self, run, trial):
+            seen.append(("start", trial.id))
+
+        def on_trial_end(self, run, trial):
+            seen.append(("end", trial.id))
+
+        def on_search_end(self, run, reason):
+            seen.append((reason, run.done))
+
+    make_run(SQLiteStore(":memory:")).optimize(Budget(trials=3), callbacks=[Recorder()])
+    assert seen == [("start", 1), ("end", 1), ("start", 2), ("end", 2), ("start", 3), ("end", 3), ("trials", 3)]

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import pytest
+
+from nasforge.exceptions import StoreError
+from nasforge.store import SQLiteStore
+from nasforge.trial import TrialState
+
+ARCH = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+
+
+def test_trial_lifecycle_survives_reopening(tmp_path):
+    path = tmp_path / "store.sqlite"
+    store = SQLiteStore(path)
+    a = store.create_trial(ARCH, seed=11)
+    b = store.create_trial(ARCH.replace("none~2", "skip_connect~2"), seed=12)
+    c = store.create_trial(ARCH.replace("none~1|+", "nor_conv_1x1~1|+"), seed=13)
+    store.finish_trial(a.id, 0.9, {"accuracy": 0.9, "loss": 0.3}, {"params": 100, "flops": 2000}, elapsed=4.0)
+    store.fail_trial(b.id, "RuntimeError: out of memory", elapsed=5.0)
+    store.close()
+
+    store = SQLiteStore(path)
+    assert store.interrupt_running() == 1
+    trials = store.trials()
+    assert [t.state for t in trials] == [TrialState.FINISHED, TrialState.FAILED, TrialState.INTERRUPTED]
+    assert trials[0].metrics == {"accuracy": 0.9, "loss": 0.3} and trials[0].costs["params"] == 100
+    assert trials[0].seed == 11 and trials[0].elapsed == 4.0 and trials[1].error.startswith("RuntimeError")
+    assert trials[2].id == c.id
+    assert [t.id for t in store.trials(states=(TrialState.FINISHED,))] == [a.id]
+
+
+def test_plain_sqlite3_reads_a_run(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    t = store.create_trial(ARCH, seed=1)
+    store.finish_trial(t.id, 0.5, {"accuracy": 0.5, "f1": 0.4, "loss": 1.0}, {"params": 7})
+    store.close()
+    db = sqlite3.connect(tmp_path / "s.sqlite")
+    assert db.execute("SELECT id, arch, status FROM trials").fetchall() == [(1, ARCH, "finished")]
+    assert db.execute("SELECT accuracy, f1, params FROM trials_flat").fetchone() == (0.5, 0.4, 7)
+
+
+def test_non_finite_metrics_are_stored_as_null(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    t = store.create_trial(ARCH, seed=1)
+    store.finish_trial(t.id, 0.1, {"accuracy": 0.1, "loss": float("nan")}, {})
+    assert math.isnan(store.trials()[0].metrics["loss"])
+
+
+def test_meta_round_trips_json(tmp_path):
+    store = SQLiteStore(tmp_path / "s.sqlite")
+    store.set_meta("config", {"name": "x", "budget": {"trials": 3}})
+    assert store.get_meta("config") == {"name": "x", "budget": {"trials": 3}}
+    assert store.get_meta("missing", 5) == 5
+
+
+def test_garbage_file_is_a_store_error(tmp_path):
+    path = tmp_path / "store.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a readable nasforge store"):
+        SQLiteStore(path)
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "store.sqlite"
+    SQLiteStore(path).set_meta("schema_version", 99)
+    with pytest.raises(StoreError, match="schema version 99"):
+        SQLiteStore(path)
