@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from nasforge.api import make_space, make_strategy
-from nasforge.config import load_config, parse_config
+from nasforge.config import check_params, load_config, parse_config
 from nasforge.exceptions import ConfigError
 
 DIGITS = {"data": {"builtin": "digits"}}
@@ -14,9 +14,6 @@ DIGITS = {"data": {"builtin": "digits"}}
     [
         ({}, "data: required field is missing"),
         ({**DIGITS, "budget": {"trials": 0}}, "budget.trials: must be >= 1, got 0"),
-        ({**DIGITS, "train": {"optimizer": "rmsprop"}}, "train.optimizer: must be one of 'adam' or 'sgd', got 'rmsprop'"),
-        ({**DIGITS, "train": {"epoch": 3}}, "train.epoch: unknown field (allowed: epochs, batch_size"),
-        ({**DIGITS, "train": {"lr": -1}}, "train.lr: must be > 0, got -1"),
         ({**DIGITS, "objective": {"metric": "auc"}}, "objective.metric: must be one of 'accuracy', 'f1' or 'loss'"),
         ({"data": {"builtin": "digits", "path": "x.npz"}}, "data: give exactly one of builtin"),
         ({"data": {"builtin": "digits", "valid": 0.5, "test": 0.5}}, "data: valid + test must leave data"),
@@ -33,10 +30,10 @@ def test_config_errors_are_one_line_naming_the_field(raw, message):
 
 def test_defaults_fill_everything_but_data():
     cfg = parse_config(DIGITS)
-    assert (cfg.space.type, cfg.strategy.name, cfg.train.epochs, cfg.objective.metric) == (
+    assert (cfg.space.type, cfg.strategy.name, cfg.train.params, cfg.objective.metric) == (
         "chain",
         "evolution",
-        8,
+        {},
         "accuracy",
     )
 
@@ -48,6 +45,17 @@ def test_strategy_parameters_are_checked_by_name():
         make_strategy({"name": "evolution", "popsize": 3})
     with pytest.raises(ConfigError, match="unknown strategy 'evolutoin'; did you mean 'evolution'"):
         make_strategy("evolutoin")
+
+
+def test_train_parameters_are_checked_by_the_trainer():
+    from nasforge.evaluators import Trainer
+
+    with pytest.raises(ConfigError, match=r"^train.epoch: unknown parameter; did you mean 'epochs'\?"):
+        check_params("train", Trainer, {"epoch": 3})
+    with pytest.raises(ConfigError, match=r"^train.optimizer: must be one of"):
+        check_params("train", Trainer, {"optimizer": "rmsprop"})
+    with pytest.raises(ConfigError, match=r"^train.lr: must be a number in \(0, inf\), got -1$"):
+        check_params("train", Trainer, {"lr": -1})
 
 
 def test_space_parameters_are_checked_by_name():

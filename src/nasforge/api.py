@@ -33,9 +33,8 @@ def make_space(spec: SearchSpace | str | dict[str, Any], input_shape: Sequence[i
     params = {"type": spec} if isinstance(spec, str) else dict(spec)
     kind = params.pop("type", "chain")
     factory = SPACES.get(kind)
-    if "input_shape" in inspect.signature(factory).parameters:
-        params["input_shape"] = tuple(input_shape)
-    return check_params("space", factory, params)
+    needs_shape = "input_shape" in inspect.signature(factory).parameters
+    return check_params("space", factory, params, **({"input_shape": tuple(input_shape)} if needs_shape else {}))
 
 
 def make_strategy(spec: Strategy | str | dict[str, Any]) -> Strategy:
@@ -52,7 +51,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
     from nasforge.data import load
     from nasforge.evaluators import Trainer
 
-    trainer = check_params("train", Trainer, config.train.model_dump())
+    trainer = check_params("train", Trainer, config.train.params)
     data = load(config.data.model_dump(include={"builtin", "path", "target"}, exclude_none=True))
     space = make_space({"type": config.space.type, **config.space.params}, data.input_shape)
     return {

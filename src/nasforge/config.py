@@ -7,6 +7,7 @@ its constructor arguments, checked against its signature.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -58,18 +59,14 @@ class StrategyConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
-class TrainConfig(_Section):
-    epochs: int = Field(8, ge=1)
-    batch_size: int = Field(64, ge=1)
-    optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(3e-3, gt=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(0.0, ge=0)
-    schedule: Literal["cosine", "constant"] = "cosine"
-    label_smoothing: float = Field(0.0, ge=0, lt=1)
-    time_limit: float | None = Field(None, gt=0)
-    threads: int = Field(1, ge=1)
-    device: str = "auto"
+class TrainConfig(BaseModel):
+    """Open section: the keys are :class:`nasforge.evaluators.Trainer` arguments, which it validates itself."""
+
+    model_config = ConfigDict(extra="allow")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
 class ObjectiveConfig(_Section):
@@ -160,14 +157,19 @@ def load_config(path: str | Path) -> Config:
     return parse_config(raw, default_name=path.stem.replace(" ", "-"))
 
 
-def check_params(section: str, factory: Callable[..., Any], params: Mapping[str, Any]) -> Any:
-    """Call a registered factory with config params, naming ``section.param`` in every error."""
-    accepted = [p for p in inspect.signature(factory).parameters if p not in ("self", "input_shape")]
+def check_params(section: str, factory: Callable[..., Any], params: Mapping[str, Any], **fixed: Any) -> Any:
+    """Call a registered factory with config params, naming ``section.param`` in every error.
+
+    ``fixed`` arguments come from nasforge itself (e.g. the data's ``input_shape``), not from the user.
+    """
+    accepted = [p for p in inspect.signature(factory).parameters if p != "self" and p not in fixed]
     for key in params:
         if key not in accepted:
-            raise ConfigError(f"{section}.{key}: unknown parameter (allowed: {', '.join(accepted) or 'none'})")
+            close = difflib.get_close_matches(str(key), accepted, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{section}.{key}: unknown parameter{hint} (allowed: {', '.join(accepted) or 'none'})")
     try:
-        return factory(**params)
+        return factory(**params, **fixed)
     except NasforgeError as exc:
         message = str(exc)
         raise type(exc)(message if message.startswith(section) else f"{section}: {message}") from None

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "InvalidArchitecture", "NasforgeError", "StoreError"]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "ExportError",
+    "InvalidArchitecture",
+    "NasforgeError",
+    "StoreError",
+    "TrainingDiverged",
+    "TrialTimeout",
+]
 
 
 class NasforgeError(Exception):
@@ -23,3 +32,15 @@ class DataError(NasforgeError, ValueError):
 
 class StoreError(NasforgeError):
     """The experiment store is missing, corrupt or from an incompatible version."""
+
+
+class TrialTimeout(NasforgeError):
+    """A trial ran past its time limit; training stopped between two batches and the trial counts as failed."""
+
+
+class TrainingDiverged(NasforgeError):
+    """The training loss became NaN or infinite; the trial counts as failed."""
+
+
+class ExportError(NasforgeError):
+    """An exported model does not load back or does not reproduce the PyTorch outputs."""

@@ -75,8 +75,11 @@ def report_winner(
     from nasforge.export import export_model, write_best_json
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    exported: dict[str, Any] = {}
     if report.model is not None and input_shape is not None:
-        best.paths.update(export_model(report.model, input_shape, out_dir, stem=stem))
+        result = export_model(report.model, input_shape, out_dir, stem=stem, rebuild=best._build)
+        best.paths.update(pt=result.pt, onnx=result.onnx)
+        exported = result.describe()
     payload = {
         "arch": trial.arch,
         "trial": trial.id,
@@ -84,7 +87,7 @@ def report_winner(
         "test": best.test,
         "costs": {k: v for k, v in trial.costs.items() if k in ("params", "flops")},
         "timings": {k: v for k, v in trial.costs.items() if k.endswith("seconds")},
-        "files": {k: str(p.name) for k, p in best.paths.items()},
+        "export": exported,
         "config": dict(config or {}),
     }
     json_path = out_dir / f"{stem}.json"

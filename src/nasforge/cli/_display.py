@@ -146,6 +146,8 @@ class Display:
 
     def __init__(self, quiet: bool = False) -> None:
         self.console = Console(highlight=False)
+        if not self.console.is_terminal:  # logs and CI: no wrapping of long architecture strings
+            self.console = Console(highlight=False, width=240)
         self.quiet = quiet
 
     def status(self, message: str) -> AbstractContextManager[Any]:

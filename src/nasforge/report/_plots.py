@@ -32,11 +32,12 @@ def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> 
         if failed:
             floor = min(values)
             ax.scatter([t.id for t in failed], [floor] * len(failed), marker="x", color="0.4", label="failed")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("trial")
     ax.set_ylabel(f"validation {objective.metric}")
     ax.set_title(f"Search progress: {len(finished)} finished, {len(failed)} failed")
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right" if objective.maximize else "upper right")
+    ax.legend(loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

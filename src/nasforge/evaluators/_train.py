@@ -1,0 +1,97 @@
+"""The evaluator that trains each architecture on the train split and scores it on the validation split.
+
+The train and validation tensors are made once, on the device, when the evaluator is built (as is the flop
+counter's one-off warm-up); every trial then only builds, trains and scores. The test split stays a private
+numpy array that only :meth:`TrainEvaluator.final_test` reads, so no search-time path can see it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from nasforge.costs import count_flops, count_params, warm_up_flop_counter
+from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport
+from nasforge.evaluators._trainer import EpochCallback, Trainer
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from nasforge.data import Splits
+    from nasforge.spaces import SearchSpace
+
+__all__ = ["TrainEvaluator"]
+
+
+class TrainEvaluator(Evaluator):
+    """Build ``arch`` from ``space`` (initialised from ``seed``), train it, score it on validation data.
+
+    >>> from nasforge.data import split, synthetic
+    >>> evaluator = TrainEvaluator(space, split(synthetic("sequence"), seed=0), Trainer(epochs=2))  # doctest: +SKIP
+    >>> evaluator.evaluate(arch, seed=1).metrics["accuracy"]  # doctest: +SKIP
+    0.93
+    """
+
+    def __init__(self, space: SearchSpace, splits: Splits, trainer: Trainer | None = None) -> None:
+        self.space = space
+        self.trainer = trainer if trainer is not None else Trainer()
+        self.input_shape = splits.input_shape
+        self.num_classes = splits.num_classes
+        self._train = self.trainer.to_tensors(*splits.train)
+        self._valid = self.trainer.to_tensors(*splits.valid)
+        self._test = splits.test  # numpy, read by final_test only
+        warm_up_flop_counter()
+
+    def build(self, arch: Hashable | str, seed: int) -> nn.Module:
+        """The untrained network of ``arch``, its initial weights drawn from ``seed``."""
+        import torch
+
+        arch = self.space.parse(arch)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = self.space.build(arch, self.input_shape, self.num_classes)
+        return model.to(self.trainer.torch_device)
+
+    def evaluate(self, arch: Hashable, seed: int, on_epoch: EpochCallback | None = None) -> Evaluation:
+        """Validation ``accuracy``/``f1``/``loss`` and costs: ``params``, ``flops`` and the seconds of each step.
+
+        ``on_epoch`` (optional) sees the validation metrics after every epoch and may stop training early.
+        """
+        t0 = time.perf_counter()
+        model = self.build(arch, seed)
+        t1 = time.perf_counter()
+        params, flops = count_params(model), count_flops(model, self.input_shape)
+        t2 = time.perf_counter()
+        valid = self._valid if on_epoch is not None else None
+        fit = self.trainer.fit(model, *self._train, seed=seed, on_epoch=on_epoch, valid=valid)
+        t3 = time.perf_counter()
+        metrics = self.trainer.evaluate(model, *self._valid)
+        t4 = time.perf_counter()
+        costs: dict[str, Any] = {
+            "params": params,
+            "flops": flops,
+            "epochs": fit.epochs,
+            "build_seconds": t1 - t0,
+            "cost_seconds": t2 - t1,
+            "train_seconds": t3 - t2,
+            "eval_seconds": t4 - t3,
+        }
+        return Evaluation(metrics=metrics, costs=costs)
+
+    def final_test(self, arch: Hashable, seed: int) -> FinalReport:
+        """Retrain ``arch`` from scratch on train+validation with the same recipe, score it once on test.
+
+        The retraining has no time limit: the winner is trained once and must not fail at the end of a run.
+        The scaler stays the one fitted on the training split.
+        """
+        import torch
+
+        trainer = replace(self.trainer, time_limit=None)
+        X = torch.cat([self._train[0], self._valid[0]])
+        y = torch.cat([self._train[1], self._valid[1]])
+        model = self.build(arch, seed)
+        trainer.fit(model, X, y, seed=seed)
+        metrics = trainer.evaluate(model, *self._test)
+        return FinalReport(metrics=metrics, model=model)

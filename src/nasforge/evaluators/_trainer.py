@@ -1,0 +1,257 @@
+"""The training recipe of a trial: optimizer, schedule, epochs and batches over in-memory tensors.
+
+Built for many short trials on small data: the data stays as tensors on the device, batches are index
+slices of one shuffled permutation (no DataLoader), the learning rate is set directly per batch, and the
+loss reaches the host once per epoch. torch is imported inside the methods, so that building a ``Trainer``
+from a config does not load it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from nasforge.device import check_device, resolve_device
+from nasforge.evaluators._metrics import classification_metrics
+from nasforge.exceptions import ConfigError, DataError, TrainingDiverged, TrialTimeout
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+__all__ = ["EpochCallback", "FitResult", "Trainer", "set_threads"]
+
+EpochCallback = Callable[[int, Mapping[str, float]], "bool | None"]
+"""Called after every epoch with ``(epoch, metrics)``; returning ``True`` stops training (pruning hooks)."""
+
+_OPTIMIZERS = ("adam", "adamw", "sgd")
+_SCHEDULES = ("cosine", "constant")
+_EVAL_BATCH = 1024
+
+
+def set_threads(threads: int) -> None:
+    """Give torch ``threads`` intra-op threads; a no-op when already so, so trials can call it freely."""
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """What :meth:`Trainer.fit` did: epochs run, mean training loss per epoch, whether a callback stopped it."""
+
+    epochs: int
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Trainer:
+    """How every trial trains; the constructor only validates and stores the recipe.
+
+    ``time_limit`` bounds the seconds :meth:`fit` may take: training stops between two batches once it is
+    exceeded and raises :class:`TrialTimeout`, which fails the trial. ``threads`` torch threads per process:
+    on small models one thread is as fast as two and leaves the other cores to parallel trials. The learning
+    rate follows a cosine from ``lr`` to 0, stepped per batch, unless ``schedule="constant"``.
+
+    >>> Trainer(epochs=2, optimizer="sgd", lr=0.05).config()["optimizer"]
+    'sgd'
+    """
+
+    epochs: int = 8
+    batch_size: int = 64
+    optimizer: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = 3e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: Literal["cosine", "constant"] = "cosine"
+    label_smoothing: float = 0.0
+    time_limit: float | None = None
+    threads: int = 1
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        _int_at_least("epochs", self.epochs, 1)
+        _int_at_least("batch_size", self.batch_size, 1)
+        _int_at_least("threads", self.threads, 1)
+        _choice("optimizer", self.optimizer, _OPTIMIZERS)
+        _choice("schedule", self.schedule, _SCHEDULES)
+        _number("lr", self.lr, low=0.0, low_open=True)
+        _number("momentum", self.momentum, low=0.0, high=1.0, high_open=True)
+        _number("weight_decay", self.weight_decay, low=0.0)
+        _number("label_smoothing", self.label_smoothing, low=0.0, high=1.0, high_open=True)
+        if self.time_limit is not None:
+            _number("time_limit", self.time_limit, low=0.0, low_open=True)
+        check_device(self.device, "train.device")
+
+    def config(self) -> dict[str, Any]:
+        """The recipe as plain data; ``Trainer(**trainer.config())`` rebuilds it."""
+        return asdict(self)
+
+    @cached_property
+    def torch_device(self) -> torch.device:
+        """The resolved device, chosen once per trainer (``auto`` picks CUDA when there is one)."""
+        return resolve_device(self.device, "train.device")
+
+    def to_tensors(self, X: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(X, y)`` as float32/int64 tensors on the device; done once per dataset, not per trial."""
+        import torch
+
+        if not isinstance(X, torch.Tensor):
+            X = torch.from_numpy(np.array(X, dtype=np.float32))
+        if not isinstance(y, torch.Tensor):
+            y = torch.from_numpy(np.array(y, dtype=np.int64))
+        device = self.torch_device
+        return X.to(device, torch.float32), y.to(device, torch.int64)
+
+    def fit(
+        self,
+        model: nn.Module,
+        X: Any,
+        y: Any,
+        seed: int,
+        on_epoch: EpochCallback | None = None,
+        valid: tuple[Any, Any] | None = None,
+    ) -> FitResult:
+        """Train ``model`` in place on ``(X, y)``; the same seed, model and data give the same weights.
+
+        ``seed`` drives the batch order and, through a forked global RNG, dropout and other random layers;
+        seed the model's initialisation when building it (``TrainEvaluator`` does). On the CPU the result is
+        bit-identical for a seed; on CUDA, cuDNN may choose non-deterministic kernels. ``on_epoch`` is called
+        after every epoch with ``{"loss", "lr", "seconds"}`` plus ``valid_accuracy``/``valid_f1``/``valid_loss``
+        when ``valid`` data are given; returning ``True`` stops training.
+        """
+        import torch
+
+        set_threads(self.threads)
+        X, y = self.to_tensors(X, y)
+        n = len(y)
+        if n < 2 or len(X) != n:
+            raise DataError(f"training needs at least 2 samples and one label per sample, got {len(X)} and {n}")
+        model.to(self.torch_device)
+        devices = [self.torch_device] if self.torch_device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            return self._loop(model, X, y, seed, on_epoch, valid)
+
+    def _loop(
+        self,
+        model: nn.Module,
+        X: torch.Tensor,
+        y: torch.Tensor,
+        seed: int,
+        on_epoch: EpochCallback | None,
+        valid: tuple[Any, Any] | None,
+    ) -> FitResult:
+        import torch
+        from torch.nn import functional as F
+
+        optimizer = self._optimizer(model)
+        groups = optimizer.param_groups
+        n = len(y)
+        bounds = _batch_bounds(n, self.batch_size)
+        total = self.epochs * len(bounds)
+        cosine = self.schedule == "cosine"
+        generator = torch.Generator().manual_seed(seed)
+        start = time.perf_counter()
+        deadline = start + self.time_limit if self.time_limit is not None else math.inf
+        valid_tensors = self.to_tensors(*valid) if valid is not None and on_epoch is not None else None
+        losses: list[float] = []
+        step = 0
+        for epoch in range(1, self.epochs + 1):
+            model.train()
+            perm = torch.randperm(n, generator=generator).to(X.device)
+            running = torch.zeros((), device=X.device)
+            for lo, hi in bounds:
+                if cosine:
+                    lr = 0.5 * self.lr * (1.0 + math.cos(math.pi * step / total))
+                    for group in groups:
+                        group["lr"] = lr
+                idx = perm[lo:hi]
+                loss = F.cross_entropy(model(X[idx]), y[idx], label_smoothing=self.label_smoothing)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                running += loss.detach() * (hi - lo)
+                step += 1
+                if time.perf_counter() > deadline:
+                    raise TrialTimeout(
+                        f"trial exceeded its time limit of {self.time_limit:g} s (epoch {epoch}/{self.epochs})"
+                    )
+            losses.append(running.item() / n)
+            if not math.isfinite(losses[-1]):
+                raise TrainingDiverged(f"training diverged at epoch {epoch}: loss is {losses[-1]}")
+            if on_epoch is not None:
+                metrics = {"loss": losses[-1], "lr": groups[0]["lr"], "seconds": time.perf_counter() - start}
+                if valid_tensors is not None:
+                    scores = self.evaluate(model, *valid_tensors)
+                    metrics.update({f"valid_{k}": v for k, v in scores.items()})
+                    model.train()
+                if on_epoch(epoch, metrics) is True:
+                    return FitResult(epoch, losses, time.perf_counter() - start, stopped=True)
+        return FitResult(self.epochs, losses, time.perf_counter() - start)
+
+    def evaluate(self, model: nn.Module, X: Any, y: Any) -> dict[str, float]:
+        """``accuracy``, macro ``f1`` and ``loss`` of ``model`` on ``(X, y)``: eval mode, no gradients, batched."""
+        import torch
+
+        set_threads(self.threads)
+        X, y = self.to_tensors(X, y)
+        model.to(self.torch_device)
+        model.eval()
+        with torch.no_grad():
+            logits = torch.cat([model(X[i : i + _EVAL_BATCH]) for i in range(0, len(X), _EVAL_BATCH)])
+        return classification_metrics(logits, y)
+
+    def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        import torch
+
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ConfigError("the model has no trainable parameters")
+        if self.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        cls = torch.optim.AdamW if self.optimizer == "adamw" else torch.optim.Adam
+        return cls(params, lr=self.lr, weight_decay=self.weight_decay)
+
+
+def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
+    """Batch slices covering ``0..n``; a last batch of one sample joins the previous one (batch norm needs 2)."""
+    bounds = [(lo, min(lo + batch_size, n)) for lo in range(0, n, batch_size)]
+    if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
+        bounds[-2:] = [(bounds[-2][0], n)]
+    return bounds
+
+
+def _int_at_least(name: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ConfigError(f"train.{name}: must be an integer >= {low}, got {value!r}")
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"train.{name}: must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _number(
+    name: str,
+    value: Any,
+    low: float,
+    high: float = math.inf,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        lo, hi = "(" if low_open else "[", ")" if high_open or high == math.inf else "]"
+        raise ConfigError(f"train.{name}: must be a number in {lo}{low:g}, {high:g}{hi}, got {value!r}")

@@ -1,0 +1,121 @@
+"""TrainEvaluator: validation-only scoring, seeded builds, costs, and a final test on train+validation."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nasforge.data import split, synthetic
+from nasforge.evaluators import Evaluation, FinalReport, Trainer, TrainEvaluator
+from nasforge.spaces import Decision, SearchSpace
+
+
+class WidthSpace(SearchSpace):
+    """A test-only space: one conv layer whose width is the architecture."""
+
+    name = "width-test"
+
+    @property
+    def decisions(self) -> tuple[Decision, ...]:
+        return (Decision("width", (4, 8)),)
+
+    def from_decisions(self, values: Sequence[int]) -> Hashable:
+        return self.decisions[0].choices[values[0]]
+
+    def to_decisions(self, arch: Hashable) -> tuple[int, ...]:
+        return (self.decisions[0].choices.index(arch),)
+
+    def to_string(self, arch: Hashable) -> str:
+        return str(arch)
+
+    def from_string(self, text: str) -> Hashable:
+        return int(text)
+
+    def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> nn.Module:
+        width = int(arch)  # type: ignore[call-overload]
+        return nn.Sequential(
+            nn.Conv1d(input_shape[0], width, 5, padding=2),
+            nn.ReLU(),
+            nn.AdaptiveMaxPool1d(1),
+            nn.Flatten(),
+            nn.Linear(width, num_classes),
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return split(synthetic("sequence", n=240, classes=3, seed=1), seed=0)
+
+
+@pytest.fixture(scope="module")
+def evaluator(splits) -> TrainEvaluator:
+    return TrainEvaluator(WidthSpace(), splits, Trainer(epochs=5, batch_size=16, lr=1e-2, device="cpu"))
+
+
+def test_evaluate_reports_validation_metrics_and_costs(evaluator: TrainEvaluator) -> None:
+    result = evaluator.evaluate(8, seed=0)
+    assert isinstance(result, Evaluation)
+    assert set(result.metrics) == {"accuracy", "f1", "loss"}
+    assert result.metrics["accuracy"] > 0.5
+    params = (1 * 8 * 5 + 8) + (8 * 3 + 3)
+    flops = 2 * 8 * 1 * 5 * 64 + 2 * 8 * 3  # conv on 64 positions + linear
+    assert result.costs["params"] == params and result.costs["flops"] == flops
+    for key in ("build_seconds", "cost_seconds", "train_seconds", "eval_seconds"):
+        assert result.costs[key] >= 0
+    assert evaluator.evaluate("8", seed=0).metrics == result.metrics  # string form works too
+
+
+def test_same_seed_same_evaluation(evaluator: TrainEvaluator) -> None:
+    assert evaluator.evaluate(4, seed=3).metrics == evaluator.evaluate(4, seed=3).metrics
+    assert evaluator.evaluate(4, seed=3).metrics != evaluator.evaluate(4, seed=4).metrics
+
+
+def test_build_is_seeded(evaluator: TrainEvaluator) -> None:
+    a, b, c = evaluator.build(8, 1), evaluator.build(8, 1), evaluator.build(8, 2)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))
+    assert not torch.equal(next(a.parameters()), next(c.parameters()))
+
+
+def test_search_never_touches_the_test_split(splits) -> None:
+    """With a test split full of NaN, every search-time path still gives finite numbers."""
+    poisoned = replace(splits, test=(np.full_like(splits.test[0], np.nan), splits.test[1]))
+    evaluator = TrainEvaluator(WidthSpace(), poisoned, Trainer(epochs=1, device="cpu"))
+    result = evaluator.evaluate(4, seed=0)
+    assert all(math.isfinite(v) for v in result.metrics.values())
+    public = [v for k, v in vars(evaluator).items() if not k.startswith("_")]
+    assert not any(v is poisoned.test or v is poisoned for v in public)
+    assert math.isnan(evaluator.final_test(4, seed=0).metrics["loss"])
+
+
+def test_final_test_retrains_on_train_and_valid(splits, monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = Trainer(epochs=1, time_limit=1e-9, device="cpu")
+    evaluator = TrainEvaluator(WidthSpace(), splits, trainer)
+    sizes: list[int] = []
+    original = Trainer.fit
+
+    def spy(self: Trainer, model: nn.Module, X: Any, y: Any, seed: int, **kwargs: Any):
+        sizes.append(len(y))
+        assert self.time_limit is None  # the final retraining is never cut short
+        return original(self, model, X, y, seed, **kwargs)
+
+    monkeypatch.setattr(Trainer, "fit", spy)
+    report = evaluator.final_test(8, seed=0)
+    assert isinstance(report, FinalReport) and isinstance(report.model, nn.Module)
+    assert sizes == [len(splits.train[1]) + len(splits.valid[1])]
+    assert set(report.metrics) == {"accuracy", "f1", "loss"}
+
+
+def test_on_epoch_reaches_the_trainer(evaluator: TrainEvaluator) -> None:
+    seen: list[float] = []
+    result = evaluator.evaluate(4, seed=0, on_epoch=lambda e, m: seen.append(m["valid_accuracy"]) or True)
+    assert len(seen) == 1 and result.costs["epochs"] == 1

@@ -1,0 +1,130 @@
+"""The CLI as users run it: real subprocesses, real data, tiny budgets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TINY = """
+name: tiny
+seed: 1
+data: {builtin: digits}
+space: {type: chain, depth: [1, 2]}
+strategy: {name: evolution, population: 3, sample: 2}
+train: {epochs: 1}
+budget: {trials: TRIALS}
+"""
+
+
+def nasforge(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "nasforge", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def write_config(tmp_path: Path, trials: int) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.replace("TRIALS", str(trials)))
+    return path
+
+
+def finished(store: Path) -> list[tuple[int, str]]:
+    if not store.exists():
+        return []
+    db = sqlite3.connect(store, timeout=30)
+    try:
+        return db.execute("SELECT id, arch FROM trials WHERE status = 'finished' ORDER BY id").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        db.close()
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from nasforge.cli import app; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ("data: {builtin: digits}\nbudget: {trials: 0}\n", "error: budget.trials: must be >= 1, got 0"),
+        ("data: {builtin: digts}\n", "error: data.builtin: unknown dataset 'digts'; did you mean 'digits'?"),
+        ("data: {builtin: digits}\nstrategy: {name: evolution, population: 0}\n", "error: strategy.population"),
+        ("data: {path: nowhere.npz}\n", "error: data.path: file not found"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(tmp_path, config, message):
+    (tmp_path / "bad.yaml").write_text(config)
+    proc = nasforge("search", "bad.yaml", cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(message), proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_search_show_export(tmp_path):
+    write_config(tmp_path, trials=3)
+    out = nasforge("search", "tiny.yaml", cwd=tmp_path).stdout
+    run_dir = tmp_path / "runs" / "tiny"
+    assert "Top 5 by validation" in out and "winner" in out
+    best = json.loads((run_dir / "best.json").read_text())
+    assert {"arch", "validation", "test", "costs", "config"} <= best.keys()
+    assert {"accuracy", "f1", "loss"} <= best["test"].keys() and best["costs"]["params"] > 0
+    assert best["export"]["onnx_max_abs_diff"] < 1e-4
+    import torch
+
+    state = torch.load(run_dir / "best.pt", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    assert (run_dir / "progress.png").stat().st_size > 0
+
+    shown = nasforge("show", str(run_dir), "--top", "2", cwd=tmp_path).stdout
+    assert "3 trials (3 finished)" in shown and "Top 2" in shown
+
+    again = nasforge("search", "tiny.yaml", cwd=tmp_path, check=False)
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+
+    trial_id = finished(run_dir / "store.sqlite")[-1][0]
+    nasforge("export", str(run_dir), "--trial", str(trial_id), cwd=tmp_path)
+    assert (run_dir / f"trial-{trial_id}" / "model.onnx").exists()
+    bad = nasforge("export", str(run_dir), "--trial", "99", cwd=tmp_path, check=False)
+    assert bad.returncode == 2 and "--trial: no finished trial with id 99" in bad.stderr
+
+
+def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path):
+    trials = 8
+    write_config(tmp_path, trials)
+    store = tmp_path / "runs" / "tiny" / "store.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nasforge", "search", "tiny.yaml", "--quiet"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    while len(finished(store)) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = finished(store)
+    assert 3 <= len(before) < trials, "the kill must land mid-search"
+
+    nasforge("resume", str(store.parent), "--quiet", cwd=tmp_path)
+    after = finished(store)
+    assert after[: len(before)] == before, "finished trials are kept as they were"
+    assert len(after) == trials, "the resumed run reaches the same trial count as an uninterrupted one"
+    assert len({arch for _, arch in after}) == trials, "no architecture was evaluated twice"
+
+    uninterrupted = tmp_path / "clean"
+    nasforge("search", "tiny.yaml", "--run-dir", str(uninterrupted), "--quiet", cwd=tmp_path)
+    assert len(finished(uninterrupted / "store.sqlite")) == trials

@@ -1,0 +1,37 @@
+"""Costs: parameters and FLOPs of one sample, FLOPs = 2 * MACs as torch's flop counter counts them."""
+
+from __future__ import annotations
+
+import pytest
+from torch import nn
+
+from nasforge.costs import count_flops, count_params
+
+
+def test_linear_flops_are_two_per_multiply_add() -> None:
+    assert count_flops(nn.Linear(10, 5), (10,)) == 2 * 10 * 5
+
+
+def test_conv_flops_count_every_output_position() -> None:
+    conv = nn.Conv2d(3, 4, kernel_size=3, padding=1)
+    assert count_flops(conv, (3, 8, 8)) == 2 * (3 * 3 * 3) * 4 * 8 * 8
+
+
+def test_flops_do_not_depend_on_the_batch_and_restore_the_mode() -> None:
+    model = nn.Sequential(nn.Conv1d(2, 4, 3), nn.BatchNorm1d(4), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 14, 3))
+    model.train()
+    flops = count_flops(model, (2, 16))  # batch norm on one sample works because it runs in eval mode
+    assert flops == 2 * (2 * 3) * 4 * 14 + 2 * 56 * 3
+    assert model.training
+
+
+def test_params() -> None:
+    model = nn.Sequential(nn.Linear(10, 5), nn.Linear(5, 2))
+    assert count_params(model) == 55 + 12
+    model[0].weight.requires_grad_(False)
+    assert count_params(model, trainable_only=True) == 67 - 50
+
+
+@pytest.mark.parametrize("module", [nn.ReLU(), nn.Identity()])
+def test_parameter_free_modules_cost_nothing(module: nn.Module) -> None:
+    assert count_params(module) == 0 and count_flops(module, (4,)) == 0
