@@ -62,7 +62,6 @@ def nasforge_side(name: str, seed: int, seconds: float) -> Side:
         run = nf.search(data=load(name), budget=nf.Budget(trials=None, seconds=seconds), run_dir=tmp, seed=seed)
         done = [t for t in run.trials if t.state in (TrialState.FINISHED, TrialState.FAILED)]
         search_seconds = max(t.elapsed or 0.0 for t in done)
-        per_trial = [t.finished_at - t.started_at for t in done]
         parts = ("build_seconds", "cost_seconds", "train_seconds", "eval_seconds")
         breakdown = {p: statistics.mean(t.costs.get(p, 0.0) for t in done) for p in parts}
         breakdown["store_and_strategy_seconds"] = search_seconds / len(done) - sum(breakdown.values())
@@ -73,7 +72,7 @@ def nasforge_side(name: str, seed: int, seconds: float) -> Side:
             seed,
             run.best.test["accuracy"],
             len(done),
-            statistics.mean(per_trial),
+            search_seconds / len(done),
             int(run.best.costs["params"]),
             run.best.trial.arch,
             breakdown,
@@ -157,21 +156,22 @@ def optuna_side(name: str, seed: int, seconds: float) -> Side:
         return accuracy(model, *tensors["valid"])
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    t0 = time.monotonic()
     study.optimize(objective, timeout=seconds)
+    search_seconds = time.monotonic() - t0
     best = study.best_trial
     torch.manual_seed(seed)
     model = build(suggest(optuna.trial.FixedTrial(best.params)))
     x = torch.cat([tensors["train"][0], tensors["valid"][0]])
     y = torch.cat([tensors["train"][1], tensors["valid"][1]])
     train(model, x, y, seed)
-    durations = [t.duration.total_seconds() for t in study.trials if t.duration is not None]
     return Side(
         name,
         "optuna",
         seed,
         accuracy(model, *tensors["test"]),
         len(study.trials),
-        statistics.mean(durations),
+        search_seconds / len(study.trials),
         sum(p.numel() for p in model.parameters()),
         json.dumps(best.params),
     )

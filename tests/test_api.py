@@ -1,0 +1,63 @@
+"""``nasforge.search`` as a Python user calls it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import nasforge as nf
+from nasforge.exceptions import StoreError
+
+
+@pytest.fixture(scope="module")
+def images():
+    return nf.data.synthetic("image", n=240, classes=3, seed=0)
+
+
+def small_cells():
+    return nf.CellSpace(stem_channels=4, stages=2, cells_per_stage=1)
+
+
+def test_search_returns_a_retrained_winner(tmp_path, images):
+    run = nf.search(
+        data=images,
+        space=small_cells(),
+        strategy=nf.RegularizedEvolution(population=3, sample=2),
+        trainer=nf.Trainer(epochs=1),
+        budget=nf.Budget(trials=4),
+        run_dir=tmp_path / "run",
+    )
+    best = run.best
+    assert str(best.arch) == best.trial.arch and best.trial.id == run.best_trial.id
+    assert set(best.metrics) >= {"accuracy", "f1", "loss"} and set(best.test) >= {"accuracy", "f1", "loss"}
+    model = best.build()
+    assert isinstance(model, torch.nn.Module)
+    x = torch.tensor(images.X[:5], dtype=torch.float32)
+    model.eval()
+    best.model.eval()
+    with torch.no_grad():
+        assert model(x).shape == (5, 3)
+        torch.testing.assert_close(model(x), best.model.cpu()(x))
+    assert {p.name for p in best.paths.values()} == {"best.pt", "best.onnx", "best.json", "progress.png"}
+
+
+def test_calling_search_again_resumes_the_run(tmp_path, images):
+    kwargs = dict(
+        data=images, space=small_cells(), strategy="random", trainer=nf.Trainer(epochs=1), run_dir=tmp_path / "run"
+    )
+    first = nf.search(budget=nf.Budget(trials=2), **kwargs)
+    kept = [(t.id, t.arch) for t in first.trials]
+    second = nf.search(budget=nf.Budget(trials=4), **kwargs)
+    assert [(t.id, t.arch) for t in second.trials][:2] == kept
+    assert second.done == 4
+
+    with pytest.raises(StoreError, match="holds a different search"):
+        nf.search(budget=nf.Budget(trials=4), **{**kwargs, "strategy": "evolution"})
+
+
+def test_without_run_dir_nothing_is_written(tmp_path, images, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = nf.search(
+        data=images, space=small_cells(), strategy="random", trainer=nf.Trainer(epochs=1), budget=nf.Budget(trials=1)
+    )
+    assert run.best.paths == {} and list(tmp_path.iterdir()) == []
