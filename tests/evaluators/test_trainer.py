@@ -8,10 +8,10 @@ import torch
 from sklearn.metrics import f1_score
 from torch import nn
 
+from nasforge.config import check_params
 from nasforge.data import split, synthetic
 from nasforge.evaluators import Trainer, macro_f1
 from nasforge.evaluators._trainer import _batch_bounds
-from nasforge.config import check_params
 from nasforge.exceptions import ConfigError, TrainingDiverged, TrialTimeout
 
 

@@ -130,7 +130,7 @@ class SearchSpace(ABC):
             else:
                 raise ValueError(f"crossover method must be 'uniform' or 'one_point', got {method!r}")
             try:
-                return self.from_decisions([x if t else y for x, y, t in zip(va, vb, take_a)])
+                return self.from_decisions([x if t else y for x, y, t in zip(va, vb, take_a, strict=True)])
             except InvalidArchitecture:
                 continue
         return a if rng.random() < 0.5 else b
@@ -175,7 +175,7 @@ class SearchSpace(ABC):
         values = self.to_decisions(arch)
         out = np.zeros(sum(len(d) for d in self.decisions), dtype=np.float32)
         offset = 0
-        for v, d in zip(values, self.decisions):
+        for v, d in zip(values, self.decisions, strict=True):
             out[offset + v] = 1.0
             offset += len(d)
         return out

@@ -10,12 +10,15 @@ import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from nasforge.exceptions import InvalidArchitecture
 from nasforge.spaces._base import SPACES, Decision, SearchSpace
+
+if TYPE_CHECKING:
+    from nasforge.spaces._cell_net import CellNetwork
 
 __all__ = ["NB201_OPS", "Cell", "CellSpace"]
 
@@ -163,12 +166,12 @@ class CellSpace(SearchSpace):
     def paths(self, arch: Hashable) -> list[tuple[str, ...]]:
         """The op sequences along every input-to-output path that carries signal (no ``none`` edge)."""
         cell = self._check(arch)
-        op_of = dict(zip(cell_edges(self.nodes), cell.ops))
+        op_of = dict(zip(cell_edges(self.nodes), cell.ops, strict=True))
         found = []
         for k in range(self.nodes - 1):
             for middle in itertools.combinations(range(1, self.nodes - 1), k):
                 route = (0, *middle, self.nodes - 1)
-                seq = tuple(op_of[(a, b)] for a, b in zip(route, route[1:]))
+                seq = tuple(op_of[edge] for edge in itertools.pairwise(route))
                 if "none" not in seq:
                     found.append(seq)
         return found
@@ -181,7 +184,7 @@ class CellSpace(SearchSpace):
             out[self._path_index[seq]] = 1.0
         return out
 
-    def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int):  # noqa: ANN201
+    def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> CellNetwork:
         from nasforge.spaces._cell_net import CellNetwork
 
         return CellNetwork(self._check(arch), input_shape, num_classes, self)

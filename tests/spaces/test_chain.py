@@ -1,0 +1,183 @@
+"""The chain space: string form, validity on small inputs, exact size, and the networks it builds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nasforge.exceptions import ConfigError, InvalidArchitecture
+from nasforge.spaces import SPACES, Chain, ChainSpace, Layer
+
+DIGITS = (1, 8, 8)
+# Every spatial op and two activations (the defaults are narrower), depth 1 to 4.
+WIDE = {
+    "depth": (1, 4),
+    "ops": ("conv", "sep_conv", "max_pool", "avg_pool", "identity"),
+    "activations": ("relu", "gelu"),
+}
+
+
+def test_string_form_is_readable_and_round_trips() -> None:
+    space = ChainSpace(input_shape=DIGITS, kernels=(2, 3, 5), dropout=(0.0, 0.25), batch_norm=(True, False), **WIDE)
+    text = "conv(32,k3,s1,relu)>max_pool(k2,s2)>sep_conv(64,k5,s1,gelu,nobn,p0.25)"
+    arch = space.from_string(text)
+    assert arch.layers[1] == Layer("max_pool", kernel=2, stride=2)
+    assert arch.layers[2] == Layer("sep_conv", 64, 5, 1, "gelu", batch_norm=False, dropout=0.25)
+    assert space.to_string(arch) == str(arch) == text
+    assert space.from_string(" conv( 32, k3, s1, relu ) > max_pool(k2,s2)>sep_conv(64,k5,s1,gelu,p0.25,nobn)") == arch
+
+
+def test_identity_layers_and_irrelevant_fields_are_normalised() -> None:
+    space = ChainSpace(input_shape=DIGITS, **WIDE)
+    assert space.from_string("identity>conv(16,k3,s2,relu)>identity") == space.from_string("conv(16,k3,s2,relu)")
+    assert Layer("max_pool", width=64, kernel=3, stride=2, activation="gelu") == Layer("max_pool", kernel=3, stride=2)
+    assert Layer("dense", 32, kernel=5, stride=2, activation="relu") == Layer("dense", 32, activation="relu")
+    values = space.to_decisions(space.from_string("max_pool(k3,s2)>conv(16,k3,s1,relu)"))
+    names = [d.name for d in space.decisions]
+    assert values[names.index("layer0.width")] == 0 and values[names.index("layer2.op")] == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty string"),
+        ("conv(32,k3,s1)", "needs activation"),
+        ("convv(32,k3,s1,relu)", "unknown op 'convv'"),
+        ("conv(32,k3,s1,relu)>>conv(32,k3,s1,relu)", "expected op"),
+        ("conv(32,k3,x1,relu)", "argument 'x1'"),
+        ("max_pool(32,k3,s2)", "max_pool takes no width"),
+        ("conv(48,k3,s1,relu)", r"width 48 is not in this space \(allowed: 16, 32, 64\)"),
+        ("conv(32,k3,s1,swish)", "activation 'swish' is not in this space"),
+        ("dense(32,relu)", "op 'dense' is not in this space"),
+        ("conv(16,k3,s1,relu,k5)", "kernel given twice"),
+        ("identity", "0 layers besides identity"),
+        ("max_pool(k3,s2)", "pools alone learn nothing"),
+        ("conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)", "layer 4.*below 1"),
+    ],
+)
+def test_parse_errors_name_the_bad_token(text: str, fragment: str) -> None:
+    with pytest.raises(InvalidArchitecture, match=fragment) as info:
+        ChainSpace(input_shape=DIGITS, **WIDE).from_string(text)
+    assert "\n" not in str(info.value)
+
+
+def test_digits_allow_three_halvings_and_no_more() -> None:
+    space = ChainSpace(input_shape=DIGITS)
+    assert space.from_string("conv(16,k3,s2,relu)>max_pool(k3,s2)>conv(16,k3,s2,relu)")
+    with pytest.raises(InvalidArchitecture, match="wider than its input"):
+        space.from_string("conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>max_pool(k3,s1)")
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        arch = space.sample(rng)
+        assert sum(layer.stride == 2 for layer in arch.layers) <= 3
+        assert space.build(arch, DIGITS, 10)(torch.randn(2, *DIGITS)).shape == (2, 10)
+
+
+def test_tiny_sequence_rejects_collapse_and_oversized_pools() -> None:
+    space = ChainSpace(input_shape=(2, 3), kernels=(2, 3, 5), strides=(1, 2, 3), **WIDE)
+    assert space.strides == (1, 2, 3)
+    assert space.from_string("conv(16,k5,s3,relu)")  # padded conv: 3 -> 1
+    with pytest.raises(InvalidArchitecture, match="kernel 2 does not fit"):
+        space.from_string("conv(16,k5,s3,relu)>conv(16,k2,s1,relu)")
+    with pytest.raises(InvalidArchitecture, match="pool window 5"):
+        space.from_string("avg_pool(k5,s1)>conv(16,k3,s1,relu)")
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        model = space.build(space.sample(rng), (2, 3), 4)
+        assert model(torch.randn(2, 2, 3)).shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("shape", "options"),
+    [
+        ((1, 4, 4), {"depth": (1, 2), "widths": (8,), "kernels": (3,), "activations": ("relu",)}),
+        (
+            (2, 5),
+            {"depth": (1, 2), "widths": (8, 16), "kernels": (2, 3), "strides": (1, 2, 3), "activations": ("relu",)},
+        ),
+        ((2, 3), {"depth": (2, 3), "ops": ("conv", "max_pool", "identity"), "widths": (8,), "activations": ("relu",)}),
+        ((6,), {"depth": (1, 3), "widths": (4, 8), "batch_norm": (True, False), "activations": ("relu",)}),
+    ],
+)
+def test_size_matches_enumeration(shape: tuple[int, ...], options: dict) -> None:
+    space = ChainSpace(input_shape=shape, **options)
+    archs = list(space.enumerate())
+    assert space.size == len(archs) == len(set(archs))
+
+
+@pytest.mark.parametrize(
+    ("shape", "kind", "size"),
+    [(DIGITS, "image", 492_840), ((3, 32, 32), "image", 631_584), ((64,), "flat", 1_884)],
+)
+def test_defaults_fit_the_input_kind(shape: tuple[int, ...], kind: str, size: int) -> None:
+    space = ChainSpace(input_shape=shape)
+    assert space.kind == kind and space.size == size
+    if kind == "flat":
+        assert space.ops == ("dense", "identity") and space.kernels == ()
+
+
+@pytest.mark.parametrize(
+    ("shape", "text"),
+    [
+        ((3, 16, 12), "conv(16,k3,s2,relu)>max_pool(k3,s2)>sep_conv(32,k5,s1,gelu)>avg_pool(k3,s1)"),
+        ((4, 50), "conv(16,k7,s2,relu)>max_pool(k3,s2)>sep_conv(32,k5,s1,gelu)>avg_pool(k5,s2)"),
+        ((20,), "dense(64,relu)>dense(32,tanh)"),
+    ],
+)
+def test_build_output_shapes(shape: tuple[int, ...], text: str) -> None:
+    space = ChainSpace(input_shape=shape, dropout=(0.0, 0.1), **(WIDE if len(shape) > 1 else {}))
+    model = space.build(text, shape, 5)
+    assert model(torch.randn(3, *shape)).shape == (3, 5)
+    assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_build_checks_the_input_shape() -> None:
+    space = ChainSpace(input_shape=(3, 32, 32))
+    deep = "conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)"
+    assert space.build(deep, (3, 32, 32), 2)
+    with pytest.raises(InvalidArchitecture, match="below 1"):
+        space.build(deep, (3, 8, 8), 2)
+    with pytest.raises(InvalidArchitecture, match="made for image input"):
+        space.build(deep, (3, 32), 2)
+
+
+def test_batch_norm_off_keeps_conv_bias() -> None:
+    space = ChainSpace(input_shape=(3, 10), batch_norm=False, depth=1)
+    model = space.build("conv(16,k3,s1,relu,nobn)", (3, 10), 2)
+    assert model[0][0].bias is not None and not any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"input_shape": (1, 2, 3, 4)}, "input_shape"),
+        ({"input_shape": (8,), "ops": ("conv",)}, "flat input takes ops"),
+        ({"input_shape": DIGITS, "ops": ("dense",)}, "image input takes ops"),
+        ({"input_shape": DIGITS, "ops": ("cnov",)}, "did you mean 'conv'"),
+        ({"input_shape": DIGITS, "activations": ("rleu",)}, "did you mean 'relu'"),
+        ({"input_shape": DIGITS, "depth": (3, 2)}, "space.depth"),
+        ({"input_shape": DIGITS, "widths": (16, 16)}, "distinct"),
+        ({"input_shape": DIGITS, "dropout": 1.5}, "space.dropout"),
+        ({"input_shape": (1, 1, 1), "ops": ("max_pool", "identity")}, "one besides identity|no chain"),
+    ],
+)
+def test_bad_configuration_is_a_config_error(options: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        ChainSpace(**options)
+
+
+def test_config_round_trips_through_the_registry() -> None:
+    space = ChainSpace(input_shape=(2, 30), depth=3, dropout=(0.0, 0.2), activations=["relu"])
+    cfg = space.config()
+    again = SPACES.get(cfg["type"])(**{k: v for k, v in cfg.items() if k != "type"})
+    assert again.config() == cfg and again.decisions == space.decisions
+    assert [d.name for d in space.decisions][:6] == [
+        f"layer0.{f}" for f in ("op", "width", "kernel", "stride", "dropout")
+    ] + ["layer1.op"]
+
+
+def test_chain_value_is_hashable_and_parses_standalone() -> None:
+    a = Chain.parse("conv(16,k3,s1,relu)>avg_pool(k3,s2)")
+    assert a == Chain((Layer("conv", 16, 3, 1, "relu"), Layer("avg_pool", kernel=3, stride=2)))
+    assert len({a, Chain.parse(str(a))}) == 1
