@@ -1,0 +1,114 @@
+"""Every nasforge strategy and Optuna's TPE sampler on a NAS-Bench-201 table, on one protocol, side by side.
+
+    python benchmarks/nb201_strategies.py --dataset cifar10 --seeds 100 --queries 300 --out c10.json
+
+Each run binds a strategy to the NB201 cell space with seeds 0..N-1 and spends its query budget through the
+same harness as ``nasforge bench nb201``: the search reads validation accuracy only, a repeated proposal
+costs no query, and the reported number is the test accuracy of the best-validation architecture at each
+budget. TPE searches the same six categorical edge choices through Optuna's ask/tell interface, wrapped as a
+strategy so that it is run by the very same loop. Optuna is a benchmark-only dependency (extra ``bench``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+from nasforge.benchmarks import default_nb201_dir, resolve_strategies, run_benchmark
+from nasforge.benchmarks._report import markdown_table, plot_regret, render_table
+from nasforge.strategies import STRATEGIES, Strategy
+
+
+class OptunaTPE(Strategy):
+    """Optuna's TPE sampler (default settings, seeded) over the space's categorical decisions."""
+
+    name = "optuna_tpe"
+
+    def __init__(self, multivariate: bool = False) -> None:
+        self.multivariate = multivariate
+
+    def setup(self) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        seed = int(self.rng.integers(2**31))
+        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=self.multivariate)
+        self.study = optuna.create_study(direction="maximize", sampler=sampler)
+        self.pending: dict[Hashable, list[Any]] = {}
+
+    def ask(self) -> Hashable:
+        trial = self.study.ask()
+        values = [
+            list(d.choices).index(trial.suggest_categorical(d.name, list(d.choices))) for d in self.space.decisions
+        ]
+        arch = self.space.from_decisions(values)
+        self.pending.setdefault(arch, []).append(trial)
+        return arch
+
+    def tell(self, arch: Hashable, score: float | None) -> None:
+        import optuna
+
+        state = optuna.trial.TrialState.FAIL if score is None else optuna.trial.TrialState.COMPLETE
+        value = None if score is None else float(score)
+        trials = self.pending.get(arch)
+        if trials:
+            self.study.tell(trials.pop(0), value, state=state)
+            return
+        decisions = self.space.to_decisions(arch)
+        self.study.add_trial(
+            optuna.trial.create_trial(
+                params={d.name: d.choices[v] for d, v in zip(self.space.decisions, decisions, strict=True)},
+                distributions={
+                    d.name: optuna.distributions.CategoricalDistribution(list(d.choices)) for d in self.space.decisions
+                },
+                value=value,
+                state=state,
+            )
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", default=str(default_nb201_dir() / "nb201_12ep.csv.gz"))
+    parser.add_argument("--dataset", default="cifar10")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES.names()))
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-tpe", action="store_true", help="skip the Optuna TPE baseline")
+    parser.add_argument("--out", type=Path, help="write the results JSON here")
+    parser.add_argument("--plot", type=Path, help="write the regret curves PNG here")
+    args = parser.parse_args()
+
+    strategies = resolve_strategies([s for s in args.strategies.split(",") if s])
+    if not args.no_tpe:
+        strategies["optuna_tpe"] = OptunaTPE()
+    start = time.perf_counter()
+    result = run_benchmark(
+        args.table,
+        args.dataset,
+        strategies,
+        queries=args.queries,
+        seeds=args.seeds,
+        workers=args.workers,
+        progress=lambda line: print(line, flush=True),
+    )
+    result["wall_seconds"] = round(time.perf_counter() - start, 1)
+    from rich.console import Console
+
+    Console(width=200).print(render_table(result))
+    print(markdown_table(result))
+    print(f"strategy seconds (summed over workers): {result['seconds']}")
+    print(f"total wall-clock: {result['wall_seconds']} s with {args.workers} workers")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+    if args.plot:
+        plot_regret(result, args.plot)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Tabular benchmarks: NAS-Bench-201 tables and the harness that runs strategies on them."""
+
+from nasforge.benchmarks._harness import (
+    BUDGETS,
+    checkpoints,
+    curve_marks,
+    resolve_strategies,
+    run_benchmark,
+    run_search,
+)
+from nasforge.benchmarks._nb201 import NB201Table, default_nb201_dir, load_nb201
+
+__all__ = [
+    "BUDGETS",
+    "NB201Table",
+    "checkpoints",
+    "curve_marks",
+    "default_nb201_dir",
+    "load_nb201",
+    "resolve_strategies",
+    "run_benchmark",
+    "run_search",
+]

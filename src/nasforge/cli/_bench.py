@@ -1,0 +1,66 @@
+"""``nasforge bench``: run strategies on a tabular benchmark and report the returned architectures' test accuracy.
+
+Heavy imports (numpy work, matplotlib, the process pool) happen inside the command so that ``--help`` stays
+instant. Errors are :class:`~nasforge.exceptions.NasforgeError` subclasses; the main CLI prints them in one
+line and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nasforge.exceptions import ConfigError
+
+__all__ = ["bench_app"]
+
+bench_app = typer.Typer(help="Benchmark search strategies on tabular NAS benchmarks.", no_args_is_help=True)
+
+
+@bench_app.callback()
+def _bench() -> None:
+    """Benchmark search strategies on tabular NAS benchmarks."""
+
+
+@bench_app.command("nb201")
+def nb201(
+    table: Annotated[Path, typer.Option(help="NAS-Bench-201 results table (csv or csv.gz, documented format).")],
+    dataset: Annotated[str, typer.Option(help="Which <name>_valid/<name>_test columns to use.")] = "cifar10",
+    strategies: Annotated[
+        str | None, typer.Option(help="Comma-separated strategy names (default: every registered one).")
+    ] = None,
+    queries: Annotated[int, typer.Option(help="Query budget of each run (new architectures evaluated).")] = 300,
+    seeds: Annotated[int, typer.Option(help="Runs per strategy, with seeds 0..seeds-1.")] = 100,
+    out: Annotated[Path | None, typer.Option(help="Write the results as JSON here.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Regret-curve PNG [default: nb201_<dataset>_regret.png].")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (1 runs in this process).")] = 2,
+) -> None:
+    """Run every strategy with every seed; print mean ± std test accuracy at each budget, oracle and regret."""
+    from rich.console import Console
+
+    from nasforge.benchmarks import load_nb201, run_benchmark
+    from nasforge.benchmarks._report import plot_regret, render_table
+    from nasforge.strategies import STRATEGIES
+
+    if queries < 1:
+        raise ConfigError(f"bench.queries: must be >= 1, got {queries}")
+    if seeds < 1:
+        raise ConfigError(f"bench.seeds: must be >= 1, got {seeds}")
+    if workers < 1:
+        raise ConfigError(f"bench.workers: must be >= 1, got {workers}")
+    names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else STRATEGIES.names()
+    for name in names:
+        STRATEGIES.get(name)
+    load_nb201(str(table)).check_dataset(dataset)
+    console = Console()
+    result = run_benchmark(table, dataset, names, queries=queries, seeds=seeds, workers=workers, progress=console.log)
+    console.print(render_table(result))
+    if out is not None:
+        out.write_text(json.dumps(result, indent=1))
+        console.print(f"results written to {out}")
+    plot_path = plot if plot is not None else Path(f"nb201_{dataset}_regret.png")
+    plot_regret(result, plot_path)
+    console.print(f"regret curves written to {plot_path}")

@@ -1,0 +1,77 @@
+"""What every strategy remembers: told scores, outstanding asks, and config checks with one-line errors.
+
+Duplicates are avoided at the source: a strategy proposes through :meth:`History.fresh`, which redraws a
+proposal that was already told or is still pending, so a repeated evaluation (free under
+:func:`~nasforge.strategies.ask_new`, but a wasted step of the search) is rare.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from nasforge.exceptions import ConfigError
+
+__all__ = ["History", "check", "worst"]
+
+_FRESH_TRIES = 50
+
+
+def check(ok: bool, field: str, rule: str, value: Any) -> None:
+    """Raise ``ConfigError('strategy.<field>: must be <rule>, got <value>')`` unless ``ok``."""
+    if not ok:
+        raise ConfigError(f"strategy.{field}: must be {rule}, got {value!r}")
+
+
+def worst(score: float | None, floor: float) -> float:
+    """A failed trial (``None``) counts as the worst score seen so far (``floor``)."""
+    return floor if score is None else float(score)
+
+
+class History:
+    """Told scores in arrival order (``None`` for failed trials) and the architectures still being evaluated."""
+
+    def __init__(self) -> None:
+        self.scores: dict[Hashable, float | None] = {}
+        self.pending: set[Hashable] = set()
+        self.low = float("inf")
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def known(self, arch: Hashable) -> bool:
+        return arch in self.scores or arch in self.pending
+
+    def asked(self, arch: Hashable) -> Hashable:
+        self.pending.add(arch)
+        return arch
+
+    def told(self, arch: Hashable, score: float | None) -> bool:
+        """Record a result; ``True`` if this architecture was not told before (a replay may repeat one)."""
+        self.pending.discard(arch)
+        first = arch not in self.scores
+        if first or score is not None:
+            self.scores[arch] = score
+        if score is not None:
+            self.low = min(self.low, float(score))
+        return first
+
+    def value(self, score: float | None) -> float:
+        """The score a strategy ranks by: failed trials rank below every successful one."""
+        if score is None:
+            return self.low - 1.0 if self.low != float("inf") else float("-inf")
+        return float(score)
+
+    def best(self, k: int) -> list[Hashable]:
+        """The ``k`` best told architectures, best first (ties keep arrival order)."""
+        ranked = sorted(self.scores, key=lambda a: -self.value(self.scores[a]))
+        return ranked[:k]
+
+    def fresh(self, propose: Callable[[], Hashable], tries: int = _FRESH_TRIES) -> Hashable:
+        """The first proposal neither told nor pending (the last one if all ``tries`` were known)."""
+        arch = propose()
+        for _ in range(tries - 1):
+            if not self.known(arch):
+                break
+            arch = propose()
+        return self.asked(arch)

@@ -1,0 +1,49 @@
+"""The protocol lives in the evaluator: search reads validation only, test is read for the final report."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasforge.benchmarks import NB201Table
+from nasforge.evaluators import Evaluator, TabularEvaluator
+from nasforge.exceptions import DataError
+
+
+def test_evaluate_answers_validation_accuracy_only(tiny):
+    table = NB201Table(tiny)
+    ev = TabularEvaluator(table, "cifar100")
+    assert isinstance(ev, Evaluator)
+    arch = table.archs[3]
+    result = ev.evaluate(arch, seed=0)
+    assert result.metrics["accuracy_pct"] == table.valid("cifar100")[3]
+    assert result.metrics["accuracy"] == pytest.approx(table.valid("cifar100")[3] / 100)
+    assert not any("test" in key for key in result.metrics)
+    assert (ev.queries, ev.test_reads) == (1, 0)
+
+
+def test_evaluate_never_touches_the_test_column(tiny, monkeypatch):
+    table = NB201Table(tiny)
+    ev = TabularEvaluator(table, "cifar10")
+
+    def forbidden(dataset):
+        raise AssertionError("evaluate read a test column")
+
+    monkeypatch.setattr(table, "test", forbidden)
+    for arch in table.archs[:20]:
+        ev.evaluate(arch, seed=1)
+
+
+def test_final_test_reads_the_test_column(tiny):
+    table = NB201Table(tiny)
+    ev = TabularEvaluator(str(tiny), "cifar10")
+    report = ev.final_test(table.archs[5], seed=0)
+    assert report.metrics["accuracy_pct"] == table.test("cifar10")[5]
+    assert ev.test_reads == 1
+
+
+def test_unknown_dataset_and_architecture(tiny):
+    with pytest.raises(DataError, match="no dataset 'svhn'"):
+        TabularEvaluator(tiny, "svhn")
+    ev = TabularEvaluator(tiny, "cifar10")
+    with pytest.raises(DataError, match="no row"):
+        ev.evaluate("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", seed=0)

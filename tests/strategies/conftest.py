@@ -1,0 +1,17 @@
+"""The shared NB201 table for the quality tests; they skip with the reason when it is absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nasforge.benchmarks import default_nb201_dir
+
+
+@pytest.fixture(scope="session")
+def nb201_12ep() -> Path:
+    path = default_nb201_dir() / "nb201_12ep.csv.gz"
+    if not path.is_file():
+        pytest.skip(f"NAS-Bench-201 table not found at {path} (set NASFORGE_NB201_DIR to its folder)")
+    return path
