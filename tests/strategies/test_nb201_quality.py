@@ -12,6 +12,7 @@ import pytest
 from nasforge.benchmarks import run_search
 from nasforge.strategies import STRATEGIES
 
+
 def mean_at(name: str, table, queries: int, seeds: int = 10) -> float:
     runs = [
         run_search(STRATEGIES.get(name)(), str(table), "cifar10", s, queries, budgets=(queries,))[-1]

@@ -108,8 +108,12 @@ def curve_marks(queries: int, budgets: Sequence[int] = BUDGETS) -> list[int]:
 def _run_chunk(
     strategy: Strategy, table_path: str, dataset: str, seeds: list[int], queries: int, budgets: Sequence[int]
 ) -> Any:
+    from threadpoolctl import threadpool_limits
+
     start = time.perf_counter()
-    curves = [run_search(strategy, table_path, dataset, seed, queries, budgets) for seed in seeds]
+    # predictors multiply small matrices: BLAS threads only contend with the other workers
+    with threadpool_limits(limits=1):
+        curves = [run_search(strategy, table_path, dataset, seed, queries, budgets) for seed in seeds]
     return curves, time.perf_counter() - start
 
 

@@ -12,8 +12,18 @@ __all__ = ["markdown_table", "plot_regret", "render_table"]
 
 
 def _budgets(result: dict[str, Any]) -> list[str]:
-    first = next(iter(result["results"].values()), {})
-    return sorted(first, key=int)
+    return sorted({b for r in result["results"].values() for b in r}, key=int)
+
+
+def _cell(per_budget: dict[str, Any], budget: str) -> str:
+    return f"{per_budget[budget]['mean']:.2f} ± {per_budget[budget]['std']:.2f}" if budget in per_budget else "-"
+
+
+def _regret(result: dict[str, Any], per_budget: dict[str, Any]) -> str:
+    last = max(per_budget, key=int)
+    return f"{result['oracle'] - per_budget[last]['mean']:.2f}" + (
+        "" if last == _budgets(result)[-1] else f" (@{last})"
+    )
 
 
 def render_table(result: dict[str, Any]) -> Table:
@@ -21,7 +31,7 @@ def render_table(result: dict[str, Any]) -> Table:
     from rich.table import Table
 
     budgets = _budgets(result)
-    seeds = max((r[budgets[-1]]["seeds"] for r in result["results"].values()), default=0)
+    seeds = max((c["seeds"] for r in result["results"].values() for c in r.values()), default=0)
     table = Table(
         title=f"NAS-Bench-201 {result['table']} {result['dataset']}: test accuracy (%) of the returned "
         f"architecture, {seeds} seeds; oracle {result['oracle']:.2f}"
@@ -31,8 +41,7 @@ def render_table(result: dict[str, Any]) -> Table:
         table.add_column(f"{b} queries", justify="right")
     table.add_column(f"regret@{budgets[-1]}", justify="right")
     for label, per_budget in result["results"].items():
-        cells = [f"{per_budget[b]['mean']:.2f} ± {per_budget[b]['std']:.2f}" for b in budgets]
-        table.add_row(label, *cells, f"{result['oracle'] - per_budget[budgets[-1]]['mean']:.2f}")
+        table.add_row(label, *[_cell(per_budget, b) for b in budgets], _regret(result, per_budget))
     return table
 
 
@@ -44,9 +53,8 @@ def markdown_table(result: dict[str, Any]) -> str:
         "|---|" + "---:|" * (len(budgets) + 1),
     ]
     for label, per_budget in result["results"].items():
-        cells = [f"{per_budget[b]['mean']:.2f} ± {per_budget[b]['std']:.2f}" for b in budgets]
-        regret = result["oracle"] - per_budget[budgets[-1]]["mean"]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {regret:.2f} |")
+        cells = [_cell(per_budget, b) for b in budgets]
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_regret(result, per_budget)} |")
     return "\n".join(lines)
 
 
