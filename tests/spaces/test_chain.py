@@ -10,10 +10,11 @@ from nasforge.exceptions import ConfigError, InvalidArchitecture
 from nasforge.spaces import SPACES, Chain, ChainSpace, Layer
 
 DIGITS = (1, 8, 8)
-# Every spatial op and two activations (the defaults are narrower), depth 1 to 4.
+# Every spatial op, two strides and two activations (the defaults are narrower), depth 1 to 4.
 WIDE = {
     "depth": (1, 4),
     "ops": ("conv", "sep_conv", "max_pool", "avg_pool", "identity"),
+    "strides": (1, 2),
     "activations": ("relu", "gelu"),
 }
 
@@ -47,7 +48,7 @@ def test_identity_layers_and_irrelevant_fields_are_normalised() -> None:
         ("conv(32,k3,s1,relu)>>conv(32,k3,s1,relu)", "expected op"),
         ("conv(32,k3,x1,relu)", "argument 'x1'"),
         ("max_pool(32,k3,s2)", "max_pool takes no width"),
-        ("conv(48,k3,s1,relu)", r"width 48 is not in this space \(allowed: 16, 32, 64\)"),
+        ("conv(48,k3,s1,relu)", r"width 48 is not in this space \(allowed: 8, 16, 32, 64\)"),
         ("conv(32,k3,s1,swish)", "activation 'swish' is not in this space"),
         ("dense(32,relu)", "op 'dense' is not in this space"),
         ("conv(16,k3,s1,relu,k5)", "kernel given twice"),
@@ -63,19 +64,37 @@ def test_parse_errors_name_the_bad_token(text: str, fragment: str) -> None:
 
 
 def test_digits_allow_three_halvings_and_no_more() -> None:
-    space = ChainSpace(input_shape=DIGITS)
-    assert space.from_string("conv(16,k3,s2,relu)>max_pool(k3,s2)>conv(16,k3,s2,relu)")
+    wide = ChainSpace(input_shape=DIGITS, **WIDE)
+    assert wide.from_string("conv(16,k3,s2,relu)>max_pool(k3,s2)>conv(16,k3,s2,relu)")
     with pytest.raises(InvalidArchitecture, match="wider than its input"):
-        space.from_string("conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>max_pool(k3,s1)")
+        wide.from_string("conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>max_pool(k3,s1)")
+    space = ChainSpace(input_shape=DIGITS)
+    three = "conv(16,k3,s1,relu,pool)>conv(16,k3,s1,relu,pool)>conv(16,k3,s1,relu,pool)"
+    assert space.from_string(three)
+    with pytest.raises(InvalidArchitecture, match=r"layer 4.*pool needs an axis of at least 2"):
+        space.from_string(three + ">conv(16,k3,s1,relu,pool)")
     rng = np.random.default_rng(0)
     for _ in range(200):
         arch = space.sample(rng)
-        assert sum(layer.stride == 2 for layer in arch.layers) <= 3
+        assert sum(layer.pool for layer in arch.layers) <= 3
         assert space.build(arch, DIGITS, 10)(torch.randn(2, *DIGITS)).shape == (2, 10)
 
 
+def test_pool_option_halves_after_the_activation_and_round_trips() -> None:
+    space = ChainSpace(input_shape=(3, 9), kernels=(3,))
+    arch = space.from_string("conv(16,k3,s1,relu,pool)>conv(32,k3,s1,relu)")
+    assert arch.layers[0] == Layer("conv", 16, 3, 1, "relu", pool=True) and str(arch).count("pool") == 1
+    model = space.build(arch, (3, 9), 2)
+    kinds = [type(m).__name__ for m in model.features]
+    assert kinds[:4] == ["Conv1d", "BatchNorm1d", "ReLU", "MaxPool1d"]
+    assert model.features[:4](torch.randn(2, 3, 9)).shape == (2, 16, 4)
+    assert Layer("dense", 8, activation="relu", pool=True) == Layer("dense", 8, activation="relu")
+    with pytest.raises(InvalidArchitecture, match="pool True is not in this space"):
+        ChainSpace(input_shape=(3, 9), pool=False).from_string("conv(16,k3,s1,relu,pool)>conv(16,k3,s1,relu)")
+
+
 def test_tiny_sequence_rejects_collapse_and_oversized_pools() -> None:
-    space = ChainSpace(input_shape=(2, 3), kernels=(2, 3, 5), strides=(1, 2, 3), **WIDE)
+    space = ChainSpace(input_shape=(2, 3), kernels=(2, 3, 5), **{**WIDE, "strides": (1, 2, 3)})
     assert space.strides == (1, 2, 3)
     assert space.from_string("conv(16,k5,s3,relu)")  # padded conv: 3 -> 1
     with pytest.raises(InvalidArchitecture, match="kernel 2 does not fit"):
@@ -98,6 +117,7 @@ def test_tiny_sequence_rejects_collapse_and_oversized_pools() -> None:
         ),
         ((2, 3), {"depth": (2, 3), "ops": ("conv", "max_pool", "identity"), "widths": (8,), "activations": ("relu",)}),
         ((6,), {"depth": (1, 3), "widths": (4, 8), "batch_norm": (True, False), "activations": ("relu",)}),
+        ((1, 5, 5), {"depth": (1, 3), "widths": (8,), "kernels": (3,), "strides": (1, 2), **{"ops": WIDE["ops"]}}),
     ],
 )
 def test_size_matches_enumeration(shape: tuple[int, ...], options: dict) -> None:
@@ -108,25 +128,29 @@ def test_size_matches_enumeration(shape: tuple[int, ...], options: dict) -> None
 
 @pytest.mark.parametrize(
     ("shape", "kind", "size"),
-    [(DIGITS, "image", 492_840), ((3, 32, 32), "image", 631_584), ((64,), "flat", 1_884)],
+    [(DIGITS, "image", 65_808), ((3, 32, 32), "image", 69_904), ((2, 128), "sequence", 346_200), ((64,), "flat", 84)],
 )
 def test_defaults_fit_the_input_kind(shape: tuple[int, ...], kind: str, size: int) -> None:
     space = ChainSpace(input_shape=shape)
     assert space.kind == kind and space.size == size
     if kind == "flat":
-        assert space.ops == ("dense", "identity") and space.kernels == ()
+        assert space.ops == ("dense",) and space.kernels == () and space.pools == (False,)
+    else:
+        assert space.ops == ("conv",) and space.strides == (1,) and space.pools == (False, True)
 
 
 @pytest.mark.parametrize(
     ("shape", "text"),
     [
-        ((3, 16, 12), "conv(16,k3,s2,relu)>max_pool(k3,s2)>sep_conv(32,k5,s1,gelu)>avg_pool(k3,s1)"),
+        ((3, 16, 12), "conv(16,k3,s1,relu,pool)>max_pool(k3,s2)>sep_conv(32,k5,s1,gelu)>avg_pool(k3,s1)"),
         ((4, 50), "conv(16,k7,s2,relu)>max_pool(k3,s2)>sep_conv(32,k5,s1,gelu)>avg_pool(k5,s2)"),
         ((20,), "dense(64,relu)>dense(32,tanh)"),
     ],
 )
 def test_build_output_shapes(shape: tuple[int, ...], text: str) -> None:
-    space = ChainSpace(input_shape=shape, dropout=(0.0, 0.1), **(WIDE if len(shape) > 1 else {}))
+    space = ChainSpace(
+        input_shape=shape, dropout=(0.0, 0.1), **(WIDE if len(shape) > 1 else {"activations": ("relu", "tanh")})
+    )
     model = space.build(text, shape, 5)
     assert model(torch.randn(3, *shape)).shape == (3, 5)
     assert sum(p.numel() for p in model.parameters()) > 0
@@ -134,9 +158,9 @@ def test_build_output_shapes(shape: tuple[int, ...], text: str) -> None:
 
 def test_build_checks_the_input_shape() -> None:
     space = ChainSpace(input_shape=(3, 32, 32))
-    deep = "conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)>conv(16,k3,s2,relu)"
+    deep = "conv(16,k3,s1,relu,pool)>conv(16,k3,s1,relu,pool)>conv(16,k3,s1,relu,pool)>conv(16,k3,s1,relu,pool)"
     assert space.build(deep, (3, 32, 32), 2)
-    with pytest.raises(InvalidArchitecture, match="below 1"):
+    with pytest.raises(InvalidArchitecture, match="at least 2"):
         space.build(deep, (3, 8, 8), 2)
     with pytest.raises(InvalidArchitecture, match="made for image input"):
         space.build(deep, (3, 32), 2)
@@ -172,9 +196,9 @@ def test_config_round_trips_through_the_registry() -> None:
     cfg = space.config()
     again = SPACES.get(cfg["type"])(**{k: v for k, v in cfg.items() if k != "type"})
     assert again.config() == cfg and again.decisions == space.decisions
-    assert [d.name for d in space.decisions][:6] == [
-        f"layer0.{f}" for f in ("op", "width", "kernel", "stride", "dropout")
-    ] + ["layer1.op"]
+    assert [d.name for d in space.decisions][:5] == [f"layer0.{f}" for f in ("width", "kernel", "pool", "dropout")] + [
+        "layer1.width"
+    ]
 
 
 def test_chain_value_is_hashable_and_parses_standalone() -> None:

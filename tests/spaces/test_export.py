@@ -15,16 +15,16 @@ from nasforge.spaces import CellSpace, ChainSpace
 ALL_SPATIAL = ("conv", "sep_conv", "max_pool", "avg_pool", "identity")
 CASES = [
     (
-        ChainSpace(input_shape=(1, 8, 8), ops=ALL_SPATIAL),
-        "conv(32,k3,s1,relu)>avg_pool(k3,s2)>sep_conv(16,k5,s2,relu)",
+        ChainSpace(input_shape=(1, 8, 8), ops=ALL_SPATIAL, strides=(1, 2)),
+        "conv(32,k3,s1,relu,pool)>avg_pool(k3,s2)>sep_conv(16,k5,s2,relu)",
         (1, 8, 8),
     ),
     (
-        ChainSpace(input_shape=(3, 20), ops=ALL_SPATIAL, dropout=(0.0, 0.2)),
+        ChainSpace(input_shape=(3, 20), ops=ALL_SPATIAL, strides=(1, 2), dropout=(0.0, 0.2)),
         "conv(32,k7,s2,relu,p0.2)>max_pool(k3,s2)",
         (3, 20),
     ),
-    (ChainSpace(input_shape=(12,)), "dense(64,gelu)>dense(32,tanh)", (12,)),
+    (ChainSpace(input_shape=(12,), activations=("gelu", "tanh")), "dense(64,gelu)>dense(32,tanh)", (12,)),
     (
         CellSpace(stem_channels=4),
         "|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|",

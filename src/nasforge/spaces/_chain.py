@@ -1,10 +1,11 @@
 """Macro "list of layers" space for image ``(C,H,W)``, sequence ``(C,L)`` and flat ``(F,)`` inputs.
 
-Decisions are the depth and, per layer slot, op, width, kernel, stride, activation (plus batch norm and dropout
-when given several choices). Canonical values drop ``identity`` layers and clear the fields an op ignores, so two
-vectors building the same network give the same :class:`Chain`. A chain whose downsampling would shrink a
-spatial axis below one element (or whose pool window is wider than its input) is invalid: ``from_decisions``
-rejects it with the reason, so no strategy proposes it and no training run crashes on it.
+Decisions are the depth and, per layer slot, op, width, kernel, stride, activation, a 2x2 max-pool after the
+layer (plus batch norm and dropout when given several choices). Canonical values drop ``identity`` layers and
+clear the fields an op ignores, so two vectors building the same network give the same :class:`Chain`. A chain
+whose downsampling would shrink a spatial axis below one element (or whose pool window is wider than its input)
+is invalid: ``from_decisions`` rejects it with the reason, so no strategy proposes it and no training run
+crashes on it.
 """
 
 from __future__ import annotations
@@ -25,34 +26,40 @@ __all__ = ["ChainSpace"]
 
 _KINDS = {1: "flat", 2: "sequence", 3: "image"}
 _SPATIAL_OPS = ("conv", "sep_conv", "max_pool", "avg_pool", "identity")  # allowed; defaults drop avg_pool
-_FIELDS = ("op", "width", "kernel", "stride", "activation", "batch_norm", "dropout")
+_FIELDS = ("op", "width", "kernel", "stride", "activation", "pool", "batch_norm", "dropout")
+_PLURAL = {"batch_norm": "batch_norms", "dropout": "dropouts", "pool": "pools"}
 
 
 def default_choices(input_shape: Sequence[int]) -> dict[str, Any]:
-    """Choices that suit the input kind and size: conv-BN-ReLU chains for images and sequences, MLPs for vectors.
+    """Choices that suit the input kind: conv-BN-ReLU(-pool) chains for images and sequences, MLPs for vectors.
 
-    Measured on digits (1x8x8, 8 epochs): at least two layers, ReLU only and no average pooling raise the
-    median accuracy of random chains from 0.40 to 0.84 while the best ones stay at 0.97-0.98, so these choices
-    leave a searcher fewer dead ends; users who want more pass them explicitly.
+    Measured on digits (1x8x8, 8 epochs): ReLU only and no average pooling raise the median accuracy of random
+    chains from 0.40 to 0.84. Plain convolutions with an optional 2x2 max-pool per layer (rather than strides,
+    separable convs and pool layers taking depth slots) leave a searcher fewer dead ends still, and widths
+    8-64 at depth 1-4 cost per trial what a hand-written search over the same block costs (depth 2-4 at widths
+    16-64 made trials 1.3x (digits) to 2.2x (sequences) slower with no consistent gain in single-seed test
+    accuracy; see ``docs/benchmarks.md``, issue 12). Users who want more pass the choices explicitly.
     """
     if len(input_shape) == 1:
         return {
             "depth": (1, 3),
-            "ops": ("dense", "identity"),
-            "widths": (32, 64, 128, 256),
+            "ops": ("dense",),
+            "widths": (16, 32, 64, 128),
             "kernels": (),
             "strides": (),
-            "activations": ("relu", "gelu", "tanh"),
+            "activations": ("relu",),
+            "pool": (False,),
         }
     side = min(input_shape[1:])
-    kernels = ((3, 5, 7, 9) if side >= 64 else (3, 5, 7)) if len(input_shape) == 2 else (3, 5)
+    kernels = (3, 5, 7) if len(input_shape) == 2 else (3, 5)
     return {
-        "depth": (2, 4),
-        "ops": ("conv", "sep_conv", "max_pool", "identity"),
-        "widths": (16, 32, 64),
+        "depth": (1, 4),
+        "ops": ("conv",),
+        "widths": (8, 16, 32, 64),
         "kernels": tuple(k for k in kernels if k <= max(side, 3)),
-        "strides": (1, 2) if side >= 2 else (1,),
+        "strides": (1,),
         "activations": ("relu",),
+        "pool": (False, True) if side >= 2 else (False,),
     }
 
 
@@ -69,7 +76,9 @@ def _advance(sizes: tuple[int, ...], layer: Layer) -> tuple[int, ...] | str:
         m = out_size(n, layer.kernel, layer.stride)
         if m < 1:
             return f"kernel {layer.kernel} does not fit an axis of {n}"
-        new.append(m)
+        if layer.pool and m < 2:
+            return f"its 2x2 pool needs an axis of at least 2, got {m}"
+        new.append(m // 2 if layer.pool else m)
     return tuple(new)
 
 
@@ -79,6 +88,8 @@ def _relevant(op: str, field: str) -> bool:
         return True
     if field in ("kernel", "stride"):
         return op not in ("dense", "identity")
+    if field == "pool":
+        return op in ("conv", "sep_conv")
     return op in LEARNED_OPS
 
 
@@ -91,14 +102,14 @@ def _choices(name: str, given: Any, default: tuple[Any, ...]) -> tuple[Any, ...]
 
 @SPACES.register("chain")
 class ChainSpace(SearchSpace):
-    """Macro search space: a chain of layers (2 to 4 by default; 1 to 3 dense) for images, sequences or vectors.
+    """Macro search space: a chain of layers (1 to 4 convs by default; 1 to 3 dense) for images, sequences or vectors.
 
     ``input_shape`` is one sample's shape without the batch axis; options left ``None`` get defaults that fit it.
 
     >>> space = ChainSpace(input_shape=(1, 8, 8))
-    >>> arch = space.from_string("conv(32,k3,s1,relu)>max_pool(k3,s2)>conv(64,k3,s1,relu)")
+    >>> arch = space.from_string("conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu)")
     >>> space.to_string(arch)
-    'conv(32,k3,s1,relu)>max_pool(k3,s2)>conv(64,k3,s1,relu)'
+    'conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu)'
     """
 
     name: ClassVar[str] = "chain"
@@ -114,6 +125,7 @@ class ChainSpace(SearchSpace):
         activations: Sequence[str] | None = None,
         batch_norm: bool | Sequence[bool] = True,
         dropout: float | Sequence[float] = 0.0,
+        pool: bool | Sequence[bool] | None = None,
     ) -> None:
         shape = tuple(input_shape)
         if len(shape) not in _KINDS or not all(isinstance(d, int) and d >= 1 for d in shape):
@@ -131,6 +143,7 @@ class ChainSpace(SearchSpace):
         self.activations = _choices("activations", activations, defaults["activations"])
         self.batch_norms = _choices("batch_norm", batch_norm, ())
         self.dropouts = tuple(float(p) for p in _choices("dropout", dropout, ()))
+        self.pools = _choices("pool", pool, defaults["pool"])
         self._validate()
 
     @property
@@ -153,6 +166,7 @@ class ChainSpace(SearchSpace):
             "kernels": (self.kernels, lambda k: isinstance(k, int) and k >= 1),
             "strides": (self.strides, lambda s: isinstance(s, int) and s >= 1),
             "batch_norm": (self.batch_norms, lambda b: isinstance(b, bool)),
+            "pool": (self.pools, lambda b: isinstance(b, bool)),
             "dropout": (self.dropouts, lambda p: 0.0 <= p < 1.0),
         }
         for name, (values, ok) in checks.items():
@@ -160,7 +174,8 @@ class ChainSpace(SearchSpace):
                 raise ConfigError(f"space.{name}: invalid choices {list(values)}")
         learned = any(op in LEARNED_OPS for op in self.ops)
         spatial = any(op not in ("dense", "identity") for op in self.ops)
-        for name, need in [("widths", learned), ("activations", learned), ("kernels", spatial), ("strides", spatial)]:
+        needs = [("widths", learned), ("activations", learned), ("kernels", spatial), ("strides", spatial)]
+        for name, need in [*needs, ("pools", any(_relevant(op, "pool") for op in self.ops))]:
             if need and not getattr(self, name):
                 raise ConfigError(f"space.{name}: needs at least one choice for ops {list(self.ops)}")
         if not self.batch_norms or not self.dropouts:
@@ -183,6 +198,7 @@ class ChainSpace(SearchSpace):
             "activations": list(self.activations),
             "batch_norm": scalar(self.batch_norms),
             "dropout": scalar(self.dropouts),
+            "pool": scalar(self.pools),
         }
 
     # -- decisions -----------------------------------------------------------------------------------------
@@ -190,7 +206,7 @@ class ChainSpace(SearchSpace):
         """The choices of one per-layer field, empty when no op of this space uses the field."""
         if field != "op" and not any(_relevant(op, field) for op in self.ops):
             return ()
-        return getattr(self, {"batch_norm": "batch_norms", "dropout": "dropouts"}.get(field, field + "s"))
+        return getattr(self, _PLURAL.get(field, field + "s"))
 
     @cached_property
     def _fields(self) -> tuple[tuple[str | None, int], ...]:
@@ -283,9 +299,10 @@ class ChainSpace(SearchSpace):
             if op == "dense":
                 moves.append((Layer(op, self.widths[0], activation=self.activations[0]), learned))
             elif op != "identity":
-                for k, s in itertools.product(self.kernels, self.strides):
-                    layer = Layer(op, self.widths[0], k, s, self.activations[0])
-                    moves.append((layer, learned if op in LEARNED_OPS else 1))
+                for k, s, p in itertools.product(self.kernels, self.strides, self.pools):
+                    layer = Layer(op, self.widths[0], k, s, self.activations[0], pool=p)
+                    if layer.pool == p:  # pools take no pool option: count them once
+                        moves.append((layer, learned if op in LEARNED_OPS else 1))
 
         @cache
         def count(sizes: tuple[int, ...], left: int, learned_yet: bool) -> int:

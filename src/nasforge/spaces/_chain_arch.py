@@ -1,9 +1,10 @@
 """The chain architecture value: a tuple of layers with one canonical, readable string.
 
-``conv(32,k3,s1,relu)>max_pool(k2,s2)>sep_conv(64,k5,s1,gelu,nobn,p0.2)>dense(...)``: layers joined by ``>``;
-a learned layer lists its width, ``k`` kernel, ``s`` stride and activation, then ``nobn`` when it has no batch
-norm and ``p<rate>`` when it has dropout; a pool lists only kernel and stride. Fields that do not concern an op
-are cleared when a :class:`Layer` is made, so two layers that build the same module are equal values.
+``conv(32,k3,s1,relu,pool)>max_pool(k2,s2)>sep_conv(64,k5,s1,gelu,nobn,p0.2)>dense(...)``: layers joined by
+``>``; a learned layer lists its width, ``k`` kernel, ``s`` stride and activation, then ``pool`` when a 2x2
+max-pool (stride 2) follows it, ``nobn`` when it has no batch norm and ``p<rate>`` when it has dropout; a pool
+layer lists only kernel and stride. Fields that do not concern an op are cleared when a :class:`Layer` is made,
+so two layers that build the same module are equal values.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ POOL_OPS = ("max_pool", "avg_pool")
 _SPATIAL_LEARNED = ("conv", "sep_conv")
 _TOKEN = re.compile(r"^([a-z_]+)(?:\((.*)\))?$")
 _FORMS = {
-    "conv": "conv(width,k<kernel>,s<stride>,activation[,nobn][,p<dropout>])",
-    "sep_conv": "sep_conv(width,k<kernel>,s<stride>,activation[,nobn][,p<dropout>])",
+    "conv": "conv(width,k<kernel>,s<stride>,activation[,pool][,nobn][,p<dropout>])",
+    "sep_conv": "sep_conv(width,k<kernel>,s<stride>,activation[,pool][,nobn][,p<dropout>])",
     "dense": "dense(width,activation[,nobn][,p<dropout>])",
     "max_pool": "max_pool(k<kernel>,s<stride>)",
     "avg_pool": "avg_pool(k<kernel>,s<stride>)",
@@ -44,7 +45,11 @@ def out_size(n: int, kernel: int, stride: int) -> int:
 
 @dataclass(frozen=True)
 class Layer:
-    """One chain layer; irrelevant fields are normalised (a pool has no width, ``dense`` no kernel)."""
+    """One chain layer; irrelevant fields are normalised (a pool has no width, ``dense`` no kernel).
+
+    ``pool`` puts a 2x2 max-pool of stride 2 after a conv's activation: the classic conv-BN-ReLU-pool block,
+    one decision per layer instead of a separate pool layer that would take a slot of the chain's depth.
+    """
 
     op: str
     width: int | None = None
@@ -53,6 +58,7 @@ class Layer:
     activation: str | None = None
     batch_norm: bool = True
     dropout: float = 0.0
+    pool: bool = False
 
     def __post_init__(self) -> None:
         if self.op not in _FORMS:
@@ -67,6 +73,8 @@ class Layer:
         for name, drop in clear.items():
             if drop:
                 object.__setattr__(self, name, None)
+        if self.op not in _SPATIAL_LEARNED:
+            object.__setattr__(self, "pool", False)
         if not learned:
             object.__setattr__(self, "batch_norm", False)
             object.__setattr__(self, "dropout", 0.0)
@@ -87,6 +95,8 @@ class Layer:
             args += [f"k{self.kernel}", f"s{self.stride}"]
         if self.activation is not None:
             args.append(self.activation)
+            if self.pool:
+                args.append("pool")
             if not self.batch_norm:
                 args.append("nobn")
             if self.dropout:
@@ -122,6 +132,8 @@ def _form(op: str) -> str:
 
 def _read_arg(arg: str) -> tuple[str, object]:
     """Classify one argument by its shape: ``32`` width, ``k3`` kernel, ``s2`` stride, ``p0.1`` dropout."""
+    if arg == "pool":
+        return "pool", True
     if arg.isdigit():
         return "width", int(arg)
     if re.fullmatch(r"k\d+", arg):
@@ -135,7 +147,7 @@ def _read_arg(arg: str) -> tuple[str, object]:
     if re.fullmatch(r"[a-z_]+", arg):
         return "activation", arg
     raise InvalidArchitecture(
-        f"argument {arg!r}: expected a width (32), k<kernel>, s<stride>, an activation, nobn or p<dropout>"
+        f"argument {arg!r}: expected a width (32), k<kernel>, s<stride>, an activation, pool, nobn or p<dropout>"
     )
 
 

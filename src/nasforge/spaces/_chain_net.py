@@ -1,8 +1,9 @@
 """The network a :class:`~nasforge.spaces.Chain` builds: its layers, global average pooling, a linear classifier.
 
-Learned layers become op -> BN (optional) -> activation -> dropout (optional); a convolution followed by BN
-has no bias of its own. Spatial inputs are pooled over every axis after the channels, flat inputs go straight
-to the classifier. Kept apart from the space so that importing the space does not import torch.
+Learned layers become op -> BN (optional) -> activation -> 2x2 max-pool (optional) -> dropout (optional); a
+convolution followed by BN has no bias of its own. Spatial inputs are pooled over every axis after the
+channels, flat inputs go straight to the classifier. Kept apart from the space so that importing the space
+does not import torch.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class ChainNetwork(nn.Sequential):
             if layer.batch_norm:
                 body.append(batch_norm(width, dims))
             body.append(ACTIVATIONS.get(str(layer.activation))())
+            if layer.pool:
+                body.append(LAYER_OPS.get("max_pool")(width, width, 2, 2, dims))
             if layer.dropout:
                 body.append(nn.Dropout(layer.dropout))
             channels = width

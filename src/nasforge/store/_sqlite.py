@@ -55,6 +55,12 @@ def _finite(values: Mapping[str, float]) -> str:
 class SQLiteStore(Store):
     """A run's trials in SQLite (WAL journal, one transaction per state change).
 
+    ``synchronous=NORMAL``: in WAL mode a commit is appended to the log without an fsync, which stays durable
+    against a crash or SIGKILL of the process (the log is in the OS cache); only an OS crash or power loss can
+    lose the last few trials (never corrupt the file), and a resumed run re-evaluates them. ``FULL`` fsync'd
+    every state change, two per trial: about 13 ms of a 60 ms trial on small models, for protection against
+    a failure that costs a few trials to redo.
+
     >>> store = SQLiteStore(":memory:")
     >>> trial = store.create_trial("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", seed=1)
     >>> store.finish_trial(trial.id, 0.5, {"accuracy": 0.5}, {"params": 10}).state.value
@@ -66,7 +72,7 @@ class SQLiteStore(Store):
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             version = self.get_meta("schema_version")
             if version is None:
