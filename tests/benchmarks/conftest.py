@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from nasforge.benchmarks import default_nb201_dir
-
 ASSETS = Path(__file__).parents[1] / "assets"
 TINY = ASSETS / "nb201_tiny.csv"
 WEIGHTS = {"none": -6.0, "skip_connect": 1.0, "nor_conv_1x1": 2.5, "nor_conv_3x3": 4.0, "avg_pool_3x3": 0.0}
@@ -29,12 +27,4 @@ def complete_table(tmp_path: Path) -> Path:
         lines.append(f"{n},|{a}~0|+|{b}~0|{c}~1|,{valid:.2f},{valid + 3 - (n % 5) * 0.2:.2f}")
     path = tmp_path / "toy.csv"
     path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-@pytest.fixture(scope="session")
-def nb201_12ep() -> Path:
-    path = default_nb201_dir() / "nb201_12ep.csv.gz"
-    if not path.is_file():
-        pytest.skip(f"NAS-Bench-201 table not found at {path} (set NASFORGE_NB201_DIR to its folder)")
     return path

@@ -1,4 +1,4 @@
-"""The shared NB201 table for the quality tests; they skip with the reason when it is absent."""
+"""Fixtures shared across test packages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from nasforge.benchmarks import default_nb201_dir
 
 @pytest.fixture(scope="session")
 def nb201_12ep() -> Path:
+    """The shared NAS-Bench-201 12-epoch table; tests that need it skip with the reason when it is absent."""
     path = default_nb201_dir() / "nb201_12ep.csv.gz"
     if not path.is_file():
         pytest.skip(f"NAS-Bench-201 table not found at {path} (set NASFORGE_NB201_DIR to its folder)")
