@@ -41,32 +41,26 @@ class DataConfig(_Section):
         return self
 
 
-class SpaceConfig(BaseModel):
+class _OpenSection(BaseModel):
+    """A section whose extra keys are a registered component's constructor arguments, checked by it."""
+
     model_config = ConfigDict(extra="allow")
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SpaceConfig(_OpenSection):
     type: str = "chain"
 
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
-
-class StrategyConfig(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class StrategyConfig(_OpenSection):
     name: str = "evolution"
 
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
-
-class TrainConfig(BaseModel):
-    """Open section: the keys are :class:`nasforge.evaluators.Trainer` arguments, which it validates itself."""
-
-    model_config = ConfigDict(extra="allow")
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+class TrainConfig(_OpenSection):
+    """The keys are :class:`nasforge.evaluators.Trainer` arguments, which it validates itself."""
 
 
 class ObjectiveConfig(_Section):
