@@ -78,3 +78,12 @@ def test_name_defaults_to_the_file_stem(tmp_path):
     path = tmp_path / "my-search.yaml"
     path.write_text("data: {builtin: digits}\n")
     assert load_config(path).name == "my-search"
+
+
+def test_objective_penalty_is_checked_before_any_data_is_loaded():
+    from nasforge.api import components_from_config
+
+    config = parse_config({"data": {"path": "missing.npz"}, "objective": {"flops_penalty": 1.5}})
+    with pytest.raises(ConfigError, match=r"^objective.flops_penalty: must be a number in \[0, 1\), got 1.5$"):
+        components_from_config(config)
+    assert parse_config(DIGITS).objective.flops_penalty == 0.2

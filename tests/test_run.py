@@ -68,6 +68,26 @@ def test_loss_objective_is_minimised():
     assert run.best_trial.metrics["loss"] == min(t.metrics["loss"] for t in finished)
 
 
+class FlopsCounter(ConvCounter):
+    """Accuracy is 0.8 or 0.9 by whether edge 0->1 is a conv; FLOPs grow with the number of 3x3 convs."""
+
+    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+        accuracy = 0.9 if arch.ops[0].startswith("nor_conv") else 0.8
+        flops = 1e6 * 2 ** arch.ops.count("nor_conv_3x3")
+        return Evaluation({"accuracy": accuracy}, {"flops": flops})
+
+
+def test_flops_penalty_ranks_equal_metrics_by_cost_and_keeps_metrics_raw():
+    run = make_run(SQLiteStore(":memory:"), FlopsCounter(), objective=Objective(flops_penalty=0.1))
+    run.optimize(Budget(trials=60))
+    finished = [t for t in run.trials if t.state is TrialState.FINISHED]
+    assert {t.metrics["accuracy"] for t in finished} == {0.8, 0.9}
+    best = run.best_trial
+    assert best.metrics["accuracy"] == 0.9
+    assert best.costs["flops"] == min(t.costs["flops"] for t in finished if t.metrics["accuracy"] == 0.9)
+    assert best.score == pytest.approx(Objective(flops_penalty=0.1).score(best.metrics, best.costs))
+
+
 def test_resume_continues_without_redoing_finished_trials(tmp_path):
     path = tmp_path / "store.sqlite"
     first = ConvCounter(interrupt_at=8)

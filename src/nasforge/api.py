@@ -46,7 +46,8 @@ def make_strategy(spec: Strategy | str | dict[str, Any]) -> Strategy:
 
 
 def components_from_config(config: Config) -> dict[str, Any]:
-    """Everything :func:`search` needs, built from a validated config (strategy first: it is the cheapest)."""
+    """Everything :func:`search` needs, built from a validated config (the cheap parts first, data last)."""
+    objective = Objective(**config.objective.model_dump())
     strategy = make_strategy({"name": config.strategy.name, **config.strategy.params})
     from nasforge.data import load
     from nasforge.evaluators import Trainer
@@ -60,7 +61,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "strategy": strategy,
         "trainer": trainer,
         "budget": Budget(**config.budget.model_dump()),
-        "objective": config.objective.metric,
+        "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
         "test": config.data.test,
@@ -124,7 +125,7 @@ def open_store(
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         store = SQLiteStore(out_dir / STORE_FILE)
-    identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.metric, "seed": seed}
+    identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.config(), "seed": seed}
     stored = store.get_meta("search")
     if stored is None:
         store.set_meta("search", identity)
@@ -160,7 +161,7 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
 
     parts = components_from_config(config)
     splits = split(parts["data"], seed=parts["seed"], valid=parts["valid"], test=parts["test"])
-    objective = Objective(parts["objective"])
+    objective = parts["objective"]
     store = open_store(run_dir, parts["space"], parts["strategy"], objective, parts["seed"], None)
     run = Run(
         parts["space"],

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nasforge.exceptions import ConfigError, NasforgeError
+from nasforge.objective import Objective
 
 __all__ = ["Config", "check_params", "load_config", "parse_config"]
 
@@ -64,7 +65,10 @@ class TrainConfig(_OpenSection):
 
 
 class ObjectiveConfig(_Section):
+    """The keys are :class:`nasforge.objective.Objective` arguments; it checks the penalty's range itself."""
+
     metric: Literal["accuracy", "f1", "loss"] = "accuracy"
+    flops_penalty: float = Objective.flops_penalty
 
 
 class BudgetConfig(_Section):

@@ -23,7 +23,7 @@ from nasforge.objective import Objective
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
-from nasforge.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState, rank_key
 
 __all__ = ["Run", "derive_seed"]
 
@@ -80,9 +80,8 @@ class Run:
         return len(self.store.trials(states=(TrialState.FINISHED, TrialState.FAILED)))
 
     def top(self, k: int | None = None) -> list[Trial]:
-        """Finished trials, best score first (ties: the earlier trial first)."""
-        finished = self.store.trials(states=(TrialState.FINISHED,))
-        ranked = sorted(finished, key=lambda t: (-(t.score if t.score is not None else -np.inf), t.id))
+        """Finished trials, best first (ties: fewer FLOPs, then the earlier trial)."""
+        ranked = sorted(self.store.trials(states=(TrialState.FINISHED,)), key=rank_key)
         return ranked if k is None else ranked[:k]
 
     @property
@@ -139,7 +138,7 @@ class Run:
         if error is None:
             evaluation = future.result()
             try:
-                score = self.objective.score(evaluation.metrics)
+                score = self.objective.score(evaluation.metrics, evaluation.costs)
             except KeyError as exc:
                 error = KeyError(f"the evaluator returned no {exc} metric")
             else:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["Trial", "TrialState"]
+__all__ = ["Trial", "TrialState", "rank_key"]
 
 
 class TrialState(str, Enum):
@@ -27,9 +28,10 @@ class TrialState(str, Enum):
 class Trial:
     """One evaluation of one architecture, as the store keeps it.
 
-    ``score`` is the objective as a number to maximise (the loss enters negated); ``metrics`` are validation
-    metrics; ``costs`` hold ``params``, ``flops`` and timings in seconds; ``elapsed`` is the search's
-    wall-clock seconds when the trial ended.
+    ``score`` is the objective as a number to maximise (the validation metric with its FLOPs penalty, the loss
+    negated; see :class:`~nasforge.objective.Objective`); ``metrics`` are validation metrics; ``costs`` hold
+    ``params``, ``flops`` and timings in seconds; ``elapsed`` is the search's wall-clock seconds when the trial
+    ended.
     """
 
     id: int
@@ -43,3 +45,10 @@ class Trial:
     finished_at: float | None = None
     elapsed: float | None = None
     error: str | None = None
+
+
+def rank_key(trial: Trial) -> tuple[float, float, int]:
+    """Sort key, best first: higher score, then fewer FLOPs (a perfect validation error leaves the penalty
+    nothing to scale), then the earlier trial."""
+    score = trial.score if trial.score is not None else -math.inf
+    return (-score, trial.costs.get("flops", 0.0), trial.id)

@@ -109,6 +109,19 @@ def test_small_space_is_searched_without_repeats(name):
     assert len(seen) >= 30
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_a_small_space_is_exhausted_only_after_every_architecture(name):
+    space = CellSpace(nodes=3)  # 125 architectures
+    strategy = make(name, space=space)
+    seen: dict = {}
+    with pytest.raises(SpaceExhausted):
+        for _ in range(space.size + 1):
+            arch = ask_new(strategy, seen)
+            seen[arch] = score(arch)
+            strategy.tell(arch, seen[arch])
+    assert len(seen) == space.size
+
+
 def test_grid_visits_every_architecture_once_then_is_exhausted():
     space = CellSpace(nodes=2)  # one edge: 5 architectures
     for shuffle in (True, False):

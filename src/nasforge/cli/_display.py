@@ -16,7 +16,7 @@ from rich.table import Table
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.objective import Objective
-from nasforge.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState, rank_key
 
 __all__ = ["Display", "trials_table"]
 
@@ -70,12 +70,11 @@ class _Progress(Callback):
 
     def __init__(self, console: Console, budget: Budget, objective: Objective, quiet: bool) -> None:
         self.console, self.budget, self.objective, self.quiet = console, budget, objective, quiet
-        self.best: float | None = None
+        self.best: Trial | None = None
         self.progress: Progress | None = None
 
     def on_search_start(self, run: Any) -> None:
-        finished = [t.score for t in run.store.trials(states=(TrialState.FINISHED,)) if t.score is not None]
-        self.best = max(finished, default=None)
+        self.best = run.best_trial if run.done else None
         self.start = time.monotonic() - run.elapsed_before
         self.done = run.done
         if run.done:
@@ -101,7 +100,10 @@ class _Progress(Callback):
         return f"{self.done}/{self.budget.trials}" if self.budget.trials else str(self.done)
 
     def _best(self) -> str:
-        return "-" if self.best is None else f"{self.objective.value(self.best):.4f}"
+        return "-" if self.best is None else self._metric(self.best)
+
+    def _metric(self, trial: Trial) -> str:
+        return f"{trial.metrics[self.objective.metric]:.4f}"
 
     def _update(self) -> None:
         elapsed = time.monotonic() - self.start
@@ -114,11 +116,11 @@ class _Progress(Callback):
 
     def on_trial_end(self, run: Any, trial: Trial) -> None:
         self.done += 1
-        if trial.score is not None and (self.best is None or trial.score > self.best):
-            self.best = trial.score
+        if trial.state is TrialState.FINISHED and (self.best is None or rank_key(trial) < rank_key(self.best)):
+            self.best = trial
         self._update()
         if self.progress is None and not self.quiet:
-            value = "failed" if trial.score is None else f"{self.objective.value(trial.score):.4f}"
+            value = "failed" if trial.score is None else self._metric(trial)
             self.console.print(
                 f"trial {self._count()}  {self.objective.metric} {value}  best {self._best()}  "
                 f"{time.monotonic() - self.start:.0f}s  {trial.arch}",
@@ -164,8 +166,8 @@ class Display:
             f"budget {' / '.join(x for x in limits if x)}; run dir {run_dir}"
         )
 
-    def progress(self, budget: Budget, objective: str) -> Callback:
-        return _Progress(self.console, budget, Objective(objective), self.quiet)
+    def progress(self, budget: Budget, objective: Objective) -> Callback:
+        return _Progress(self.console, budget, objective, self.quiet)
 
     def winner(self, run: Any) -> None:
         best = run.best
@@ -187,18 +189,16 @@ class Display:
     def run_summary(self, store: Any, top: int | None, run_dir: Path) -> None:
         trials = store.trials()
         counts = {s: sum(t.state is s for t in trials) for s in TrialState}
-        config = store.get_meta("config") or {}
         self.console.print(
             f"{run_dir}: {len(trials)} trials (" + ", ".join(f"{n} {s.value}" for s, n in counts.items() if n) + ")"
         )
         if top is None:
             self.console.print(trials_table(trials, "All trials"))
         else:
-            finished = sorted(
-                (t for t in trials if t.state is TrialState.FINISHED), key=lambda t: (-(t.score or -math.inf), t.id)
-            )
-            metric = config.get("objective", {}).get("metric", "accuracy")
-            self.console.print(trials_table(finished[:top], f"Top {top} by validation {metric}"))
+            finished = sorted((t for t in trials if t.state is TrialState.FINISHED), key=rank_key)
+            objective = Objective(**(store.get_meta("search") or {}).get("objective", {}))
+            penalty = f", less {objective.flops_penalty:g} per FLOPs doubling" if objective.flops_penalty else ""
+            self.console.print(trials_table(finished[:top], f"Top {top} by validation {objective.metric}{penalty}"))
         final = store.get_meta("final")
         if final:
             test = "  ".join(f"{k} {_num(v)}" for k, v in final["test"].items())

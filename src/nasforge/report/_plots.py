@@ -1,4 +1,4 @@
-"""The search's progress as a picture: every trial's validation score and the best so far."""
+"""The search's progress as a picture: every trial's validation metric and the leading trial's so far."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nasforge.objective import Objective
-from nasforge.trial import Trial, TrialState
+from nasforge.trial import Trial, TrialState, rank_key
 
 __all__ = ["plot_progress"]
 
 
 def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> Path:
-    """Write a PNG of validation score per trial (dots), best so far (line) and failures (crosses)."""
+    """Write a PNG of validation metric per trial (dots), the leader's so far (line) and failures (crosses)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -22,11 +22,11 @@ def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> 
     failed = [t for t in trials if t.state is TrialState.FAILED]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     if finished:
-        values = [objective.value(t.score) for t in finished]  # type: ignore[arg-type]
-        best, running = [], None
-        for t in finished:
-            running = t.score if running is None else max(running, t.score)  # type: ignore[type-var]
-            best.append(objective.value(running))  # type: ignore[arg-type]
+        values = [t.metrics[objective.metric] for t in finished]
+        best, leader = [], finished[0]
+        for t in finished:  # the metric of the best-scoring trial so far, the one the run would return
+            leader = t if rank_key(t) < rank_key(leader) else leader
+            best.append(leader.metrics[objective.metric])
         ax.scatter([t.id for t in finished], values, s=14, alpha=0.6, label="trial (validation)")
         ax.step([t.id for t in finished], best, where="post", color="C3", label="best so far")
         if failed:

@@ -78,7 +78,8 @@ def ask_new(
 
     A repeat of an evaluated architecture is answered at once with its recorded score (it costs no query);
     a repeat of one still being evaluated is just asked again. After ``max_repeats`` repeats in a row the
-    strategy has converged, and a random unseen architecture keeps the search going.
+    strategy has converged, and a random unseen architecture keeps the search going, so that a run ends with
+    :class:`SpaceExhausted` only once every architecture of the space is evaluated or pending.
     """
     for _ in range(max_repeats):
         arch = strategy.ask()
@@ -91,4 +92,8 @@ def ask_new(
         arch = strategy.space.sample(strategy.rng)
         if arch not in seen and arch not in pending:
             return arch
-    raise SpaceExhausted(f"{strategy.name}: no unseen architecture after {2 * max_repeats} proposals")
+    # Random draws keep hitting evaluated architectures, so few are left: list them rather than keep guessing.
+    left = [arch for arch in strategy.space.enumerate() if arch not in seen and arch not in pending]
+    if left:
+        return left[int(strategy.rng.integers(len(left)))]
+    raise SpaceExhausted(f"{strategy.name}: every architecture of the space has been evaluated or is pending")

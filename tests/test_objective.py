@@ -1,0 +1,51 @@
+"""The objective: metric as a score to maximise, softly penalised by FLOPs as a relative cut of the error."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasforge.exceptions import ConfigError
+from nasforge.objective import Objective
+
+
+def test_without_penalty_or_flops_the_score_is_the_metric():
+    assert Objective(flops_penalty=0).score({"accuracy": 0.9}, {"flops": 8e6}) == 0.9
+    assert Objective().score({"accuracy": 0.9}, {"params": 10}) == 0.9  # a table: no FLOPs count
+    assert Objective("loss", flops_penalty=0).score({"loss": 0.3}) == -0.3
+    assert Objective().score({"accuracy": 0.9}, {"flops": 1e6}) == pytest.approx(0.9)  # the reference size
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "f1", "loss"])
+def test_twice_the_flops_must_cut_the_error_by_the_penalty(metric):
+    objective = Objective(metric, flops_penalty=0.2)
+    small_error = 0.10
+    as_metric = (lambda e: e) if metric == "loss" else (lambda e: 1 - e)
+    small = objective.score({metric: as_metric(small_error)}, {"flops": 3e6})
+    even = objective.score({metric: as_metric(small_error * 0.8)}, {"flops": 6e6})
+    assert even == pytest.approx(small)
+    assert objective.score({metric: as_metric(small_error * 0.79)}, {"flops": 6e6}) > small
+    assert objective.score({metric: as_metric(small_error * 0.81)}, {"flops": 6e6}) < small
+
+
+def test_near_100_percent_the_accurate_network_still_wins():
+    """A relative accuracy penalty would crown the tiny net here; the error-relative one keeps the accurate."""
+    objective = Objective()
+    tiny = objective.score({"accuracy": 0.978}, {"flops": 33e3})
+    accurate = objective.score({"accuracy": 0.995}, {"flops": 2e6})
+    assert accurate > tiny
+
+
+def test_equal_metric_prefers_fewer_flops():
+    objective = Objective()
+    assert objective.score({"accuracy": 0.95}, {"flops": 4e6}) > objective.score({"accuracy": 0.95}, {"flops": 9e6})
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, "high", True])
+def test_bad_penalty_is_a_one_line_config_error(bad):
+    with pytest.raises(ConfigError, match=r"^objective.flops_penalty: must be a number in \[0, 1\), got "):
+        Objective(flops_penalty=bad)
+
+
+def test_config_round_trips():
+    objective = Objective("f1", flops_penalty=0.05)
+    assert Objective(**objective.config()) == objective
