@@ -9,6 +9,7 @@ winner on train+validation and evaluate it once on test.
     python benchmarks/vs_optuna.py             # 3 datasets x 2 sides x 3 seeds x 300 s (about 90 minutes)
     python benchmarks/vs_optuna.py --quick     # 1 seed, 60 s per side (under 10 minutes)
     python benchmarks/vs_optuna.py --jobs 2    # the two sides side by side, one core each (half the time)
+    python benchmarks/vs_optuna.py --sides nasforge --flops-penalty 0   # nasforge alone, penalty changed
 
 Needs the ``bench`` extra (``pip install -c constraints.txt -e ".[bench]"``).
 """
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 DATASETS = ("digits", "breast_cancer", "sequence")
+SIDES = ("nasforge", "optuna")
 
 
 def load(name: str) -> Any:
@@ -56,13 +58,15 @@ class Side:
 
 
 # -- side A: nasforge with its defaults -------------------------------------------------------------------
-def nasforge_side(name: str, seed: int, seconds: float) -> Side:
+def nasforge_side(name: str, seed: int, seconds: float, flops_penalty: float | None) -> Side:
     import nasforge as nf
     from nasforge.trial import TrialState
 
+    objective = nf.Objective() if flops_penalty is None else nf.Objective(flops_penalty=flops_penalty)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.monotonic()
-        run = nf.search(data=load(name), budget=nf.Budget(trials=None, seconds=seconds), run_dir=tmp, seed=seed)
+        budget = nf.Budget(trials=None, seconds=seconds)
+        run = nf.search(data=load(name), budget=budget, objective=objective, run_dir=tmp, seed=seed)
         done = [t for t in run.trials if t.state in (TrialState.FINISHED, TrialState.FAILED)]
         search_seconds = max(t.elapsed or 0.0 for t in done)
         parts = {
@@ -185,16 +189,18 @@ def optuna_side(name: str, seed: int, seconds: float) -> Side:
     )
 
 
-def run_one(task: tuple[str, str, int, float]) -> Side:
-    name, side, seed, seconds = task
-    return (nasforge_side if side == "nasforge" else optuna_side)(name, seed, seconds)
+def run_one(task: tuple[str, str, int, float, float | None]) -> Side:
+    name, side, seed, seconds, flops_penalty = task
+    if side == "nasforge":
+        return nasforge_side(name, seed, seconds, flops_penalty)
+    return optuna_side(name, seed, seconds)
 
 
-def summarise(results: list[Side], datasets: list[str]) -> list[dict[str, Any]]:
+def summarise(results: list[Side], datasets: list[str], sides: list[str]) -> list[dict[str, Any]]:
     rows = []
     for name in datasets:
         row: dict[str, Any] = {"dataset": name}
-        for side in ("nasforge", "optuna"):
+        for side in sides:
             mine = [r for r in results if r.dataset == name and r.side == side]
             acc = [r.test_accuracy for r in mine]
             row[side] = {
@@ -204,26 +210,28 @@ def summarise(results: list[Side], datasets: list[str]) -> list[dict[str, Any]]:
                 "seconds_per_trial": statistics.mean(r.seconds_per_trial for r in mine),
                 "params": statistics.mean(r.params for r in mine),
             }
-        row["accuracy_diff"] = row["nasforge"]["test_mean"] - row["optuna"]["test_mean"]
-        row["time_ratio"] = row["nasforge"]["seconds_per_trial"] / row["optuna"]["seconds_per_trial"]
+        if set(SIDES) <= set(sides):
+            row["accuracy_diff"] = row["nasforge"]["test_mean"] - row["optuna"]["test_mean"]
+            row["time_ratio"] = row["nasforge"]["seconds_per_trial"] / row["optuna"]["seconds_per_trial"]
         rows.append(row)
     return rows
 
 
-def print_table(rows: list[dict[str, Any]], results: list[Side]) -> None:
+def print_table(rows: list[dict[str, Any]], results: list[Side], sides: list[str]) -> None:
     head = f"{'dataset':14} {'side':9} {'test acc (mean±std)':>21} {'trials':>7} {'s/trial':>8} {'params':>9}"
     print(head)
     for row in rows:
-        for side in ("nasforge", "optuna"):
+        for side in sides:
             r = row[side]
             print(
                 f"{row['dataset']:14} {side:9} {r['test_mean']:>13.4f} ± {r['test_std']:.4f} {r['trials']:>7.0f} "
                 f"{r['seconds_per_trial']:>8.2f} {r['params']:>9.0f}"
             )
-        print(
-            f"{'':14} {'ratio':9} {'acc diff ' + format(row['accuracy_diff'], '+.4f'):>21} "
-            f"{'':>7} {row['time_ratio']:>7.2f}x"
-        )
+        if "time_ratio" in row:
+            print(
+                f"{'':14} {'ratio':9} {'acc diff ' + format(row['accuracy_diff'], '+.4f'):>21} "
+                f"{'':>7} {row['time_ratio']:>7.2f}x"
+            )
     print("\nnasforge per-trial breakdown (mean seconds):")
     for r in results:
         if r.side == "nasforge":
@@ -237,22 +245,28 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="search seconds per side [300; quick: 60]")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per dataset [3; quick: 1]")
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--sides", default=",".join(SIDES), help="which sides to run [nasforge,optuna]")
+    parser.add_argument("--flops-penalty", type=float, default=None, help="nasforge's objective.flops_penalty")
     parser.add_argument("--jobs", type=int, default=1, help="processes (each uses one torch thread)")
     parser.add_argument("--out", default=None, help="write all results as JSON here")
     args = parser.parse_args()
     seconds = args.seconds or (60.0 if args.quick else 300.0)
     seeds = args.seeds or (1 if args.quick else 3)
     datasets = args.datasets.split(",")
-    tasks = [(d, side, seed, seconds) for d in datasets for seed in range(seeds) for side in ("nasforge", "optuna")]
+    sides = args.sides.split(",")
+    if not sides or not set(sides) <= set(SIDES):
+        parser.error(f"--sides: choose from {', '.join(SIDES)}, got {args.sides!r}")
+    tasks = [(d, side, seed, seconds, args.flops_penalty) for d in datasets for seed in range(seeds) for side in sides]
     print(
         f"# {date.today()} {platform.node()} {platform.processor() or platform.machine()}, "
-        f"{seconds:g} s per side, {seeds} seed(s), jobs={args.jobs}"
+        f"{seconds:g} s per side, {seeds} seed(s), jobs={args.jobs}, "
+        f"flops_penalty={'default' if args.flops_penalty is None else args.flops_penalty}"
     )
     start = time.monotonic()
     with ProcessPoolExecutor(args.jobs) as pool:
         results = list(pool.map(run_one, tasks))
-    rows = summarise(results, datasets)
-    print_table(rows, results)
+    rows = summarise(results, datasets, sides)
+    print_table(rows, results, sides)
     print(f"\ntotal wall-clock {time.monotonic() - start:.0f} s")
     if args.out:
         with open(args.out, "w") as fh:

@@ -86,4 +86,4 @@ def test_objective_penalty_is_checked_before_any_data_is_loaded():
     config = parse_config({"data": {"path": "missing.npz"}, "objective": {"flops_penalty": 1.5}})
     with pytest.raises(ConfigError, match=r"^objective.flops_penalty: must be a number in \[0, 1\), got 1.5$"):
         components_from_config(config)
-    assert parse_config(DIGITS).objective.flops_penalty == 0.2
+    assert parse_config(DIGITS).objective.flops_penalty == 0.1

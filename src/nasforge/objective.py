@@ -39,7 +39,7 @@ class Objective:
     """
 
     metric: Literal["accuracy", "f1", "loss"] = "accuracy"
-    flops_penalty: float = 0.2
+    flops_penalty: float = 0.1
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:

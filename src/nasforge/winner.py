@@ -20,7 +20,7 @@ __all__ = ["Best", "report_winner"]
 
 @dataclass
 class Best:
-    """The architecture a run returns: chosen by validation score, then retrained and tested once."""
+    """The architecture a run returns: the best validation score (metric with FLOPs penalty), retrained, tested once."""
 
     trial: Trial
     arch: Hashable
