@@ -74,7 +74,7 @@ class _Progress(Callback):
         self.progress: Progress | None = None
 
     def on_search_start(self, run: Any) -> None:
-        self.best = run.best_trial if run.done else None
+        self.best = run.best_trial
         self.start = time.monotonic() - run.elapsed_before
         self.done = run.done
         if run.done:
