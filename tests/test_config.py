@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from nasforge.api import make_space, make_strategy
@@ -86,4 +88,11 @@ def test_objective_penalty_is_checked_before_any_data_is_loaded():
     config = parse_config({"data": {"path": "missing.npz"}, "objective": {"flops_penalty": 1.5}})
     with pytest.raises(ConfigError, match=r"^objective.flops_penalty: must be a number in \[0, 1\), got 1.5$"):
         components_from_config(config)
-    assert parse_config(DIGITS).objective.flops_penalty == 0.1
+    assert parse_config(DIGITS).objective.flops_penalty == 0
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_config_is_valid(path):
+    config = load_config(path)
+    assert config.data.builtin or config.data.path
+    make_strategy({"name": config.strategy.name, **config.strategy.params})

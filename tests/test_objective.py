@@ -10,9 +10,10 @@ from nasforge.objective import Objective
 
 def test_without_penalty_or_flops_the_score_is_the_metric():
     assert Objective(flops_penalty=0).score({"accuracy": 0.9}, {"flops": 8e6}) == 0.9
-    assert Objective().score({"accuracy": 0.9}, {"params": 10}) == 0.9  # a table: no FLOPs count
+    assert Objective().score({"accuracy": 0.9}, {"flops": 8e6}) == 0.9, "the default ranks by the metric alone"
+    assert Objective(flops_penalty=0.1).score({"accuracy": 0.9}, {"params": 10}) == 0.9  # a table: no FLOPs count
     assert Objective("loss", flops_penalty=0).score({"loss": 0.3}) == -0.3
-    assert Objective().score({"accuracy": 0.9}, {"flops": 1e6}) == pytest.approx(0.9)  # the reference size
+    assert Objective(flops_penalty=0.1).score({"accuracy": 0.9}, {"flops": 1e6}) == pytest.approx(0.9)  # reference
 
 
 @pytest.mark.parametrize("metric", ["accuracy", "f1", "loss"])
@@ -29,14 +30,14 @@ def test_twice_the_flops_must_cut_the_error_by_the_penalty(metric):
 
 def test_near_100_percent_the_accurate_network_still_wins():
     """A relative accuracy penalty would crown the tiny net here; the error-relative one keeps the accurate."""
-    objective = Objective()
+    objective = Objective(flops_penalty=0.1)
     tiny = objective.score({"accuracy": 0.978}, {"flops": 33e3})
     accurate = objective.score({"accuracy": 0.995}, {"flops": 2e6})
     assert accurate > tiny
 
 
 def test_equal_metric_prefers_fewer_flops():
-    objective = Objective()
+    objective = Objective(flops_penalty=0.1)
     assert objective.score({"accuracy": 0.95}, {"flops": 4e6}) > objective.score({"accuracy": 0.95}, {"flops": 9e6})
 
 
