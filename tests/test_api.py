@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -39,6 +41,9 @@ def test_search_returns_a_retrained_winner(tmp_path, images):
         assert model(x).shape == (5, 3)
         torch.testing.assert_close(model(x), best.model.cpu()(x))
     assert {p.name for p in best.paths.values()} == {"best.pt", "best.onnx", "best.json", "progress.png"}
+    assert run.stop_reason == "trials"
+    search = json.loads(best.paths["json"].read_text())["search"]
+    assert search["trials"] == 4 and search["stopped_by"] == "trials" and search["seconds"] > 0
 
 
 def test_calling_search_again_resumes_the_run(tmp_path, images):

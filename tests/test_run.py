@@ -6,7 +6,7 @@ from collections.abc import Hashable
 
 import pytest
 
-from nasforge.budget import Budget
+from nasforge.budget import DEFAULT_TRIALS, Budget
 from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluation, Evaluator, FinalReport
 from nasforge.objective import Objective
@@ -77,15 +77,16 @@ class FlopsCounter(ConvCounter):
         return Evaluation({"accuracy": accuracy}, {"flops": flops})
 
 
-def test_flops_penalty_ranks_equal_metrics_by_cost_and_keeps_metrics_raw():
-    run = make_run(SQLiteStore(":memory:"), FlopsCounter(), objective=Objective(flops_penalty=0.1))
+@pytest.mark.parametrize("penalty", [0.0, 0.1])
+def test_equal_metrics_rank_by_cost_and_metrics_stay_raw(penalty):
+    run = make_run(SQLiteStore(":memory:"), FlopsCounter(), objective=Objective(flops_penalty=penalty))
     run.optimize(Budget(trials=60))
     finished = [t for t in run.trials if t.state is TrialState.FINISHED]
     assert {t.metrics["accuracy"] for t in finished} == {0.8, 0.9}
     best = run.best_trial
     assert best.metrics["accuracy"] == 0.9
     assert best.costs["flops"] == min(t.costs["flops"] for t in finished if t.metrics["accuracy"] == 0.9)
-    assert best.score == pytest.approx(Objective(flops_penalty=0.1).score(best.metrics, best.costs))
+    assert best.score == pytest.approx(Objective(flops_penalty=penalty).score(best.metrics, best.costs))
 
 
 def test_resume_continues_without_redoing_finished_trials(tmp_path):
@@ -135,10 +136,47 @@ def test_duplicate_proposals_cost_no_evaluation():
     assert len(evaluator.calls) == len(set(evaluator.calls)) == 5
 
 
-def test_time_budget_stops_the_search():
-    run = make_run(SQLiteStore(":memory:"))
-    assert run.optimize(Budget(trials=None, seconds=1e-9)) == "seconds"
-    assert run.done <= 1
+class SlowConvCounter(ConvCounter):
+    """Each evaluation takes ``step`` seconds of a fake clock, so time budgets are tested without waiting."""
+
+    def __init__(self, step: float) -> None:
+        super().__init__()
+        self.now, self.step = 0.0, step
+
+    def clock(self) -> float:
+        return self.now
+
+    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+        self.now += self.step
+        return super().evaluate(arch, seed)
+
+
+def timed_run(store: SQLiteStore) -> Run:
+    evaluator = SlowConvCounter(step=7.0)
+    return Run(CellSpace(), RandomSearch(), evaluator, store, seed=3, clock=evaluator.clock)
+
+
+def test_a_time_budget_alone_runs_until_the_time_is_spent():
+    run = timed_run(SQLiteStore(":memory:"))
+    assert run.optimize(Budget(seconds=300)) == "seconds"
+    assert run.done == 43 > DEFAULT_TRIALS, "42 trials end at 294 s, so a 43rd starts; no trial cap applies"
+    assert max(t.elapsed for t in run.trials) == 301.0
+
+
+def test_a_trial_limit_stops_a_timed_search_first():
+    run = timed_run(SQLiteStore(":memory:"))
+    assert run.optimize(Budget(trials=10, seconds=300)) == "trials"
+    assert run.done == 10
+
+
+def test_resumed_time_budget_counts_the_time_already_spent(tmp_path):
+    path = tmp_path / "store.sqlite"
+    first = timed_run(SQLiteStore(path))
+    first.optimize(Budget(trials=20))
+    first.store.close()
+    resumed = timed_run(SQLiteStore(path))
+    assert resumed.optimize(Budget(seconds=300)) == "seconds"
+    assert resumed.done == 43, "140 s were spent before the resume; 23 more trials reach 301 s"
 
 
 def test_callbacks_see_every_trial():

@@ -2,29 +2,60 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from nasforge.exceptions import ConfigError
 
-__all__ = ["Budget"]
+__all__ = ["DEFAULT_TRIALS", "Budget", "StopReason"]
+
+DEFAULT_TRIALS = 40
+"""The trial limit of a search that was given no limit at all; a search given only seconds has no trial limit."""
+
+StopReason = Literal["trials", "seconds"]
 
 
 @dataclass(frozen=True)
 class Budget:
-    """``trials`` counts finished and failed trials; ``seconds`` is the wall-clock limit of the search phase."""
+    """``trials`` counts finished and failed trials; ``seconds`` is the wall-clock limit of the search phase.
 
-    trials: int | None = 40
+    Give either or both. Only a budget given neither limit falls back to ``DEFAULT_TRIALS`` trials
+    (``defaulted`` then says so), so that "search for five minutes" (``Budget(seconds=300)``) means five
+    minutes, not five minutes or 40 trials. A trial that is running when the time is up is finished and kept.
+
+    >>> Budget(seconds=300).trials is None, Budget().trials
+    (True, 40)
+    """
+
+    trials: int | None = None
     seconds: float | None = None
+    defaulted: bool = field(default=False, init=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.trials is None and self.seconds is None:
-            raise ConfigError("budget: give trials, seconds or both; an unbounded search never ends")
-        if self.trials is not None and self.trials < 1:
-            raise ConfigError(f"budget.trials: must be >= 1, got {self.trials}")
-        if self.seconds is not None and self.seconds <= 0:
-            raise ConfigError(f"budget.seconds: must be > 0, got {self.seconds}")
+            object.__setattr__(self, "trials", DEFAULT_TRIALS)
+            object.__setattr__(self, "defaulted", True)
+        if self.trials is not None and (isinstance(self.trials, bool) or self.trials < 1):
+            raise ConfigError(f"budget.trials: must be an integer >= 1, got {self.trials!r}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ConfigError(f"budget.seconds: must be > 0, got {self.seconds!r}")
 
-    def exhausted(self, trials_done: int, elapsed: float) -> bool:
-        return (self.trials is not None and trials_done >= self.trials) or (
-            self.seconds is not None and elapsed >= self.seconds
-        )
+    def stop_reason(self, trials_done: int, elapsed: float) -> StopReason | None:
+        """Which limit is reached after ``trials_done`` trials and ``elapsed`` seconds, or ``None``."""
+        if self.trials is not None and trials_done >= self.trials:
+            return "trials"
+        if self.seconds is not None and elapsed >= self.seconds:
+            return "seconds"
+        return None
+
+    def describe(self) -> str:
+        """The limits in words, for headers and logs: ``300 s``, ``40 trials (default)``, ``40 trials or 600 s``."""
+        limits = [f"{self.trials} trials" if self.trials is not None else "", _seconds(self.seconds)]
+        text = " or ".join(x for x in limits if x)
+        if self.defaulted:
+            return f"{text} (the default when no budget is given)"
+        return f"{text}, whichever comes first" if " or " in text else text
+
+
+def _seconds(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds:g} s"

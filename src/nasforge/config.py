@@ -72,7 +72,9 @@ class ObjectiveConfig(_Section):
 
 
 class BudgetConfig(_Section):
-    trials: int | None = Field(40, ge=1)
+    """Either limit, or both; with neither, :class:`~nasforge.budget.Budget` applies its default trial count."""
+
+    trials: int | None = Field(None, ge=1)
     seconds: float | None = Field(None, gt=0)
 
 

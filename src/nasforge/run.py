@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -50,6 +50,7 @@ class Run:
         objective: Objective | None = None,
         seed: int = 0,
         executor: Executor | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
         self.strategy = strategy
@@ -58,7 +59,9 @@ class Run:
         self.objective = objective or Objective()
         self.seed = seed
         self.executor = executor or LocalExecutor()
+        self.clock = clock  # seconds; injectable so that time budgets are testable without waiting
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
+        self.stop_reason: str | None = None  # why the last optimize() stopped: trials, seconds, exhausted, ...
         self.interrupted_on_open = store.interrupt_running()
         done = store.trials(states=(TrialState.FINISHED, TrialState.FAILED))
         self._seen: dict[Hashable, float | None] = {}
@@ -92,7 +95,7 @@ class Run:
     # -- the loop -------------------------------------------------------------------------------------
     def optimize(self, budget: Budget, callbacks: Sequence[Callback] = ()) -> str:
         """Search until the budget is spent; returns why it stopped. Ctrl-C stops cleanly and re-raises."""
-        start = time.monotonic() - self.elapsed_before
+        start = self.clock() - self.elapsed_before
         pending: dict[Future[Evaluation], tuple[Trial, Hashable]] = {}
         for cb in callbacks:
             cb.on_search_start(self)
@@ -101,8 +104,8 @@ class Run:
         try:
             while True:
                 while not reason and len(pending) < self.executor.capacity:
-                    if budget.exhausted(done + len(pending), time.monotonic() - start):
-                        reason = "trials" if budget.trials is not None and done >= budget.trials else "seconds"
+                    reason = budget.stop_reason(done + len(pending), self.clock() - start) or ""
+                    if reason:
                         break
                     try:
                         arch = ask_new(self.strategy, self._seen, {a for _, a in pending.values()})
@@ -117,17 +120,19 @@ class Run:
                     break
                 for future in self.executor.wait_any(pending):
                     trial, arch = pending.pop(future)
-                    trial = self._record(trial, arch, future, time.monotonic() - start)
+                    trial = self._record(trial, arch, future, self.clock() - start)
                     done += 1
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
         except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
             self.store.interrupt_running()
             for cb in callbacks:
                 cb.on_search_end(self, "interrupted")
             raise
         finally:
-            self.elapsed_before = time.monotonic() - start
+            self.elapsed_before = self.clock() - start
+        self.stop_reason = reason
         for cb in callbacks:
             cb.on_search_end(self, reason)
         return reason

@@ -88,6 +88,7 @@ def report_winner(
         "costs": {k: v for k, v in trial.costs.items() if k in ("params", "flops")},
         "timings": {k: v for k, v in trial.costs.items() if k.endswith("seconds")},
         "export": exported,
+        "search": {"trials": run.done, "seconds": round(run.elapsed_before, 1), "stopped_by": run.stop_reason},
         "config": dict(config or {}),
     }
     json_path = out_dir / f"{stem}.json"

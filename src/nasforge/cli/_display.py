@@ -66,17 +66,26 @@ def trials_table(trials: Sequence[Trial], title: str) -> Table:
 
 
 class _Progress(Callback):
-    """Live bar (trial i of N, elapsed, best so far, ETA); one line per trial when not on a terminal."""
+    """Live bar (trial i of N, elapsed, the leading trial, ETA); one line per trial when not on a terminal.
+
+    The leader is the trial the run would return now (``run.best_trial``: the objective's ranking, which may
+    trade the metric against FLOPs), so the display names its metric and FLOPs, and also the highest raw
+    metric when another trial holds it: a user then sees why ``0.9780`` leads while a ``0.9810`` finished.
+    """
 
     def __init__(self, console: Console, budget: Budget, objective: Objective, quiet: bool) -> None:
         self.console, self.budget, self.objective, self.quiet = console, budget, objective, quiet
         self.best: Trial | None = None
+        self.top: Trial | None = None
         self.progress: Progress | None = None
 
     def on_search_start(self, run: Any) -> None:
         self.best = run.best_trial
+        for trial in run.top():
+            self._consider_top(trial)
         self.start = time.monotonic() - run.elapsed_before
         self.done = run.done
+        self.console.print(f"ranking: {self.objective.describe()}; budget: {self.budget.describe()}")
         if run.done:
             self.console.print(f"resuming: {run.done} trials already done, none will be redone")
         if self.quiet or not self.console.is_terminal:
@@ -86,24 +95,38 @@ class _Progress(Callback):
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
-            TextColumn("best {task.fields[best]}"),
             TextColumn("ETA"),
             TimeRemainingColumn(),
+            TextColumn("{task.fields[leader]}"),
             console=self.console,
             transient=False,
         )
-        self.task = self.progress.add_task("search", total=1.0, trial=self._count(), best=self._best())
+        self.task = self.progress.add_task("search", total=1.0, trial=self._count(), leader=self._leader())
         self.progress.start()
         self._update()
 
     def _count(self) -> str:
         return f"{self.done}/{self.budget.trials}" if self.budget.trials else str(self.done)
 
-    def _best(self) -> str:
-        return "-" if self.best is None else self._metric(self.best)
+    def _leader(self) -> str:
+        if self.best is None:
+            return "leader -"
+        metric = self.objective.metric
+        text = f"leader #{self.best.id} {metric} {self._metric(self.best)}"
+        if self.objective.flops_penalty and "flops" in self.best.costs:
+            text += f" @ {_num(float(self.best.costs['flops']))} FLOPs"
+        if self.top is not None and self.top.id != self.best.id:
+            text += f" (highest {metric}: {self._metric(self.top)}, #{self.top.id})"
+        return text
 
     def _metric(self, trial: Trial) -> str:
         return f"{trial.metrics[self.objective.metric]:.4f}"
+
+    def _consider_top(self, trial: Trial) -> None:
+        metric = self.objective.metric
+        value = trial.metrics.get(metric)
+        if value is not None and (self.top is None or self.objective.better(value, self.top.metrics[metric])):
+            self.top = trial
 
     def _update(self) -> None:
         elapsed = time.monotonic() - self.start
@@ -112,17 +135,19 @@ class _Progress(Callback):
             elapsed / self.budget.seconds if self.budget.seconds else 0.0,
         )
         if self.progress is not None:
-            self.progress.update(self.task, completed=min(fraction, 1.0), trial=self._count(), best=self._best())
+            self.progress.update(self.task, completed=min(fraction, 1.0), trial=self._count(), leader=self._leader())
 
     def on_trial_end(self, run: Any, trial: Trial) -> None:
         self.done += 1
-        if trial.state is TrialState.FINISHED and (self.best is None or rank_key(trial) < rank_key(self.best)):
-            self.best = trial
+        if trial.state is TrialState.FINISHED:
+            if self.best is None or rank_key(trial) < rank_key(self.best):
+                self.best = trial
+            self._consider_top(trial)
         self._update()
         if self.progress is None and not self.quiet:
             value = "failed" if trial.score is None else self._metric(trial)
             self.console.print(
-                f"trial {self._count()}  {self.objective.metric} {value}  best {self._best()}  "
+                f"trial {self._count()}  {self.objective.metric} {value}  {self._leader()}  "
                 f"{time.monotonic() - self.start:.0f}s  {trial.arch}",
                 highlight=False,
             )
@@ -132,14 +157,15 @@ class _Progress(Callback):
             self._update()
             self.progress.stop()
         why = {
-            "trials": "trial budget spent",
-            "seconds": "time budget spent",
-            "exhausted": "space exhausted",
+            "trials": f"trial budget of {self.budget.trials} spent",
+            "seconds": f"time budget of {self.budget.seconds or 0:g} s spent",
+            "exhausted": "every architecture of the space evaluated",
             "interrupted": "interrupted",
         }.get(reason, reason)
-        self.console.print(f"search stopped ({why}) after {run.done} trials")
+        elapsed = time.monotonic() - self.start
+        self.console.print(f"search stopped ({why}) after {run.done} trials in {elapsed:.0f} s")
         if reason != "interrupted":
-            self.console.print(trials_table(run.top(5), "Top 5 by validation"))
+            self.console.print(trials_table(run.top(5), f"Top 5 by {self.objective.describe()}"))
             self.console.print("retraining the winner on train+validation, then one evaluation on the test split")
 
 
@@ -157,13 +183,11 @@ class Display:
 
     def header(self, cfg: Any, parts: dict[str, Any], run_dir: Path) -> None:
         data, space = parts["data"], parts["space"]
-        budget: Budget = parts["budget"]
-        limits = [f"{budget.trials} trials" if budget.trials else "", f"{budget.seconds:g} s" if budget.seconds else ""]
         size = getattr(space, "size", None)
         self.console.print(
             f"[bold]nasforge[/] {cfg.name}: {space.name} space ({_num(float(size)) if size else '?'} architectures) "
             f"on {data.name} {tuple(data.input_shape)} x {len(data.y)} samples, {parts['strategy'].name}, "
-            f"budget {' / '.join(x for x in limits if x)}; run dir {run_dir}"
+            f"budget {parts['budget'].describe()}; run dir {run_dir}"
         )
 
     def progress(self, budget: Budget, objective: Objective) -> Callback:
@@ -197,8 +221,7 @@ class Display:
         else:
             finished = sorted((t for t in trials if t.state is TrialState.FINISHED), key=rank_key)
             objective = Objective(**(store.get_meta("search") or {}).get("objective", {}))
-            penalty = f", less {objective.flops_penalty:g} per FLOPs doubling" if objective.flops_penalty else ""
-            self.console.print(trials_table(finished[:top], f"Top {top} by validation {objective.metric}{penalty}"))
+            self.console.print(trials_table(finished[:top], f"Top {top} by {objective.describe()}"))
         final = store.get_meta("final")
         if final:
             test = "  ".join(f"{k} {_num(v)}" for k, v in final["test"].items())
