@@ -116,3 +116,16 @@ def test_falls_back_to_the_torchscript_exporter(tmp_path: Path, monkeypatch: pyt
 def test_onnx_mismatch_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"^best\.onnx: onnxruntime outputs differ from PyTorch by up to"):
         export_model(small_cnn(), (1, 8, 8), tmp_path, atol=-1.0, rtol=0.0)
+
+
+def test_a_channels_last_model_exports_in_the_layout_a_fresh_module_has(tmp_path: Path) -> None:
+    def two_channel_cnn() -> nn.Module:
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Flatten(2), nn.Flatten(), nn.Linear(256, 3))
+
+    model = two_channel_cnn().to(memory_format=torch.channels_last)  # how the trainer leaves an image model
+    samples = np.random.default_rng(1).normal(size=(6, 2, 8, 8)).astype(np.float32)
+    result = export_model(model, (2, 8, 8), tmp_path, samples=samples, rebuild=two_channel_cnn)
+    state = torch.load(result.pt, weights_only=True)
+    assert all(t.is_contiguous() for t in state.values())
+    assert model[0].weight.is_contiguous(memory_format=torch.channels_last), "the caller's model is left as it was"

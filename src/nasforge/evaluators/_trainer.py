@@ -107,15 +107,18 @@ class Trainer:
         return resolve_device(self.device, "train.device")
 
     def to_tensors(self, X: Any, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(X, y)`` as float32/int64 tensors on the device; done once per dataset, not per trial."""
+        """``(X, y)`` as float32/int64 tensors on the device; done once per dataset, not per trial.
+
+        Images are stored channels-last (see :func:`_memory_format`); batches sliced from them stay so.
+        """
         import torch
 
         if not isinstance(X, torch.Tensor):
             X = torch.from_numpy(np.array(X, dtype=np.float32))
         if not isinstance(y, torch.Tensor):
             y = torch.from_numpy(np.array(y, dtype=np.int64))
-        device = self.torch_device
-        return X.to(device, torch.float32), y.to(device, torch.int64)
+        X = X.to(self.torch_device, torch.float32).contiguous(memory_format=_memory_format(X))
+        return X, y.to(self.torch_device, torch.int64)
 
     def fit(
         self,
@@ -130,9 +133,10 @@ class Trainer:
 
         ``seed`` drives the batch order and, through a forked global RNG, dropout and other random layers;
         seed the model's initialisation when building it (``TrainEvaluator`` does). On the CPU the result is
-        bit-identical for a seed; on CUDA, cuDNN may choose non-deterministic kernels. ``on_epoch`` is called
-        after every epoch with ``{"loss", "lr", "seconds"}`` plus ``valid_accuracy``/``valid_f1``/``valid_loss``
-        when ``valid`` data are given; returning ``True`` stops training.
+        bit-identical for a seed; on CUDA, cuDNN may choose non-deterministic kernels. An image model is moved
+        to the channels-last layout in place (faster; the same outputs to float rounding). ``on_epoch`` is
+        called after every epoch with ``{"loss", "lr", "seconds"}`` plus ``valid_accuracy``/``valid_f1``/
+        ``valid_loss`` when ``valid`` data are given; returning ``True`` stops training.
         """
         import torch
 
@@ -141,7 +145,7 @@ class Trainer:
         n = len(y)
         if n < 2 or len(X) != n:
             raise DataError(f"training needs at least 2 samples and one label per sample, got {len(X)} and {n}")
-        model.to(self.torch_device)
+        model.to(self.torch_device, memory_format=_memory_format(X))
         devices = [self.torch_device] if self.torch_device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
@@ -210,7 +214,7 @@ class Trainer:
 
         set_threads(self.threads)
         X, y = self.to_tensors(X, y)
-        model.to(self.torch_device)
+        model.to(self.torch_device, memory_format=_memory_format(X))
         model.eval()
         with torch.no_grad():
             logits = torch.cat([model(X[i : i + _EVAL_BATCH]) for i in range(0, len(X), _EVAL_BATCH)])
@@ -230,6 +234,15 @@ class Trainer:
             )
         cls = torch.optim.AdamW if self.optimizer == "adamw" else torch.optim.Adam
         return cls(params, lr=self.lr, weight_decay=self.weight_decay, fused=True)
+
+
+def _memory_format(X: torch.Tensor) -> torch.memory_format:
+    """Channels-last for image batches: oneDNN's convolutions, batch norm and pooling run 1.4-1.5x faster on
+    the CPU in that layout (conv-BN-ReLU-pool blocks at 16 and 64 channels on 28x28, one thread); other
+    shapes keep the default layout."""
+    import torch
+
+    return torch.channels_last if X.dim() == 4 else torch.preserve_format
 
 
 def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
