@@ -123,7 +123,7 @@ def test_csv_errors(tmp_path: Path, text: str, target: str, message: str) -> Non
         (
             {"builtin": "digts"},
             "data.builtin: unknown dataset 'digts'; did you mean 'digits'? "
-            "(choose from breast_cancer, digits, synthetic, wine)",
+            "(choose from breast_cancer, digits, glyphs, synthetic, wine)",
         ),
         ({"path": "nowhere/x.npz"}, "data.path: file not found: nowhere/x.npz"),
         ({"path": "x.parquet"}, "data.path: unsupported file type '.parquet'; use .npz or .csv"),

@@ -6,6 +6,7 @@ The test split of :func:`split` is never seen by the search; only the final repo
 from nasforge.data._builtin import DATASETS, breast_cancer, digits, synthetic, wine
 from nasforge.data._dataset import Dataset, InputKind
 from nasforge.data._files import load, load_csv, load_npz
+from nasforge.data._glyphs import glyphs
 from nasforge.data._split import Scaler, Splits, split
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Splits",
     "breast_cancer",
     "digits",
+    "glyphs",
     "load",
     "load_csv",
     "load_npz",
