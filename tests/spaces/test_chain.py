@@ -16,6 +16,7 @@ WIDE = {
     "ops": ("conv", "sep_conv", "max_pool", "avg_pool", "identity"),
     "strides": (1, 2),
     "activations": ("relu", "gelu"),
+    "min_receptive_field": 0.0,
 }
 
 
@@ -118,6 +119,17 @@ def test_tiny_sequence_rejects_collapse_and_oversized_pools() -> None:
         ((2, 3), {"depth": (2, 3), "ops": ("conv", "max_pool", "identity"), "widths": (8,), "activations": ("relu",)}),
         ((6,), {"depth": (1, 3), "widths": (4, 8), "batch_norm": (True, False), "activations": ("relu",)}),
         ((1, 5, 5), {"depth": (1, 3), "widths": (8,), "kernels": (3,), "strides": (1, 2), **{"ops": WIDE["ops"]}}),
+        (
+            (1, 6, 6),
+            {
+                "depth": (1, 3),
+                "widths": (2, 4, 8),
+                "kernels": (1, 3),
+                "max_activations": 100,
+                "min_receptive_field": 0.8,
+            },
+        ),
+        ((2, 12), {"depth": (1, 3), "widths": (4, 8), "kernels": (3, 5), "min_receptive_field": 0.75}),
     ],
 )
 def test_size_matches_enumeration(shape: tuple[int, ...], options: dict) -> None:
@@ -128,7 +140,7 @@ def test_size_matches_enumeration(shape: tuple[int, ...], options: dict) -> None
 
 @pytest.mark.parametrize(
     ("shape", "kind", "size"),
-    [(DIGITS, "image", 65_808), ((3, 32, 32), "image", 69_904), ((2, 128), "sequence", 346_200), ((64,), "flat", 84)],
+    [(DIGITS, "image", 65_780), ((3, 32, 32), "image", 19_200), ((2, 128), "sequence", 346_200), ((64,), "flat", 84)],
 )
 def test_defaults_fit_the_input_kind(shape: tuple[int, ...], kind: str, size: int) -> None:
     space = ChainSpace(input_shape=shape)
@@ -137,6 +149,32 @@ def test_defaults_fit_the_input_kind(shape: tuple[int, ...], kind: str, size: in
         assert space.ops == ("dense",) and space.kernels == () and space.pools == (False,)
     else:
         assert space.ops == ("conv",) and space.strides == (1,) and space.pools == (False, True)
+
+
+def test_default_image_chains_see_most_of_the_image_and_stay_cheap() -> None:
+    space = ChainSpace(input_shape=(1, 28, 28))
+    assert (space.min_receptive_field, space.max_activations) == (0.65, 64 * 16 * 16)
+    with pytest.raises(InvalidArchitecture, match=r"sees 3 input pixels across, below the 19 that min_receptive_field"):
+        space.from_string("conv(16,k3,s1,relu)")
+    with pytest.raises(InvalidArchitecture, match=r"outputs 25,088 values per sample \(32x28x28\), over max_act"):
+        space.from_string("conv(32,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)")
+    three = "conv(16,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu,pool)"  # field 22 of 28
+    assert str(space.from_string(three)) == three
+    loose = ChainSpace(input_shape=(1, 28, 28), min_receptive_field=0, max_activations=32 * 28 * 28)
+    assert loose.from_string("conv(32,k3,s1,relu)") and loose.size > space.size
+
+
+@pytest.mark.parametrize("side", [16, 28, 32, 48, 64])
+def test_default_image_spaces_scale_from_16_to_64_pixels(side: int) -> None:
+    shape = (1, side, side)
+    space = ChainSpace(input_shape=shape)
+    assert space.size > 1000 and space.depth == (1, 4) and space.max_activations == 64 * 16 * 16
+    assert space.strides == ((1, 2) if side > 32 else (1,)), "a 64x64 first layer must stride to fit the cap"
+    rng = np.random.default_rng(side)
+    for _ in range(20):
+        arch = space.sample(rng)
+        model = space.build(arch, shape, 10)
+        assert model(torch.randn(2, *shape)).shape == (2, 10)
 
 
 @pytest.mark.parametrize(
@@ -184,6 +222,9 @@ def test_batch_norm_off_keeps_conv_bias() -> None:
         ({"input_shape": DIGITS, "widths": (16, 16)}, "distinct"),
         ({"input_shape": DIGITS, "dropout": 1.5}, "space.dropout"),
         ({"input_shape": (1, 1, 1), "ops": ("max_pool", "identity")}, "one besides identity|no chain"),
+        ({"input_shape": DIGITS, "min_receptive_field": 1.5}, "space.min_receptive_field: must be a fraction"),
+        ({"input_shape": DIGITS, "max_activations": 0}, "space.max_activations: must be an integer >= 1"),
+        ({"input_shape": DIGITS, "max_activations": 10}, "no chain of depth"),
     ],
 )
 def test_bad_configuration_is_a_config_error(options: dict, fragment: str) -> None:

@@ -4,20 +4,23 @@ Decisions are the depth and, per layer slot, op, width, kernel, stride, activati
 layer (plus batch norm and dropout when given several choices). Canonical values drop ``identity`` layers and
 clear the fields an op ignores, so two vectors building the same network give the same :class:`Chain`. A chain
 whose downsampling would shrink a spatial axis below one element (or whose pool window is wider than its input)
-is invalid: ``from_decisions`` rejects it with the reason, so no strategy proposes it and no training run
-crashes on it.
+is invalid, as is one whose last layer sees too little of the input or one with a layer too large to train
+cheaply (``min_receptive_field``, ``max_activations``): ``from_decisions`` rejects it with the reason, so no
+strategy proposes it and no training run crashes on it or is wasted on it.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Hashable, Sequence
 from functools import cache, cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from nasforge.exceptions import ConfigError, InvalidArchitecture
 from nasforge.spaces._base import SPACES, Decision, SearchSpace
-from nasforge.spaces._chain_arch import LEARNED_OPS, POOL_OPS, Chain, Layer, out_size
+from nasforge.spaces._chain_arch import LEARNED_OPS, Chain, Layer
+from nasforge.spaces._chain_fit import Extent, advance, default_choices
 
 if TYPE_CHECKING:
     from nasforge.spaces._chain_net import ChainNetwork
@@ -28,58 +31,6 @@ _KINDS = {1: "flat", 2: "sequence", 3: "image"}
 _SPATIAL_OPS = ("conv", "sep_conv", "max_pool", "avg_pool", "identity")  # allowed; defaults drop avg_pool
 _FIELDS = ("op", "width", "kernel", "stride", "activation", "pool", "batch_norm", "dropout")
 _PLURAL = {"batch_norm": "batch_norms", "dropout": "dropouts", "pool": "pools"}
-
-
-def default_choices(input_shape: Sequence[int]) -> dict[str, Any]:
-    """Choices that suit the input kind: conv-BN-ReLU(-pool) chains for images and sequences, MLPs for vectors.
-
-    Measured on digits (1x8x8, 8 epochs): ReLU only and no average pooling raise the median accuracy of random
-    chains from 0.40 to 0.84. Plain convolutions with an optional 2x2 max-pool per layer (rather than strides,
-    separable convs and pool layers taking depth slots) leave a searcher fewer dead ends still, and widths
-    8-64 at depth 1-4 cost per trial what a hand-written search over the same block costs (depth 2-4 at widths
-    16-64 made trials 1.3x (digits) to 2.2x (sequences) slower with no consistent gain in single-seed test
-    accuracy; see ``docs/benchmarks.md``, issue 12). Users who want more pass the choices explicitly.
-    """
-    if len(input_shape) == 1:
-        return {
-            "depth": (1, 3),
-            "ops": ("dense",),
-            "widths": (16, 32, 64, 128),
-            "kernels": (),
-            "strides": (),
-            "activations": ("relu",),
-            "pool": (False,),
-        }
-    side = min(input_shape[1:])
-    kernels = (3, 5, 7) if len(input_shape) == 2 else (3, 5)
-    return {
-        "depth": (1, 4),
-        "ops": ("conv",),
-        "widths": (8, 16, 32, 64),
-        "kernels": tuple(k for k in kernels if k <= max(side, 3)),
-        "strides": (1,),
-        "activations": ("relu",),
-        "pool": (False, True) if side >= 2 else (False,),
-    }
-
-
-def _advance(sizes: tuple[int, ...], layer: Layer) -> tuple[int, ...] | str:
-    """Spatial sizes after ``layer``, or why it cannot fit them."""
-    if layer.kernel is None or layer.stride is None:
-        return sizes
-    new = []
-    for n in sizes:
-        if layer.stride > n:
-            return f"stride {layer.stride} on an axis of {n} would shrink it below 1"
-        if layer.op in POOL_OPS and layer.kernel > n:
-            return f"pool window {layer.kernel} is wider than its input axis of {n}"
-        m = out_size(n, layer.kernel, layer.stride)
-        if m < 1:
-            return f"kernel {layer.kernel} does not fit an axis of {n}"
-        if layer.pool and m < 2:
-            return f"its 2x2 pool needs an axis of at least 2, got {m}"
-        new.append(m // 2 if layer.pool else m)
-    return tuple(new)
 
 
 def _relevant(op: str, field: str) -> bool:
@@ -104,7 +55,11 @@ def _choices(name: str, given: Any, default: tuple[Any, ...]) -> tuple[Any, ...]
 class ChainSpace(SearchSpace):
     """Macro search space: a chain of layers (1 to 4 convs by default; 1 to 3 dense) for images, sequences or vectors.
 
-    ``input_shape`` is one sample's shape without the batch axis; options left ``None`` get defaults that fit it.
+    ``input_shape`` is one sample's shape without the batch axis; options left ``None`` (``max_activations``:
+    ``"auto"``) get defaults that fit it (:func:`default_choices`). Besides fitting the input, a chain must
+    satisfy two rules that keep every default architecture worth training: its last layer sees at least
+    ``min_receptive_field`` of the input's shorter side, and no layer outputs more than ``max_activations``
+    values per sample (``None``: no cap).
 
     >>> space = ChainSpace(input_shape=(1, 8, 8))
     >>> arch = space.from_string("conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu)")
@@ -126,6 +81,8 @@ class ChainSpace(SearchSpace):
         batch_norm: bool | Sequence[bool] = True,
         dropout: float | Sequence[float] = 0.0,
         pool: bool | Sequence[bool] | None = None,
+        min_receptive_field: float | None = None,
+        max_activations: int | Literal["auto"] | None = "auto",
     ) -> None:
         shape = tuple(input_shape)
         if len(shape) not in _KINDS or not all(isinstance(d, int) and d >= 1 for d in shape):
@@ -144,6 +101,10 @@ class ChainSpace(SearchSpace):
         self.batch_norms = _choices("batch_norm", batch_norm, ())
         self.dropouts = tuple(float(p) for p in _choices("dropout", dropout, ()))
         self.pools = _choices("pool", pool, defaults["pool"])
+        self.min_receptive_field = float(
+            defaults["min_receptive_field"] if min_receptive_field is None else min_receptive_field
+        )
+        self.max_activations = defaults["max_activations"] if max_activations == "auto" else max_activations
         self._validate()
 
     @property
@@ -178,6 +139,12 @@ class ChainSpace(SearchSpace):
         for name, need in [*needs, ("pools", any(_relevant(op, "pool") for op in self.ops))]:
             if need and not getattr(self, name):
                 raise ConfigError(f"space.{name}: needs at least one choice for ops {list(self.ops)}")
+        if not 0.0 <= self.min_receptive_field <= 1.0:
+            got = self.min_receptive_field
+            raise ConfigError(f"space.min_receptive_field: must be a fraction in [0, 1], got {got}")
+        limit = self.max_activations
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"space.max_activations: must be an integer >= 1, auto or null (no cap), got {limit!r}")
         if not self.batch_norms or not self.dropouts:
             raise ConfigError("space.batch_norm and space.dropout: need at least one choice each")
         if self.size == 0:
@@ -199,6 +166,8 @@ class ChainSpace(SearchSpace):
             "batch_norm": scalar(self.batch_norms),
             "dropout": scalar(self.dropouts),
             "pool": scalar(self.pools),
+            "min_receptive_field": self.min_receptive_field,
+            "max_activations": self.max_activations,
         }
 
     # -- decisions -----------------------------------------------------------------------------------------
@@ -276,13 +245,25 @@ class ChainSpace(SearchSpace):
                 f"chain {chain}: needs a conv, sep_conv or dense layer; pools alone learn nothing"
             )
         shape = tuple(input_shape) if input_shape is not None else self.input_shape
-        sizes = shape[1:]
+        extent = Extent(shape[1:])
         for i, layer in enumerate(chain.layers, start=1):
-            result = _advance(sizes, layer)
+            result = advance(extent, layer, self.max_activations)
             if isinstance(result, str):
                 raise InvalidArchitecture(f"chain {chain}: layer {i} {layer} cannot fit input {list(shape)}: {result}")
-            sizes = result
+            extent = result
+        needed = self._needed_field(shape)
+        if extent.field < needed:
+            raise InvalidArchitecture(
+                f"chain {chain}: its last layer sees {extent.field} input pixels across, below the {needed} that "
+                f"min_receptive_field {self.min_receptive_field:g} asks of input {list(shape)}"
+            )
         return chain
+
+    def _needed_field(self, shape: Sequence[int]) -> int:
+        """The receptive field the last layer must reach on input ``shape`` (1 for flat input)."""
+        if len(shape) < 2:
+            return 1
+        return max(1, math.ceil(self.min_receptive_field * min(shape[1:]) - 1e-9))
 
     def to_string(self, arch: Hashable) -> str:
         return str(self._check(arch))
@@ -293,29 +274,31 @@ class ChainSpace(SearchSpace):
     @cached_property
     def size(self) -> int:  # type: ignore[override]
         """Exact count of distinct valid chains: dynamic programming over (sizes, layers left, learned yet)."""
-        learned = len(self.widths) * len(self.activations) * len(self.batch_norms) * len(self.dropouts)
+        variants = len(self.activations) * len(self.batch_norms) * len(self.dropouts)  # same extent, same count
         moves: list[tuple[Layer, int]] = []
         for op in self.ops:
             if op == "dense":
-                moves.append((Layer(op, self.widths[0], activation=self.activations[0]), learned))
+                moves += [(Layer(op, w, activation=self.activations[0]), variants) for w in self.widths]
+            elif op in LEARNED_OPS:
+                for k, s, p, w in itertools.product(self.kernels, self.strides, self.pools, self.widths):
+                    moves.append((Layer(op, w, k, s, self.activations[0], pool=p), variants))
             elif op != "identity":
-                for k, s, p in itertools.product(self.kernels, self.strides, self.pools):
-                    layer = Layer(op, self.widths[0], k, s, self.activations[0], pool=p)
-                    if layer.pool == p:  # pools take no pool option: count them once
-                        moves.append((layer, learned if op in LEARNED_OPS else 1))
+                moves += [(Layer(op, kernel=k, stride=s), 1) for k, s in itertools.product(self.kernels, self.strides)]
+        needed = self._needed_field(self.input_shape)
 
         @cache
-        def count(sizes: tuple[int, ...], left: int, learned_yet: bool) -> int:
+        def count(extent: Extent, left: int, learned_yet: bool) -> int:
             if left == 0:
-                return int(learned_yet)
+                return int(learned_yet and extent.field >= needed)
             total = 0
             for layer, mult in moves:
-                nxt = _advance(sizes, layer)
+                nxt = advance(extent, layer, self.max_activations)
                 if not isinstance(nxt, str):
                     total += mult * count(nxt, left - 1, learned_yet or layer.op in LEARNED_OPS)
             return total
 
-        return sum(count(self.input_shape[1:], d, False) for d in range(self.depth[0], self.depth[1] + 1))
+        start = Extent(self.input_shape[1:])
+        return sum(count(start, d, False) for d in range(self.depth[0], self.depth[1] + 1))
 
     def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> ChainNetwork:
         shape = tuple(int(d) for d in input_shape)
