@@ -20,6 +20,7 @@ DIGITS = {"data": {"builtin": "digits"}}
         ({"data": {"builtin": "digits", "path": "x.npz"}}, "data: give exactly one of builtin"),
         ({"data": {"builtin": "digits", "valid": 0.5, "test": 0.5}}, "data: valid + test must leave data"),
         ({**DIGITS, "colour": "red"}, "colour: unknown field (allowed: name, seed, data"),
+        ({"data": {"path": "x.npz", "size": 32}}, "data: unexpected option(s) size for a file (allowed: path,"),
         ([1, 2], "config: must be a mapping"),
     ],
 )
@@ -28,6 +29,17 @@ def test_config_errors_are_one_line_naming_the_field(raw, message):
         parse_config(raw)
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)
+
+
+def test_builtin_options_reach_the_dataset_and_typos_fail_as_one_line():
+    from nasforge.api import components_from_config
+    from nasforge.exceptions import DataError
+
+    raw = {"data": {"builtin": "synthetic", "kind": "sequence", "n": 40, "classes": 4, "shape": [2, 16]}}
+    data = components_from_config(parse_config(raw))["data"]
+    assert (data.input_shape, data.num_classes) == ((2, 16), 4)
+    with pytest.raises(DataError, match=r"^data: unexpected option\(s\) clases for builtin 'synthetic'"):
+        components_from_config(parse_config({"data": {"builtin": "synthetic", "clases": 4}}))
 
 
 def test_defaults_fill_everything_but_data():

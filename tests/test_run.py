@@ -14,7 +14,7 @@ from nasforge.run import Run
 from nasforge.spaces import CellSpace
 from nasforge.store import SQLiteStore
 from nasforge.strategies import RandomSearch, RegularizedEvolution
-from nasforge.trial import TrialState
+from nasforge.trial import Trial, TrialState, rank_key
 
 
 class ConvCounter(Evaluator):
@@ -87,6 +87,21 @@ def test_equal_metrics_rank_by_cost_and_metrics_stay_raw(penalty):
     assert best.metrics["accuracy"] == 0.9
     assert best.costs["flops"] == min(t.costs["flops"] for t in finished if t.metrics["accuracy"] == 0.9)
     assert best.score == pytest.approx(Objective(flops_penalty=penalty).score(best.metrics, best.costs))
+
+
+def test_tied_accuracies_rank_by_validation_loss_before_flops():
+    def finished(id_: int, accuracy: float, loss: float | None, flops: float) -> Trial:
+        metrics = {"accuracy": accuracy} if loss is None else {"accuracy": accuracy, "loss": loss}
+        return Trial(id_, f"a{id_}", TrialState.FINISHED, 0, accuracy, metrics, {"flops": flops})
+
+    trials = [
+        finished(1, 0.99, 0.08, 1e3),
+        finished(2, 0.99, 0.03, 9e6),
+        finished(3, 0.98, 0.01, 1e2),
+        finished(4, 0.99, float("nan"), 1e2),
+        finished(5, 0.99, None, 1e1),
+    ]
+    assert [t.id for t in sorted(trials, key=rank_key)] == [2, 1, 5, 4, 3]
 
 
 def test_resume_continues_without_redoing_finished_trials(tmp_path):

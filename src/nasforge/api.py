@@ -53,7 +53,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
     from nasforge.evaluators import Trainer
 
     trainer = check_params("train", Trainer, config.train.params)
-    data = load(config.data.model_dump(include={"builtin", "path", "target"}, exclude_none=True))
+    data = load(config.data.source)
     space = make_space({"type": config.space.type, **config.space.params}, data.input_shape)
     return {
         "space": space,

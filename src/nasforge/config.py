@@ -26,7 +26,15 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DataConfig(_Section):
+class DataConfig(BaseModel):
+    """Where the data comes from and how it is split.
+
+    Extra keys are options of the built-in dataset (``{builtin: glyphs, size: 32}``); the loader checks them
+    against that dataset's signature, so a typo still fails as one line.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
     builtin: str | None = None
     path: str | None = None
     target: str | None = None
@@ -37,9 +45,18 @@ class DataConfig(_Section):
     def _one_source(self) -> DataConfig:
         if (self.builtin is None) == (self.path is None):
             raise ValueError("give exactly one of builtin (e.g. digits) or path (a .npz or .csv file)")
+        if self.path is not None and self.model_extra:
+            unexpected = ", ".join(sorted(self.model_extra))
+            raise ValueError(f"unexpected option(s) {unexpected} for a file (allowed: path, target, valid, test)")
         if self.valid + self.test >= 1:
             raise ValueError(f"valid + test must leave data to train on, got {self.valid} + {self.test}")
         return self
+
+    @property
+    def source(self) -> dict[str, Any]:
+        """The loader's spec: builtin or path, target, and the built-in dataset's options."""
+        chosen = self.model_dump(include={"builtin", "path", "target"}, exclude_none=True)
+        return {**chosen, **(self.model_extra or {})}
 
 
 class _OpenSection(BaseModel):

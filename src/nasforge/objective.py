@@ -27,7 +27,7 @@ class Objective:
     several times worse. Trials without a FLOPs count (benchmark tables) score their bare metric, as does
     ``flops_penalty=0``.
 
-    Why the default is 0 (rank by the metric alone; equal metrics still rank by fewer FLOPs, see
+    Why the default is 0 (rank by the metric alone; equal metrics rank by validation loss, then FLOPs, see
     :func:`~nasforge.trial.rank_key`): the penalty picks, among networks whose validation scores differ by a
     few samples, the cheapest, and on images of 28x28 that choice lost test accuracy. Measured with
     ``benchmarks/vs_optuna.py`` through the CLI, 600 s, seeds 0-2 (``docs/benchmarks.md``, issue 16): on

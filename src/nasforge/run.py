@@ -83,7 +83,7 @@ class Run:
         return len(self.store.trials(states=(TrialState.FINISHED, TrialState.FAILED)))
 
     def top(self, k: int | None = None) -> list[Trial]:
-        """Finished trials, best first (ties: fewer FLOPs, then the earlier trial)."""
+        """Finished trials, best first (ties: see :func:`~nasforge.trial.rank_key`)."""
         ranked = sorted(self.store.trials(states=(TrialState.FINISHED,)), key=rank_key)
         return ranked if k is None else ranked[:k]
 

@@ -158,8 +158,8 @@ def test_default_image_chains_see_most_of_the_image_and_stay_cheap() -> None:
         space.from_string("conv(16,k3,s1,relu)")
     with pytest.raises(InvalidArchitecture, match=r"outputs 25,088 values per sample \(32x28x28\), over max_act"):
         space.from_string("conv(32,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)")
-    three = "conv(16,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu,pool)"  # field 22 of 28
-    assert str(space.from_string(three)) == three
+    three = "conv(16,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu,pool)"
+    assert str(space.from_string(three)) == three and space.receptive_field(three) == 22
     loose = ChainSpace(input_shape=(1, 28, 28), min_receptive_field=0, max_activations=32 * 28 * 28)
     assert loose.from_string("conv(32,k3,s1,relu)") and loose.size > space.size
 

@@ -245,19 +245,33 @@ class ChainSpace(SearchSpace):
                 f"chain {chain}: needs a conv, sep_conv or dense layer; pools alone learn nothing"
             )
         shape = tuple(input_shape) if input_shape is not None else self.input_shape
-        extent = Extent(shape[1:])
+        field = self._extent(chain, shape).field
+        needed = self._needed_field(shape)
+        if field < needed:
+            raise InvalidArchitecture(
+                f"chain {chain}: its last layer sees {field} input pixels across, below the {needed} that "
+                f"min_receptive_field {self.min_receptive_field:g} asks of input {list(shape)}"
+            )
+        return chain
+
+    def _extent(self, chain: Chain, shape: Sequence[int]) -> Extent:
+        """What ``chain`` makes of input ``shape``, or InvalidArchitecture naming the first layer that does not fit."""
+        extent = Extent(tuple(shape[1:]))
         for i, layer in enumerate(chain.layers, start=1):
             result = advance(extent, layer, self.max_activations)
             if isinstance(result, str):
                 raise InvalidArchitecture(f"chain {chain}: layer {i} {layer} cannot fit input {list(shape)}: {result}")
             extent = result
-        needed = self._needed_field(shape)
-        if extent.field < needed:
-            raise InvalidArchitecture(
-                f"chain {chain}: its last layer sees {extent.field} input pixels across, below the {needed} that "
-                f"min_receptive_field {self.min_receptive_field:g} asks of input {list(shape)}"
-            )
-        return chain
+        return extent
+
+    def receptive_field(self, arch: Hashable) -> int:
+        """How many input pixels (or steps) across the last layer of ``arch`` sees; 1 for flat input.
+
+        >>> space = ChainSpace(input_shape=(1, 28, 28))
+        >>> space.receptive_field("conv(16,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu,pool)")
+        22
+        """
+        return self._extent(self.parse(arch), self.input_shape).field
 
     def _needed_field(self, shape: Sequence[int]) -> int:
         """The receptive field the last layer must reach on input ``shape`` (1 for flat input)."""
