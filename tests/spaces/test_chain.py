@@ -224,7 +224,7 @@ def test_batch_norm_off_keeps_conv_bias() -> None:
         ({"input_shape": (1, 1, 1), "ops": ("max_pool", "identity")}, "one besides identity|no chain"),
         ({"input_shape": DIGITS, "min_receptive_field": 1.5}, "space.min_receptive_field: must be a fraction"),
         ({"input_shape": DIGITS, "max_activations": 0}, "space.max_activations: must be an integer >= 1"),
-        ({"input_shape": DIGITS, "max_activations": 10}, "no chain of depth"),
+        ({"input_shape": DIGITS, "max_activations": 10}, r"fits input shape .* under min_receptive_field 0.65 and"),
     ],
 )
 def test_bad_configuration_is_a_config_error(options: dict, fragment: str) -> None:

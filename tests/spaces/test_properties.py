@@ -24,7 +24,9 @@ def chain_spaces(draw: st.DrawFn) -> ChainSpace:
     lo = draw(st.integers(1, 3))
     options: dict = {"depth": (lo, lo + draw(st.integers(0, 2)))}
     if len(shape) > 1:
-        # An odd kernel always fits at stride 1, so every drawn space holds some chain.
+        # An odd kernel always fits at stride 1, so every drawn space holds some chain once the image rules
+        # (how much a chain must see, how wide it may be) are lifted; tests/spaces/test_chain.py covers them.
+        options.update(min_receptive_field=0.0, max_activations=None)
         options["kernels"] = [3, *draw(st.lists(st.sampled_from([1, 2, 5]), max_size=2, unique=True))]
         options["strides"] = [1, *draw(st.lists(st.sampled_from([2, 3]), max_size=1))]
     options["dropout"] = draw(st.sampled_from([0.0, (0.0, 0.3)]))

@@ -148,7 +148,16 @@ class ChainSpace(SearchSpace):
         if not self.batch_norms or not self.dropouts:
             raise ConfigError("space.batch_norm and space.dropout: need at least one choice each")
         if self.size == 0:
-            raise ConfigError(f"space: no chain of depth {self.depth} fits input shape {list(self.input_shape)}")
+            rules = []
+            if self.min_receptive_field > 0:
+                rules.append(f"min_receptive_field {self.min_receptive_field:g}")
+            if self.max_activations is not None:
+                rules.append(f"max_activations {self.max_activations}")
+            under = f" under {' and '.join(rules)} (0 and null lift them; or allow more depth, kernels or pools)"
+            raise ConfigError(
+                f"space: no chain of depth {self.depth} fits input shape {list(self.input_shape)}"
+                + (under if rules else "")
+            )
 
     def config(self) -> dict[str, Any]:
         def scalar(values: tuple[Any, ...]) -> Any:
