@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil  # comes with Dask distributed
 import pytest
 
 TINY = """
@@ -101,12 +102,14 @@ def test_search_show_export(tmp_path):
     assert bad.returncode == 2 and "--trial: no finished trial with id 99" in bad.stderr
 
 
-def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path):
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path, workers):
     trials = 8
     write_config(tmp_path, trials)
     store = tmp_path / "runs" / "tiny" / "store.sqlite"
+    parallel = ["--workers", workers] if workers else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "nasforge", "search", "tiny.yaml", "--quiet"],
+        [sys.executable, "-m", "nasforge", "search", "tiny.yaml", "--quiet", *parallel],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -114,12 +117,14 @@ def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path):
     deadline = time.monotonic() + 240
     while len(finished(store)) < 3 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
+    children = _descendants(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     before = finished(store)
     assert 3 <= len(before) < trials, "the kill must land mid-search"
+    assert _outlive(children, seconds=30) == [], "worker processes must not outlive a killed driver"
 
-    nasforge("resume", str(store.parent), "--quiet", cwd=tmp_path)
+    nasforge("resume", str(store.parent), "--quiet", *parallel, cwd=tmp_path)
     after = finished(store)
     assert after[: len(before)] == before, "finished trials are kept as they were"
     assert len(after) == trials, "the resumed run reaches the same trial count as an uninterrupted one"
@@ -128,3 +133,15 @@ def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path):
     uninterrupted = tmp_path / "clean"
     nasforge("search", "tiny.yaml", "--run-dir", str(uninterrupted), "--quiet", cwd=tmp_path)
     assert len(finished(uninterrupted / "store.sqlite")) == trials
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    return psutil.Process(pid).children(recursive=True)
+
+
+def _outlive(processes: list[psutil.Process], seconds: float) -> list[int]:
+    """Pids of ``processes`` still alive after ``seconds``; those are then killed (this test started them)."""
+    _, alive = psutil.wait_procs(processes, timeout=seconds)
+    for process in alive:
+        process.kill()
+    return [process.pid for process in alive]

@@ -11,6 +11,7 @@ from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.exceptions import StoreError
+from nasforge.executors import Executor
 from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import SPACES, SearchSpace
@@ -21,7 +22,15 @@ if TYPE_CHECKING:
     from nasforge.data import Dataset
     from nasforge.evaluators import Trainer
 
-__all__ = ["STORE_FILE", "components_from_config", "export_trial", "make_space", "make_strategy", "search"]
+__all__ = [
+    "STORE_FILE",
+    "components_from_config",
+    "export_trial",
+    "make_executor",
+    "make_space",
+    "make_strategy",
+    "search",
+]
 
 STORE_FILE = "store.sqlite"
 
@@ -45,6 +54,25 @@ def make_strategy(spec: Strategy | str | dict[str, Any]) -> Strategy:
     return check_params("strategy", STRATEGIES.get(params.pop("name", "evolution")), params)
 
 
+def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:
+    """An executor from a config's ``executor:`` block (or its ``type`` alone); ``None`` is in-process."""
+    from nasforge.config import parse_executor
+    from nasforge.executors import DaskExecutor, LocalExecutor
+
+    if spec is None or isinstance(spec, Executor):
+        return spec or LocalExecutor()
+    cfg = parse_executor({"type": spec} if isinstance(spec, str) else spec)
+    if cfg.type == "local":
+        return LocalExecutor()
+    return DaskExecutor(
+        cfg.address if cfg.type == "dask" else None,
+        workers=cfg.workers,
+        resources=cfg.resources,
+        retries=cfg.retries,
+        security=cfg.security,
+    )
+
+
 def components_from_config(config: Config) -> dict[str, Any]:
     """Everything :func:`search` needs, built from a validated config (the cheap parts first, data last)."""
     objective = Objective(**config.objective.model_dump())
@@ -61,6 +89,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "strategy": strategy,
         "trainer": trainer,
         "budget": Budget(**config.budget.model_dump()),
+        "executor": make_executor(config.executor.model_dump()),
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -82,12 +111,16 @@ def search(
     test: float = 0.2,
     callbacks: Sequence[Callback] = (),
     config: dict[str, Any] | None = None,
+    executor: Executor | str | dict[str, Any] | None = None,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
     With a ``run_dir``, the run is stored in ``run_dir/store.sqlite`` and the winner exported there
     (``best.json``, ``best.pt``, ``best.onnx``, ``progress.png``); calling ``search`` again with the same
     ``run_dir`` resumes the run. Ctrl-C stops the search cleanly (``KeyboardInterrupt`` propagates).
+    ``executor`` says where trials run: ``None``/``"local"`` here, ``"processes"`` or
+    ``{"type": "processes", "workers": 2}`` on worker processes, ``{"type": "dask", "address": ...}`` on a
+    Dask cluster (the keys of the config's ``executor:`` block), or an :class:`~nasforge.executors.Executor`.
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -105,8 +138,13 @@ def search(
     objective = objective if isinstance(objective, Objective) else Objective(objective)
     out_dir = Path(run_dir) if run_dir is not None else None
     store = open_store(out_dir, space, strategy, objective, seed, config)
-    run = Run(space, strategy, TrainEvaluator(space, splits, trainer), store, objective=objective, seed=seed)
-    run.optimize(budget, callbacks)
+    executor = make_executor(executor)
+    evaluator = TrainEvaluator(space, splits, trainer)
+    run = Run(space, strategy, evaluator, store, objective=objective, seed=seed, executor=executor)
+    try:
+        run.optimize(budget, callbacks)
+    finally:
+        executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
     run.best = _finish(run, out_dir, splits.input_shape, splits.num_classes, config)
     return run
 

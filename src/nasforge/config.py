@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.objective import Objective
 
-__all__ = ["Config", "check_params", "load_config", "parse_config"]
+__all__ = ["Config", "ExecutorConfig", "check_params", "load_config", "parse_config", "parse_executor"]
 
 
 class _Section(BaseModel):
@@ -88,6 +88,25 @@ class ObjectiveConfig(_Section):
     flops_penalty: float = Objective.flops_penalty
 
 
+class ExecutorConfig(_Section):
+    """Where trials run: ``local`` (this process), ``processes`` (worker processes here), ``dask`` (a cluster)."""
+
+    type: Literal["local", "processes", "dask"] = "local"
+    workers: int | None = Field(None, ge=1)
+    address: str | None = None
+    resources: dict[str, float] | None = None
+    retries: int = Field(0, ge=0)
+    security: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> ExecutorConfig:
+        if self.type == "local" and self.workers not in (None, 1):
+            raise ValueError("type local runs one trial at a time; use type: processes for more workers")
+        if self.type != "dask" and (self.address or self.security):
+            raise ValueError(f"address and security belong to type: dask, not {self.type}")
+        return self
+
+
 class BudgetConfig(_Section):
     """Either limit, or both; with neither, :class:`~nasforge.budget.Budget` applies its default trial count."""
 
@@ -106,6 +125,7 @@ class Config(_Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
 
 _MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
@@ -154,6 +174,18 @@ def parse_config(raw: Any, default_name: str = "search") -> Config:
         raise ConfigError(f"config: must be a mapping of sections (data, space, ...), got {type(raw).__name__}")
     try:
         return Config.model_validate({"name": default_name, **raw})
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None
+
+
+class _ExecutorOnly(_Section):
+    executor: ExecutorConfig
+
+
+def parse_executor(raw: Any) -> ExecutorConfig:
+    """Validate an ``executor:`` block on its own (the Python API's ``executor=`` argument)."""
+    try:
+        return _ExecutorOnly.model_validate({"executor": raw}).executor
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
 

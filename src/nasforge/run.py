@@ -10,15 +10,14 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
-from nasforge.evaluators import Evaluation, Evaluator
-from nasforge.executors import Executor, LocalExecutor
+from nasforge.evaluators import Evaluator
+from nasforge.executors import Executor, ExecutorError, LocalExecutor
 from nasforge.objective import Objective
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
@@ -96,11 +95,12 @@ class Run:
     def optimize(self, budget: Budget, callbacks: Sequence[Callback] = ()) -> str:
         """Search until the budget is spent; returns why it stopped. Ctrl-C stops cleanly and re-raises."""
         start = self.clock() - self.elapsed_before
-        pending: dict[Future[Evaluation], tuple[Trial, Hashable]] = {}
+        pending: dict[Any, tuple[Trial, Hashable]] = {}  # executor futures
         for cb in callbacks:
             cb.on_search_start(self)
         done = self.done
         reason = ""
+        self.executor.start(self.evaluator)
         try:
             while True:
                 while not reason and len(pending) < self.executor.capacity:
@@ -115,7 +115,7 @@ class Run:
                     trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
                     for cb in callbacks:
                         cb.on_trial_start(self, trial)
-                    pending[self.executor.submit(self.evaluator.evaluate, arch, trial.seed)] = (trial, arch)
+                    pending[self.executor.submit(arch, trial.seed)] = (trial, arch)
                 if not pending:
                     break
                 for future in self.executor.wait_any(pending):
@@ -124,7 +124,8 @@ class Run:
                     done += 1
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, ExecutorError):
+            # Ctrl-C, or the workers are gone: no trial stays "running"; a resume redoes the interrupted ones.
             self.stop_reason = "interrupted"
             self.store.interrupt_running()
             for cb in callbacks:
@@ -137,7 +138,7 @@ class Run:
             cb.on_search_end(self, reason)
         return reason
 
-    def _record(self, trial: Trial, arch: Hashable, future: Future[Evaluation], elapsed: float) -> Trial:
+    def _record(self, trial: Trial, arch: Hashable, future: Any, elapsed: float) -> Trial:
         """Store the result (finished or failed) and tell the strategy; a failure never stops the search."""
         error = future.exception()
         if error is None:

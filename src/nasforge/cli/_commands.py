@@ -16,17 +16,26 @@ if TYPE_CHECKING:
 __all__ = ["export", "resume", "search", "show"]
 
 RunDir = Annotated[Path, typer.Argument(help="A run directory (holds store.sqlite).", show_default=False)]
+Workers = Annotated[
+    int | None, typer.Option("--workers", min=1, help="Trials at once, in worker processes [executor: in the config].")
+]
+DaskAddress = Annotated[
+    str | None,
+    typer.Option("--dask-address", help="Run trials on the Dask scheduler at this address (tcp://HOST:8786)."),
+]
 
 
 def search(
     config: Annotated[Path, typer.Argument(help="YAML config (see examples/).", show_default=False)],
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Where to write the run [runs/<name>].")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    workers: Workers = None,
+    dask_address: DaskAddress = None,
 ) -> None:
     """Search architectures, then retrain the winner, test it once and export it."""
     from nasforge.config import load_config
 
-    cfg = load_config(config)
+    cfg = _with_executor(load_config(config), workers, dask_address)
     run_dir = run_dir or Path("runs") / cfg.name
     if (run_dir / "store.sqlite").exists():
         raise ConfigError(
@@ -41,6 +50,8 @@ def resume(
     trials: Annotated[int | None, typer.Option(min=1, help="Raise the trial budget to this many.")] = None,
     seconds: Annotated[float | None, typer.Option(min=1, help="Raise the time budget to this many seconds.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    workers: Workers = None,
+    dask_address: DaskAddress = None,
 ) -> None:
     """Continue a stopped run; finished trials are never redone."""
     from nasforge.config import parse_config
@@ -55,7 +66,23 @@ def resume(
         )
     budget = stored.setdefault("budget", {})
     budget.update({k: v for k, v in (("trials", trials), ("seconds", seconds)) if v is not None})
-    _execute(parse_config(stored), run_dir, quiet)
+    _execute(_with_executor(parse_config(stored), workers, dask_address), run_dir, quiet)
+
+
+def _with_executor(cfg: Config, workers: int | None, dask_address: str | None) -> Config:
+    """The config with ``--workers`` / ``--dask-address`` applied over its ``executor:`` block."""
+    from nasforge.config import parse_executor
+
+    if workers is None and dask_address is None:
+        return cfg
+    block = cfg.executor.model_dump(exclude_none=True)
+    if dask_address is not None:
+        block.update(type="dask", address=dask_address)
+    elif block["type"] != "dask":
+        block["type"] = "processes" if workers > 1 else "local"
+    if workers is not None:
+        block["workers"] = workers
+    return cfg.model_copy(update={"executor": parse_executor(block)})
 
 
 def _execute(cfg: Config, run_dir: Path, quiet: bool) -> None:

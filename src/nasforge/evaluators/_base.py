@@ -40,3 +40,10 @@ class Evaluator(ABC):
     @abstractmethod
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Test metrics of the returned architecture: called once per run, after the search."""
+
+    def for_workers(self) -> Evaluator:
+        """What an executor ships to worker processes once per search: this evaluator without its test data.
+
+        Evaluators that hold test data override it; a remote worker must never be able to read the test split.
+        """
+        return self

@@ -44,6 +44,23 @@ class TrainEvaluator(Evaluator):
         self._test = splits.test  # numpy, read by final_test only
         warm_up_flop_counter()
 
+    def for_workers(self) -> TrainEvaluator:
+        """A copy without the test split, its tensors on the CPU; each worker moves them to its own device once."""
+        copy = object.__new__(TrainEvaluator)
+        copy.__dict__.update(self.__dict__)
+        copy.trainer = replace(self.trainer)  # drops the driver's resolved device: the worker resolves its own
+        copy._train = tuple(t.cpu() for t in self._train)
+        copy._valid = tuple(t.cpu() for t in self._valid)
+        copy._test = None
+        return copy
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """On a worker: the train and validation tensors go to this process's device, once."""
+        self.__dict__.update(state)
+        device = self.trainer.torch_device
+        self._train = tuple(t.to(device) for t in self._train)
+        self._valid = tuple(t.to(device) for t in self._valid)
+
     def build(self, arch: Hashable | str, seed: int) -> nn.Module:
         """The untrained network of ``arch``, its initial weights drawn from ``seed``."""
         import torch
@@ -88,6 +105,8 @@ class TrainEvaluator(Evaluator):
         """
         import torch
 
+        if self._test is None:
+            raise RuntimeError("this evaluator was copied for search workers and holds no test split")
         trainer = replace(self.trainer, time_limit=None)
         X = torch.cat([self._train[0], self._valid[0]])
         y = torch.cat([self._train[1], self._valid[1]])

@@ -1,15 +1,20 @@
-"""The executor seam: where evaluations run. The runner only submits and waits on futures.
+"""The executor seam: where evaluations run. The runner only starts it, submits and waits on futures.
 
-Every executor returns :class:`concurrent.futures.Future` objects, so a process pool or a Dask cluster
-plugs in without changing the runner: ``capacity`` says how many evaluations may be outstanding.
+:meth:`Executor.start` ships the evaluator once (for remote workers, :meth:`Evaluator.for_workers`, a copy
+without the test split); each :meth:`Executor.submit` then sends only an architecture and a seed, and its
+future yields an :class:`~nasforge.evaluators.Evaluation`. Futures need ``result()`` and ``exception()``
+(``concurrent.futures`` and Dask futures both have them); ``capacity`` says how many may be outstanding.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Any
+from collections.abc import Hashable, Iterable
+from concurrent.futures import FIRST_COMPLETED, wait
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nasforge.evaluators import Evaluator
 
 __all__ = ["Executor"]
 
@@ -18,9 +23,14 @@ class Executor(ABC):
     capacity: int = 1
 
     @abstractmethod
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]: ...
+    def start(self, evaluator: Evaluator) -> None:
+        """Make ``evaluator`` available where evaluations run; called once per search, before any submit."""
 
-    def wait_any(self, futures: Iterable[Future[Any]]) -> set[Future[Any]]:
+    @abstractmethod
+    def submit(self, arch: Hashable, seed: int) -> Any:
+        """Evaluate ``arch`` with ``seed``; returns a future of the :class:`~nasforge.evaluators.Evaluation`."""
+
+    def wait_any(self, futures: Iterable[Any]) -> set[Any]:
         """Block until at least one future is done; return the done ones."""
         done, _ = wait(list(futures), return_when=FIRST_COMPLETED)
         return done

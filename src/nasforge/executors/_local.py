@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Hashable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING
 
 from nasforge.executors._base import Executor
+
+if TYPE_CHECKING:
+    from nasforge.evaluators import Evaluation, Evaluator
 
 __all__ = ["LocalExecutor"]
 
@@ -16,10 +19,13 @@ class LocalExecutor(Executor):
 
     capacity = 1
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
+    def start(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
+
+    def submit(self, arch: Hashable, seed: int) -> Future[Evaluation]:
+        future: Future[Evaluation] = Future()
         try:
-            future.set_result(fn(*args))
+            future.set_result(self.evaluator.evaluate(arch, seed))
         except Exception as exc:  # recorded as a failed trial by the runner
             future.set_exception(exc)
         return future

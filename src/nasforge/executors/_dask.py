@@ -1,0 +1,150 @@
+"""Evaluations on Dask workers: worker processes on this machine, or an existing Dask cluster by address.
+
+Dask distributed does the scheduling, the worker restarts (each worker process runs under a nanny that
+restarts it when it dies) and the deployment (``dask scheduler`` / ``dask worker``, dask-jobqueue for SLURM
+or PBS, Kubernetes); nasforge only ships work to it. The evaluator goes to every worker once
+(:meth:`Evaluator.for_workers`: train and validation data, never the test split); a trial sends an
+architecture and a seed and gets back metrics and costs.
+
+A worker that dies mid-trial fails that trial with Dask's ``KilledWorker`` (after ``retries`` more attempts
+on other workers) and the search goes on with the workers that remain. For a cluster nasforge did not start,
+the scheduler's own ``distributed.scheduler.allowed-failures`` decides the retries.
+
+Security: a Dask scheduler runs whatever pickled work it is sent. The local cluster binds 127.0.0.1 only;
+never expose a scheduler without TLS (``security``: Dask's :class:`distributed.Security` or its keyword
+arguments, e.g. ``{tls_ca_file, tls_client_cert, tls_client_key, require_encryption}``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from nasforge.exceptions import ConfigError, NasforgeError
+from nasforge.executors._base import Executor
+
+if TYPE_CHECKING:
+    from nasforge.evaluators import Evaluation, Evaluator
+
+__all__ = ["DaskExecutor", "ExecutorError"]
+
+
+class ExecutorError(NasforgeError):
+    """The workers cannot be reached or are all gone; the store stays consistent and the run can be resumed."""
+
+
+def _evaluate(evaluator: Evaluator, arch: Hashable, seed: int) -> Evaluation:
+    """Runs on a worker; ``evaluator`` is the copy scattered at start, resolved by Dask from its future."""
+    return evaluator.evaluate(arch, seed)
+
+
+class DaskExecutor(Executor):
+    """Run evaluations on Dask workers.
+
+    ``address=None`` starts a local cluster of ``workers`` processes (default: one per core), one thread each,
+    bound to 127.0.0.1; an address (``tcp://host:8786`` or ``tls://...``) connects to a running scheduler.
+    ``resources`` (e.g. ``{"GPU": 1}``) is what each trial needs of a worker, matched against
+    ``dask worker --resources GPU=1``.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        workers: int | None = None,
+        resources: Mapping[str, float] | None = None,
+        retries: int = 0,
+        security: Any = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ConfigError(f"executor.workers: must be an integer >= 1, got {workers!r}")
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigError(f"executor.retries: must be an integer >= 0, got {retries!r}")
+        self.address = address
+        self.workers = workers
+        self.resources = dict(resources or {})
+        self.retries = retries
+        self.security = security
+        self.timeout = timeout
+        self.client: Any = None  # the Dask client once started (for inspection: workers, pids)
+        self._cluster: Any = None
+        self._remote: Any = None
+        self._shipped: Evaluator | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def start(self, evaluator: Evaluator) -> None:
+        if self.client is None:
+            self._connect()
+        self._shipped = evaluator.for_workers()
+        self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
+
+    def _connect(self) -> None:
+        from distributed import Client, LocalCluster, Security
+
+        security = Security(**self.security) if isinstance(self.security, Mapping) else self.security
+        try:
+            if self.address is None:
+                self._cluster = LocalCluster(
+                    n_workers=self.workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    resources=self.resources or None,
+                    scheduler_kwargs={"allowed_failures": self.retries},
+                    silence_logs=logging.ERROR,
+                )
+                self.client = Client(self._cluster, timeout=self.timeout)
+            else:
+                self.client = Client(self.address, security=security, timeout=self.timeout)
+                if self.workers:
+                    self.client.wait_for_workers(1, timeout=self.timeout)
+        except (OSError, TimeoutError) as exc:
+            self.shutdown()
+            where = self.address or "a local cluster"
+            raise ExecutorError(f"executor: cannot reach the Dask scheduler at {where} ({exc})") from None
+
+    @property
+    def capacity(self) -> int:  # type: ignore[override]
+        """Worker threads the scheduler knows now: the search keeps that many trials in flight.
+
+        With none left it waits ``timeout`` seconds for one (a nanny restarting a killed worker), then raises
+        :class:`ExecutorError`.
+        """
+        if self.client is None:
+            return self.workers or 1
+        threads = sum(self.client.nthreads().values())
+        if threads == 0:
+            try:
+                self.client.wait_for_workers(1, timeout=self.timeout)
+            except TimeoutError:
+                raise ExecutorError(
+                    f"executor: no Dask worker left after waiting {self.timeout:g} s; start workers, then "
+                    "'nasforge resume' the run"
+                ) from None
+            threads = sum(self.client.nthreads().values())
+        return threads
+
+    def submit(self, arch: Hashable, seed: int) -> Any:
+        if self._remote.status != "finished":  # every copy was lost with its workers: ship it again
+            self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
+        return self.client.submit(
+            _evaluate, self._remote, arch, seed, pure=False, resources=self.resources or None, retries=0
+        )
+
+    def wait_any(self, futures: Iterable[Any]) -> set[Any]:
+        from distributed import wait
+
+        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done)
+
+    def shutdown(self) -> None:
+        """Close the client, and the local cluster when this executor started it."""
+        if self.client is not None:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self.client = self._cluster = self._remote = None

@@ -1,0 +1,140 @@
+"""Executors with real worker processes: a local Dask cluster, one started with the ``dask`` CLI, a killed worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nasforge as nf
+from nasforge.api import make_executor, search
+from nasforge.callbacks import Callback
+from nasforge.data import split, synthetic
+from nasforge.evaluators import TrainEvaluator
+from nasforge.exceptions import ConfigError
+from nasforge.executors import DaskExecutor, LocalExecutor
+from nasforge.spaces import ChainSpace
+from nasforge.trial import TrialState
+
+DATA = synthetic("image", n=240, classes=3, shape=(1, 8, 8), seed=0)
+TRAINER = nf.Trainer(epochs=2)
+
+
+def test_trials_on_worker_processes_score_as_they_do_here():
+    run = search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=6), executor={"type": "processes", "workers": 2})
+    trials = run.trials
+    assert [t.state for t in trials] == [TrialState.FINISHED] * 6
+    assert run.best.test["accuracy"] > 0  # retrained and tested in this process, after the workers stopped
+    splits = split(DATA, seed=0)
+    here = TrainEvaluator(ChainSpace(input_shape=splits.input_shape), splits, TRAINER)
+    for trial in trials[:3]:
+        assert here.evaluate(here.space.from_string(trial.arch), trial.seed).metrics == pytest.approx(trial.metrics)
+
+
+def test_workers_never_receive_the_test_split():
+    splits = split(DATA, seed=0)
+    shipped = TrainEvaluator(ChainSpace(input_shape=splits.input_shape), splits, TRAINER).for_workers()
+    assert shipped._test is None
+    with pytest.raises(RuntimeError, match="holds no test split"):
+        shipped.final_test(shipped.space.sample(np.random.default_rng(0)), seed=0)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"type": "local", "workers": 2}, "executor: type local runs one trial at a time"),
+        ({"type": "processes", "workers": 0}, "executor.workers: must be >= 1"),
+        ({"type": "processes", "address": "tcp://x:1"}, "executor: address and security belong to type: dask"),
+        ({"type": "threads"}, "executor.type: must be one of 'local', 'processes' or 'dask'"),
+    ],
+)
+def test_bad_executor_blocks_are_one_line(spec, message):
+    with pytest.raises(ConfigError) as info:
+        make_executor(spec)
+    assert str(info.value).startswith(message)
+
+
+def test_executor_types_map_to_executors():
+    assert isinstance(make_executor(None), LocalExecutor)
+    processes = make_executor({"type": "processes", "workers": 2})
+    assert isinstance(processes, DaskExecutor) and (processes.address, processes.workers) == (None, 2)
+    dask = make_executor({"type": "dask", "address": "tcp://127.0.0.1:8786", "resources": {"GPU": 1}})
+    assert (dask.address, dask.resources) == ("tcp://127.0.0.1:8786", {"GPU": 1})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_cluster_started_with_the_dask_cli_runs_a_search(tmp_path):
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    started = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        for _ in range(2):
+            command = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
+            started.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        executor = DaskExecutor(address, workers=2, timeout=60)
+        run = search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=6), executor=executor, run_dir=tmp_path)
+        assert [t.state for t in run.trials] == [TrialState.FINISHED] * 6
+    finally:
+        for process in started:
+            process.terminate()
+        for process in started:
+            process.wait(timeout=30)
+
+
+class KillOneWorker(Callback):
+    """When the third trial starts, SIGKILL the worker process that is training a trial (the test started it)."""
+
+    def __init__(self, executor: DaskExecutor) -> None:
+        self.executor = executor
+        self.killed: list[int] = []
+
+    def on_trial_start(self, run, trial) -> None:
+        if trial.id == 3:
+            threading.Thread(target=self._kill, daemon=True).start()
+
+    def _kill(self) -> None:
+        client = self.executor.client
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            busy = [worker for worker, tasks in client.processing().items() if tasks]
+            if busy:
+                pid = client.run(os.getpid, workers=busy[:1])[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                self.killed.append(pid)
+                return
+            time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_trial_fails_that_trial_and_the_search_finishes(tmp_path):
+    executor = DaskExecutor(workers=2, timeout=60)
+    killer = KillOneWorker(executor)
+    trainer = nf.Trainer(epochs=30)  # long enough trials to be killed in the middle of one
+    run = search(
+        data=DATA, trainer=trainer, budget=nf.Budget(trials=6), executor=executor, run_dir=tmp_path, callbacks=[killer]
+    )
+    assert killer.killed, "no worker was found training a trial"
+    states = [t.state for t in run.trials]
+    assert TrialState.RUNNING not in states and len(states) == 6
+    failed = [t for t in run.trials if t.state is TrialState.FAILED]
+    assert len(failed) == 1 and "KilledWorker" in failed[0].error
+    assert states.count(TrialState.FINISHED) == 5
