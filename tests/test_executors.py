@@ -66,8 +66,10 @@ def test_executor_types_map_to_executors():
     assert isinstance(make_executor(None), LocalExecutor)
     processes = make_executor({"type": "processes", "workers": 2})
     assert isinstance(processes, DaskExecutor) and (processes.address, processes.workers) == (None, 2)
+    assert processes.describe() == "on 2 worker processes"
     dask = make_executor({"type": "dask", "address": "tcp://127.0.0.1:8786", "resources": {"GPU": 1}})
     assert (dask.address, dask.resources) == ("tcp://127.0.0.1:8786", {"GPU": 1})
+    assert dask.describe() == "on the Dask cluster at tcp://127.0.0.1:8786"
 
 
 def _free_port() -> int:

@@ -187,7 +187,7 @@ class Display:
         self.console.print(
             f"[bold]nasforge[/] {cfg.name}: {space.name} space ({_num(float(size)) if size else '?'} architectures) "
             f"on {data.name} {tuple(data.input_shape)} x {len(data.y)} samples, {parts['strategy'].name}, "
-            f"budget {parts['budget'].describe()}; run dir {run_dir}"
+            f"budget {parts['budget'].describe()}; trials run {parts['executor'].describe()}; run dir {run_dir}"
         )
 
     def progress(self, budget: Budget, objective: Objective) -> Callback:

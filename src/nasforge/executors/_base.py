@@ -30,6 +30,10 @@ class Executor(ABC):
     def submit(self, arch: Hashable, seed: int) -> Any:
         """Evaluate ``arch`` with ``seed``; returns a future of the :class:`~nasforge.evaluators.Evaluation`."""
 
+    def describe(self) -> str:
+        """Where trials run, in words, for the search's header line."""
+        return "in this process"
+
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:
         """Block until at least one future is done; return the done ones."""
         done, _ = wait(list(futures), return_when=FIRST_COMPLETED)

@@ -82,21 +82,26 @@ class DaskExecutor(Executor):
         self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
 
     def _connect(self) -> None:
+        import dask
         from distributed import Client, LocalCluster, Security
 
         security = Security(**self.security) if isinstance(self.security, Mapping) else self.security
         try:
             if self.address is None:
-                self._cluster = LocalCluster(
-                    n_workers=self.workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    host="127.0.0.1",
-                    dashboard_address=None,
-                    resources=self.resources or None,
-                    scheduler_kwargs={"allowed_failures": self.retries},
-                    silence_logs=logging.ERROR,
-                )
+                # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; setting it at all stops glibc from
+                # raising its mmap threshold, so every batch-sized tensor is a fresh mmap: digits trials trained
+                # 1.9x slower (benchmarks/parallel_throughput.py, docs/benchmarks.md). Unset it here.
+                with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+                    self._cluster = LocalCluster(
+                        n_workers=self.workers or os.cpu_count() or 1,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        resources=self.resources or None,
+                        scheduler_kwargs={"allowed_failures": self.retries},
+                        silence_logs=logging.ERROR,
+                    )
                 self.client = Client(self._cluster, timeout=self.timeout)
             else:
                 self.client = Client(self.address, security=security, timeout=self.timeout)
@@ -127,6 +132,12 @@ class DaskExecutor(Executor):
                 ) from None
             threads = sum(self.client.nthreads().values())
         return threads
+
+    def describe(self) -> str:
+        if self.address is not None:
+            return f"on the Dask cluster at {self.address}"
+        workers = self.workers or os.cpu_count() or 1
+        return f"on {workers} worker process{'es' if workers > 1 else ''}"
 
     def submit(self, arch: Hashable, seed: int) -> Any:
         if self._remote.status != "finished":  # every copy was lost with its workers: ship it again
