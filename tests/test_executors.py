@@ -140,3 +140,13 @@ def test_a_worker_killed_mid_trial_fails_that_trial_and_the_search_finishes(tmp_
     failed = [t for t in run.trials if t.state is TrialState.FAILED]
     assert len(failed) == 1 and "KilledWorker" in failed[0].error
     assert states.count(TrialState.FINISHED) == 5
+
+
+def test_an_unreachable_scheduler_is_one_line_and_the_store_stays_resumable(tmp_path):
+    from nasforge.executors import ExecutorError
+
+    executor = DaskExecutor(f"tcp://127.0.0.1:{_free_port()}", timeout=2)
+    with pytest.raises(ExecutorError, match=r"^executor: cannot reach the Dask scheduler at tcp://127\.0\.0\.1:\d+"):
+        search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=2), executor=executor, run_dir=tmp_path)
+    resumed = search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=2), run_dir=tmp_path)
+    assert [t.state for t in resumed.trials] == [TrialState.FINISHED] * 2
