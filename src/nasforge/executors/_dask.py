@@ -110,8 +110,6 @@ class DaskExecutor(Executor):
                 self.client = Client(self._cluster, timeout=self.timeout)
             else:
                 self.client = Client(self.address, security=security, timeout=self.timeout)
-                if self.workers:
-                    self.client.wait_for_workers(1, timeout=self.timeout)
         except (OSError, TimeoutError) as exc:
             self.shutdown()
             where = self.address or "a local cluster"
