@@ -65,7 +65,7 @@ def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:
     if cfg.type == "local":
         return LocalExecutor()
     return DaskExecutor(
-        cfg.address if cfg.type == "dask" else None,
+        cfg.address,  # None for processes: the config allows an address only with type dask
         workers=cfg.workers,
         resources=cfg.resources,
         retries=cfg.retries,
