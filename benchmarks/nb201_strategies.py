@@ -18,9 +18,9 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
-from nasforge.benchmarks import default_nb201_dir, resolve_strategies, run_benchmark
-from nasforge.benchmarks._report import markdown_table, plot_regret, render_table
 from nasforge.strategies import STRATEGIES, Strategy
+from nasforge.tabular import default_nb201_dir, resolve_strategies, run_benchmark
+from nasforge.tabular._report import markdown_table, plot_regret, render_table
 
 
 class OptunaTPE(Strategy):
@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES.names()))
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seeds", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2, help="searches run at once, in separate processes")
     parser.add_argument("--no-tpe", action="store_true", help="skip the Optuna TPE baseline")
     parser.add_argument(
         "--tpe-queries",
@@ -91,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
 
     strategies = resolve_strategies([s for s in args.strategies.split(",") if s])
-    common = {"seeds": args.seeds, "workers": args.workers, "progress": lambda line: print(line, flush=True)}
+    common = {"seeds": args.seeds, "jobs": args.jobs, "progress": lambda line: print(line, flush=True)}
     start = time.perf_counter()
     result = run_benchmark(args.table, args.dataset, strategies, queries=args.queries, **common)
     result["wall_seconds"] = round(time.perf_counter() - start, 1)
@@ -107,8 +107,8 @@ def main() -> None:
 
     Console(width=200).print(render_table(result))
     print(markdown_table(result))
-    print(f"strategy seconds (summed over workers): {result['seconds']}")
-    print(f"wall-clock, nasforge strategies: {result['wall_seconds']} s with {args.workers} workers")
+    print(f"strategy seconds (summed over jobs): {result['seconds']}")
+    print(f"wall-clock, nasforge strategies: {result['wall_seconds']} s with {args.jobs} jobs")
     if "tpe_wall_seconds" in result:
         print(f"wall-clock, Optuna TPE: {result['tpe_wall_seconds']} s")
     if args.out:

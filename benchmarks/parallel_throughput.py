@@ -9,7 +9,10 @@ Settings, run one after another in this process: ``local`` (the in-process execu
 N single-threaded worker processes on 127.0.0.1). Each runs the same search (seed 0, default space, strategy
 and trainer) through :class:`nasforge.run.Run` with an in-memory store for ``--seconds`` of search; the
 executor is started before the clock (its start-up is printed apart). Trials per minute = finished trials /
-search seconds x 60; the ratios are against ``processes`` with 1 worker and against ``local``.
+search seconds x 60; the ratios are against ``processes`` with 1 worker and against ``local``. After each
+search the workers are shut down and the driver retrains the winner on train+validation, tests it once and
+exports it (``best.pt``, verified ``best.onnx``, ``best.json``), as ``nasforge search`` does; that phase runs in
+the driver whatever the executor, and its seconds are printed apart.
 
 With the default strategy (evolution) the architectures differ between settings: what a strategy asks depends
 on the results told so far, and with two workers they arrive in another order. ``--strategy random`` asks the
@@ -19,7 +22,9 @@ same architectures in the same order whatever the executor, so its ratios compar
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 from nasforge.api import make_executor, make_space, make_strategy
 from nasforge.budget import Budget
@@ -28,6 +33,7 @@ from nasforge.evaluators import Trainer, TrainEvaluator
 from nasforge.run import Run
 from nasforge.store import SQLiteStore
 from nasforge.trial import TrialState
+from nasforge.winner import report_winner
 
 SETTINGS = {
     "local": {"type": "local"},
@@ -53,10 +59,21 @@ def measure(name: str, spec: dict, seconds: float, strategy: str) -> dict[str, f
         executor.shutdown()
     finished = len(run.store.trials(states=(TrialState.FINISHED,)))
     failed = len(run.store.trials(states=(TrialState.FAILED,)))
-    result = {"startup": startup, "wall": wall, "finished": finished, "failed": failed, "per_min": finished / wall * 60}
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        report_winner(run, Path(out), splits.input_shape, splits.num_classes)
+    final = time.perf_counter() - t0
+    result = {
+        "startup": startup,
+        "wall": wall,
+        "finished": finished,
+        "failed": failed,
+        "per_min": finished / wall * 60,
+        "final": final,
+    }
     print(
         f"{name:<14} start-up {startup:5.1f} s  search {wall:6.1f} s  finished {finished:4d}  failed {failed}  "
-        f"{result['per_min']:6.1f} trials/min",
+        f"{result['per_min']:6.1f} trials/min  retrain+test+export {final:5.1f} s",
         flush=True,
     )
     return result

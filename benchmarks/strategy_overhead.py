@@ -18,9 +18,9 @@ from collections.abc import Callable, Hashable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from nasforge.benchmarks import default_nb201_dir, load_nb201
 from nasforge.spaces import CellSpace
 from nasforge.strategies import STRATEGIES, Strategy, ask_new
+from nasforge.tabular import default_nb201_dir, load_nb201
 from nb201_strategies import OptunaTPE
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nasforge.benchmarks import default_nb201_dir
+from nasforge.tabular import default_nb201_dir
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -17,9 +18,9 @@ import pytest
 import nasforge as nf
 from nasforge.api import make_executor, search
 from nasforge.callbacks import Callback
-from nasforge.data import split, synthetic
+from nasforge.data import load, split, synthetic
 from nasforge.evaluators import TrainEvaluator
-from nasforge.exceptions import ConfigError
+from nasforge.exceptions import ConfigError, DataError
 from nasforge.executors import DaskExecutor, LocalExecutor
 from nasforge.spaces import ChainSpace
 from nasforge.trial import TrialState
@@ -47,10 +48,52 @@ def test_workers_never_receive_the_test_split():
         shipped.final_test(shipped.space.sample(np.random.default_rng(0)), seed=0)
 
 
+def _saved(path: Path, dataset: nf.data.Dataset) -> nf.data.Dataset:
+    np.savez(path, X=dataset.X, y=dataset.y)
+    return load({"path": str(path)})
+
+
+def test_workers_can_load_the_data_themselves_and_must_find_the_same(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a relative path is recorded absolute: workers may start elsewhere
+    splits = split(_saved(tmp_path / "d.npz", DATA), seed=0)
+    assert splits.recipe.source == {"path": str(tmp_path / "d.npz")}
+    here = TrainEvaluator(ChainSpace(input_shape=splits.input_shape), splits, TRAINER)
+    shipped = pickle.dumps(here.for_workers(load_data=True))
+    assert len(shipped) < DATA.X.nbytes / 10  # no samples travel, only where they are and their digest
+    there = pickle.loads(shipped)
+    assert there._test is None
+    arch = here.space.sample(np.random.default_rng(1))
+    assert there.evaluate(arch, seed=3).metrics == pytest.approx(here.evaluate(arch, seed=3).metrics)
+    other = synthetic("image", n=240, classes=3, shape=(1, 8, 8), seed=1)
+    np.savez(tmp_path / "d.npz", X=other.X, y=other.y)  # the file changed after the driver loaded it
+    with pytest.raises(DataError, match="other train/validation samples than the driver"):
+        pickle.loads(shipped)
+
+
+def test_data_built_from_arrays_can_only_be_sent():
+    splits = split(DATA, seed=0)
+    with pytest.raises(ConfigError, match=r"executor\.data: load needs data loaded from a source"):
+        TrainEvaluator(ChainSpace(input_shape=splits.input_shape), splits, TRAINER).for_workers(load_data=True)
+
+
+def test_a_search_whose_workers_load_the_data(tmp_path):
+    data = _saved(tmp_path / "d.npz", DATA)
+    executor = {"type": "processes", "workers": 2, "data": "load"}
+    common = {"trainer": TRAINER, "strategy": "random", "budget": nf.Budget(trials=4)}
+    loaded = search(data=data, executor=executor, **common).trials
+    assert [t.state for t in loaded] == [TrialState.FINISHED] * 4
+    sent = search(data=DATA, executor="processes", **common).trials
+    assert [(t.arch, t.seed) for t in loaded] == [(t.arch, t.seed) for t in sent]
+    for a, b in zip(loaded, sent, strict=True):
+        assert a.metrics == pytest.approx(b.metrics)
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
         ({"type": "local", "workers": 2}, "executor: type local runs one trial at a time"),
+        ({"type": "local", "data": "load"}, "executor: data: load is for worker processes"),
+        ({"type": "processes", "data": "copy"}, "executor.data: must be one of 'send' or 'load'"),
         ({"type": "processes", "workers": 0}, "executor.workers: must be >= 1"),
         ({"type": "processes", "address": "tcp://x:1"}, "executor: address and security belong to type: dask"),
         ({"type": "threads"}, "executor.type: must be one of 'local', 'processes' or 'dask'"),

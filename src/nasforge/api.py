@@ -70,6 +70,7 @@ def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:
         resources=cfg.resources,
         retries=cfg.retries,
         security=cfg.security,
+        data=cfg.data,
     )
 
 

@@ -97,11 +97,14 @@ class ExecutorConfig(_Section):
     resources: dict[str, float] | None = None
     retries: int = Field(0, ge=0)
     security: dict[str, Any] | None = None
+    data: Literal["send", "load"] = "send"
 
     @model_validator(mode="after")
     def _fits_type(self) -> ExecutorConfig:
         if self.type == "local" and self.workers not in (None, 1):
             raise ValueError("type local runs one trial at a time; use type: processes for more workers")
+        if self.type == "local" and self.data != "send":
+            raise ValueError("data: load is for worker processes; type local trains where the data already is")
         if self.type != "dask" and (self.address or self.security):
             raise ValueError(f"address and security belong to type: dask, not {self.type}")
         return self

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nasforge.benchmarks import run_search
 from nasforge.strategies import STRATEGIES
+from nasforge.tabular import run_search
 
 
 def mean_at(name: str, table, queries: int, seeds: int = 10) -> float:

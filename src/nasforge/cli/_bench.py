@@ -36,27 +36,41 @@ def nb201(
     seeds: Annotated[int, typer.Option(help="Runs per strategy, with seeds 0..seeds-1.")] = 100,
     out: Annotated[Path | None, typer.Option(help="Write the results as JSON here.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Regret-curve PNG [default: nb201_<dataset>_regret.png].")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes (1 runs in this process).")] = 2,
+    jobs: Annotated[int, typer.Option(help="Searches run at once, each in its own process (1: in this one).")] = 2,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Worker processes for each search's trials, as 'nasforge search --workers N' (needs --jobs 1)."
+        ),
+    ] = 1,
 ) -> None:
     """Run every strategy with every seed; print mean ± std test accuracy at each budget, oracle and regret."""
     from rich.console import Console
 
-    from nasforge.benchmarks import load_nb201, run_benchmark
-    from nasforge.benchmarks._report import plot_regret, render_table
     from nasforge.strategies import STRATEGIES
+    from nasforge.tabular import load_nb201, run_benchmark
+    from nasforge.tabular._report import plot_regret, render_table
 
     if queries < 1:
         raise ConfigError(f"bench.queries: must be >= 1, got {queries}")
     if seeds < 1:
         raise ConfigError(f"bench.seeds: must be >= 1, got {seeds}")
+    if jobs < 1:
+        raise ConfigError(f"bench.jobs: must be >= 1, got {jobs}")
     if workers < 1:
         raise ConfigError(f"bench.workers: must be >= 1, got {workers}")
+    if jobs > 1 and workers > 1:
+        raise ConfigError(
+            f"bench.jobs: must be 1 with --workers {workers} (each search already uses {workers} workers)"
+        )
     names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else STRATEGIES.names()
     for name in names:
         STRATEGIES.get(name)
     load_nb201(str(table)).check_dataset(dataset)
     console = Console()
-    result = run_benchmark(table, dataset, names, queries=queries, seeds=seeds, workers=workers, progress=console.log)
+    result = run_benchmark(
+        table, dataset, names, queries=queries, seeds=seeds, jobs=jobs, workers=workers, progress=console.log
+    )
     console.print(render_table(result))
     if out is not None:
         out.write_text(json.dumps(result, indent=1))

@@ -7,13 +7,14 @@ from nasforge.data._builtin import DATASETS, breast_cancer, digits, synthetic, w
 from nasforge.data._dataset import Dataset, InputKind
 from nasforge.data._files import load, load_csv, load_npz
 from nasforge.data._glyphs import glyphs
-from nasforge.data._split import Scaler, Splits, split
+from nasforge.data._split import Scaler, SplitRecipe, Splits, split
 
 __all__ = [
     "DATASETS",
     "Dataset",
     "InputKind",
     "Scaler",
+    "SplitRecipe",
     "Splits",
     "breast_cancer",
     "digits",

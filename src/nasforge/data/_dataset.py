@@ -6,8 +6,9 @@ The shape of ``X`` is the only thing that says what kind of input a dataset is, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
@@ -42,6 +43,8 @@ class Dataset:
     X: np.ndarray
     y: np.ndarray
     classes: tuple[str, ...]
+    source: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The ``data:`` spec it was loaded from (``nasforge.data.load``), so that worker machines can load it too."""
 
     def __post_init__(self) -> None:
         X = np.ascontiguousarray(self.X, dtype=np.float32)

@@ -10,6 +10,7 @@ import csv
 import inspect
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +132,16 @@ def load(spec: Mapping[str, Any]) -> Dataset:
     """Resolve a config's ``data:`` block: ``{builtin: digits}``, ``{path: x.npz}`` or ``{path: x.csv, target: y}``.
 
     Options besides ``builtin`` are passed to the built-in loader (``{builtin: synthetic, kind: sequence}``).
+    The dataset keeps ``spec`` as its ``source`` (a path made absolute): worker machines can then load it
+    themselves (``executor: {data: load}``).
     """
-    spec = dict(spec)
+    source = dict(spec)
+    if "path" in source:
+        source["path"] = str(Path(str(source["path"])).resolve())
+    return replace(_load(dict(spec)), source=source)
+
+
+def _load(spec: dict[str, Any]) -> Dataset:
     if ("builtin" in spec) == ("path" in spec):
         raise DataError("data: give exactly one of 'builtin' (e.g. digits) or 'path' (a .npz or .csv file)")
     if "builtin" in spec:

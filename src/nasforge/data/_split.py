@@ -7,6 +7,7 @@ never sees validation or test samples, so neither leaks into training.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 from nasforge.data._dataset import Dataset, InputKind, input_kind_of
 from nasforge.exceptions import ConfigError, DataError
 
-__all__ = ["MIN_PER_CLASS", "Scaler", "Splits", "split"]
+__all__ = ["MIN_PER_CLASS", "Scaler", "SplitRecipe", "Splits", "split"]
 
 MIN_PER_CLASS = 3
 """The fewest samples a class may have: one for each of train, validation and test."""
@@ -48,6 +49,25 @@ class Scaler:
 
 
 @dataclass(frozen=True)
+class SplitRecipe:
+    """How to make the same splits elsewhere: the dataset's ``data:`` spec, the seed and the fractions.
+
+    Worker machines that can read the data themselves (``executor: {data: load}``) receive this instead
+    of the arrays; :meth:`splits` loads and splits exactly as the driver did (the split is seeded).
+    """
+
+    source: Mapping[str, Any]
+    seed: int
+    valid: float
+    test: float
+
+    def splits(self) -> Splits:
+        from nasforge.data._files import load
+
+        return split(load(self.source), self.seed, self.valid, self.test)
+
+
+@dataclass(frozen=True)
 class Splits:
     """Standardised ``(X, y)`` arrays of the three splits and what a space needs to build a network.
 
@@ -61,6 +81,8 @@ class Splits:
     scaler: Scaler
     seed: int
     name: str = "data"
+    recipe: SplitRecipe | None = None
+    """How to redo these splits from the data's source (``None`` for a dataset built from arrays)."""
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -121,6 +143,7 @@ def split(dataset: Dataset, seed: int, valid: float = 0.2, test: float = 0.2) ->
         scaler=scaler,
         seed=seed,
         name=dataset.name,
+        recipe=None if dataset.source is None else SplitRecipe(dict(dataset.source), seed, valid, test),
     )
 
 

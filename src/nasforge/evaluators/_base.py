@@ -41,9 +41,11 @@ class Evaluator(ABC):
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Test metrics of the returned architecture: called once per run, after the search."""
 
-    def for_workers(self) -> Evaluator:
+    def for_workers(self, load_data: bool = False) -> Evaluator:
         """What an executor ships to worker processes once per search: this evaluator without its test data.
 
         Evaluators that hold test data override it; a remote worker must never be able to read the test split.
+        ``load_data`` asks for a copy that loads the training data on the worker from where the driver loaded
+        it, instead of carrying it (``executor: {data: load}``, for data too big to send).
         """
         return self

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Hashable
 
-from nasforge.benchmarks._nb201 import NB201Table, load_nb201
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport
+from nasforge.tabular._nb201 import NB201Table, load_nb201
 
 __all__ = ["TabularEvaluator"]
 
@@ -39,6 +39,10 @@ class TabularEvaluator(Evaluator):
         value = float(self._valid[self.table.row(arch)])
         self.queries += 1
         return Evaluation(metrics={"accuracy": value / 100.0, "accuracy_pct": value})
+
+    def for_workers(self, load_data: bool = False) -> TabularEvaluator:
+        """The validation column only: a worker process never holds the test column (a table is always sent)."""
+        return TabularEvaluator(self.table.without_test(), self.dataset)
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         value = float(self.table.test(self.dataset)[self.table.row(arch)])

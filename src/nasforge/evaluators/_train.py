@@ -7,6 +7,7 @@ numpy array that only :meth:`TrainEvaluator.final_test` reads, so no search-time
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Hashable
 from dataclasses import replace
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from nasforge.costs import count_flops, count_params, warm_up_flop_counter
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport
 from nasforge.evaluators._trainer import EpochCallback, Trainer
+from nasforge.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -23,6 +25,14 @@ if TYPE_CHECKING:
     from nasforge.spaces import SearchSpace
 
 __all__ = ["TrainEvaluator"]
+
+
+def _digest(tensors: tuple[Any, ...]) -> str:
+    """SHA-256 of the tensors' values, in order: the same data on the driver and on a worker, or not."""
+    digest = hashlib.sha256()
+    for t in tensors:
+        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 class TrainEvaluator(Evaluator):
@@ -42,22 +52,46 @@ class TrainEvaluator(Evaluator):
         self._train = self.trainer.to_tensors(*splits.train)
         self._valid = self.trainer.to_tensors(*splits.valid)
         self._test = splits.test  # numpy, read by final_test only
+        self._recipe = splits.recipe
         warm_up_flop_counter()
 
-    def for_workers(self) -> TrainEvaluator:
-        """A copy without the test split, its tensors on the CPU; each worker moves them to its own device once."""
+    def for_workers(self, load_data: bool = False) -> TrainEvaluator:
+        """A copy without the test split, its tensors on the CPU; each worker moves them to its own device once.
+
+        With ``load_data`` the copy carries no data at all, only how the driver made its splits and a digest
+        of them: each worker loads the source itself (a path it can read) and checks it got the same samples.
+        """
         copy = object.__new__(TrainEvaluator)
         copy.__dict__.update(self.__dict__)
         copy.trainer = replace(self.trainer)  # drops the driver's resolved device: the worker resolves its own
-        copy._train = tuple(t.cpu() for t in self._train)
-        copy._valid = tuple(t.cpu() for t in self._valid)
         copy._test = None
+        if load_data:
+            if self._recipe is None:
+                raise ConfigError(
+                    "executor.data: load needs data loaded from a source (the config's data block, or "
+                    "nasforge.data.load({...}) in Python); these arrays can only be sent (data: send)"
+                )
+            copy._train = copy._valid = None
+            copy._digest = _digest(self._train + self._valid)
+        else:
+            copy._train = tuple(t.cpu() for t in self._train)
+            copy._valid = tuple(t.cpu() for t in self._valid)
         return copy
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """On a worker: the train and validation tensors go to this process's device, once."""
+        """On a worker: the train and validation tensors go to this process's device, once (loaded here first
+        when the driver sent only the recipe)."""
         self.__dict__.update(state)
         device = self.trainer.torch_device
+        if self._train is None:
+            splits = self._recipe.splits()
+            self._train = self.trainer.to_tensors(*splits.train)
+            self._valid = self.trainer.to_tensors(*splits.valid)
+            if _digest(self._train + self._valid) != state["_digest"]:
+                raise DataError(
+                    f"data: a worker loaded {dict(self._recipe.source)} and got other train/validation samples "
+                    "than the driver (is it the same file on every machine?)"
+                )
         self._train = tuple(t.to(device) for t in self._train)
         self._valid = tuple(t.to(device) for t in self._valid)
 

@@ -50,7 +50,8 @@ class DaskExecutor(Executor):
     ``address=None`` starts a local cluster of ``workers`` processes (default: one per core), one thread each,
     bound to 127.0.0.1; an address (``tcp://host:8786`` or ``tls://...``) connects to a running scheduler.
     ``resources`` (e.g. ``{"GPU": 1}``) is what each trial needs of a worker, matched against
-    ``dask worker --resources GPU=1``.
+    ``dask worker --resources GPU=1``. ``data="load"`` sends the workers no data, only where the driver loaded
+    it from: each worker loads it itself (a path every machine can read), for data too big to send.
     """
 
     def __init__(
@@ -62,12 +63,16 @@ class DaskExecutor(Executor):
         retries: int = 0,
         security: Any = None,
         timeout: float = 30.0,
+        data: str = "send",
     ) -> None:
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
             raise ConfigError(f"executor.workers: must be an integer >= 1, got {workers!r}")
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise ConfigError(f"executor.retries: must be an integer >= 0, got {retries!r}")
+        if data not in ("send", "load"):
+            raise ConfigError(f"executor.data: must be send or load, got {data!r}")
         self.address = address
+        self.data = data
         self.workers = workers
         self.resources = dict(resources or {})
         self.retries = retries
@@ -83,7 +88,7 @@ class DaskExecutor(Executor):
     def start(self, evaluator: Evaluator) -> None:
         if self.client is None:
             self._connect()
-        self._shipped = evaluator.for_workers()
+        self._shipped = evaluator.for_workers(load_data=self.data == "load")
         self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
 
     def _connect(self) -> None:

@@ -1,6 +1,6 @@
 """Tabular benchmarks: NAS-Bench-201 tables and the harness that runs strategies on them."""
 
-from nasforge.benchmarks._harness import (
+from nasforge.tabular._harness import (
     BUDGETS,
     checkpoints,
     curve_marks,
@@ -8,7 +8,7 @@ from nasforge.benchmarks._harness import (
     run_benchmark,
     run_search,
 )
-from nasforge.benchmarks._nb201 import NB201Table, default_nb201_dir, load_nb201
+from nasforge.tabular._nb201 import NB201Table, default_nb201_dir, load_nb201
 
 __all__ = [
     "BUDGETS",

@@ -9,6 +9,7 @@ not enforce the search protocol; :class:`~nasforge.evaluators.TabularEvaluator` 
 
 from __future__ import annotations
 
+import copy
 import csv
 import gzip
 import io
@@ -75,6 +76,7 @@ class NB201Table:
                 values[n, 2 * k] = _number(self.path, line, f"{ds}_valid", row[col[f"{ds}_valid"]])
                 values[n, 2 * k + 1] = _number(self.path, line, f"{ds}_test", row[col[f"{ds}_test"]])
         self._values = values
+        self._has_test = True
 
     def __len__(self) -> int:
         return len(self.archs)
@@ -105,7 +107,17 @@ class NB201Table:
 
     def test(self, dataset: str) -> np.ndarray:
         """Every row's test accuracy (%) of ``dataset``; a search must not read this (see the evaluator)."""
+        if not self._has_test:
+            raise DataError(f"{self.path}: this copy of the table has no test columns (a search worker's copy)")
         return self._column(dataset, 1)
+
+    def without_test(self) -> NB201Table:
+        """A copy whose test columns are gone: what worker processes receive, so no search can read them."""
+        clone = copy.copy(self)
+        clone._values = self._values.copy()
+        clone._values[:, 1::2] = np.nan
+        clone._has_test = False
+        return clone
 
     def best_valid_row(self, dataset: str) -> int:
         """The row a search that queried every architecture returns: highest validation, ties by row order."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from nasforge.benchmarks import NB201Table
 from nasforge.evaluators import Evaluator, TabularEvaluator
 from nasforge.exceptions import DataError
+from nasforge.tabular import NB201Table
 
 
 def test_evaluate_answers_validation_accuracy_only(tiny):
@@ -47,3 +47,14 @@ def test_unknown_dataset_and_architecture(tiny):
     ev = TabularEvaluator(tiny, "cifar10")
     with pytest.raises(DataError, match="no row"):
         ev.evaluate("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", seed=0)
+
+
+def test_the_copy_for_workers_answers_validation_and_holds_no_test_column(tiny):
+    ev = TabularEvaluator(str(tiny), "cifar10")
+    remote = ev.for_workers()
+    arch = ev.table.archs[7]
+    assert remote.evaluate(arch, seed=0).metrics == ev.evaluate(arch, seed=0).metrics
+    assert not (remote.table._values[:, 1::2] == remote.table._values[:, 1::2]).any()  # all NaN
+    with pytest.raises(DataError, match="no test columns"):
+        remote.final_test(arch, seed=0)
+    assert ev.final_test(arch, seed=0).metrics["accuracy_pct"] == ev.table.test("cifar10")[7]

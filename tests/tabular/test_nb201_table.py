@@ -7,9 +7,9 @@ import gzip
 import numpy as np
 import pytest
 
-from nasforge.benchmarks import NB201Table
 from nasforge.exceptions import DataError
 from nasforge.spaces import CellSpace
+from nasforge.tabular import NB201Table
 
 
 def test_tiny_asset_parses(tiny):

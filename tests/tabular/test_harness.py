@@ -7,15 +7,16 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from nasforge.benchmarks import NB201Table, run_benchmark, run_search
-from nasforge.benchmarks._report import markdown_table
 from nasforge.cli._bench import bench_app
+from nasforge.evaluators import TabularEvaluator
 from nasforge.exceptions import ConfigError, DataError
 from nasforge.strategies import STRATEGIES
+from nasforge.tabular import NB201Table, curve_marks, run_benchmark, run_search
+from nasforge.tabular._report import markdown_table
 
 
 def test_result_format_and_oracle(complete_table):
-    result = run_benchmark(complete_table, "toy", ["random", "local"], queries=30, seeds=3, workers=1)
+    result = run_benchmark(complete_table, "toy", ["random", "local"], queries=30, seeds=3, jobs=1)
     table = NB201Table(complete_table)
     assert result["dataset"] == "toy"
     assert result["oracle"] == table.oracle("toy")
@@ -37,10 +38,36 @@ def test_a_run_that_queries_everything_returns_the_oracle(complete_table):
     assert longer[-1] == table.oracle("toy")
 
 
-def test_runs_are_deterministic_and_workers_do_not_change_results(complete_table):
-    one = run_benchmark(complete_table, "toy", ["evolution"], queries=25, seeds=4, workers=1)
-    two = run_benchmark(complete_table, "toy", ["evolution"], queries=25, seeds=4, workers=2)
+def test_runs_are_deterministic_and_jobs_do_not_change_results(complete_table):
+    one = run_benchmark(complete_table, "toy", ["evolution"], queries=25, seeds=4, jobs=1)
+    two = run_benchmark(complete_table, "toy", ["evolution"], queries=25, seeds=4, jobs=2)
     assert one["results"] == two["results"]
+
+
+def test_workers_run_each_searchs_trials_on_executor_processes(complete_table):
+    from distributed import get_task_stream
+
+    from nasforge.executors import DaskExecutor
+
+    executor = DaskExecutor(workers=2, timeout=60)
+    executor.start(TabularEvaluator(str(complete_table), "toy"))
+    try:
+        with get_task_stream(executor.client) as stream:
+            curve = run_search(STRATEGIES.get("evolution")(), str(complete_table), "toy", 0, 40, (40,), executor)
+        evaluated = [t for t in stream.data if t["key"].startswith("_evaluate")]
+        assert len(evaluated) == 40  # every query ran on a worker, through the executor of a real search
+        assert len({t["worker"] for t in evaluated}) == 2
+    finally:
+        executor.shutdown()
+    assert len(curve) == len(curve_marks(40, (40,)))
+    assert all(v <= max(NB201Table(complete_table).test("toy")) for v in curve)
+
+
+def test_cli_workers_need_one_job(complete_table):
+    args = ["nb201", "--table", str(complete_table), "--dataset", "toy", "--workers", "2", "--jobs", "2"]
+    result = CliRunner().invoke(bench_app, args)
+    assert isinstance(result.exception, ConfigError)
+    assert "bench.jobs: must be 1 with --workers 2" in str(result.exception)
 
 
 def test_missing_architectures_are_failed_trials(tiny):
@@ -50,15 +77,15 @@ def test_missing_architectures_are_failed_trials(tiny):
 
 def test_unknown_strategy_and_dataset(complete_table):
     with pytest.raises(ConfigError, match=r"unknown strategy 'evolutoin'.*evolution"):
-        run_benchmark(complete_table, "toy", ["evolutoin"], queries=5, seeds=1, workers=1)
+        run_benchmark(complete_table, "toy", ["evolutoin"], queries=5, seeds=1, jobs=1)
     with pytest.raises(DataError, match="no dataset 'cifar10'"):
-        run_benchmark(complete_table, "cifar10", ["random"], queries=5, seeds=1, workers=1)
+        run_benchmark(complete_table, "cifar10", ["random"], queries=5, seeds=1, jobs=1)
 
 
 def test_cli_writes_json_and_plot(complete_table, tmp_path):
     out, plot = tmp_path / "r.json", tmp_path / "r.png"
     args = ["nb201", "--table", str(complete_table), "--dataset", "toy", "--strategies", "random,evolution"]
-    args += ["--queries", "25", "--seeds", "2", "--workers", "1", "--out", str(out), "--plot", str(plot)]
+    args += ["--queries", "25", "--seeds", "2", "--jobs", "1", "--out", str(out), "--plot", str(plot)]
     result = CliRunner().invoke(bench_app, args)
     assert result.exit_code == 0, result.output
     assert "oracle" in result.output and "evolution" in result.output

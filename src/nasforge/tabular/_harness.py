@@ -1,26 +1,40 @@
 """Run strategies against a tabular benchmark, many seeds each, on the NAS-Bench-201 protocol.
 
-One run is: bind the strategy to the cell space with a seed, then ``ask -> evaluate -> tell`` until the query
-budget is spent. A proposal of an architecture the run already evaluated is answered from memory by
-:func:`~nasforge.strategies.ask_new` and costs no query. The run's answer at budget ``b`` is the architecture
-with the highest validation accuracy among the first ``b`` queries (ties go to the earlier table row, the
-same rule that defines the oracle, so a run that queries every architecture returns exactly the oracle); its
-test accuracy is read through :meth:`~nasforge.evaluators.TabularEvaluator.final_test`, never during search.
+One run is one :class:`~nasforge.run.Run`, the runner of every real search, over an in-memory store with the
+:class:`~nasforge.evaluators.TabularEvaluator`: the same ask -> evaluate -> tell loop, executors, budget and
+failure handling that users run, so what this harness measures is what they get. A proposal of an
+architecture the run already evaluated is answered from memory by :func:`~nasforge.strategies.ask_new` and
+costs no query. The run's answer at budget ``b`` is the architecture with the highest validation accuracy
+among the first ``b`` queries (ties go to the earlier table row, the same rule that defines the oracle, so a
+run that queries every architecture returns exactly the oracle); its test accuracy is read through
+:meth:`~nasforge.evaluators.TabularEvaluator.final_test`, never during search.
+
+Two kinds of parallelism: ``jobs`` runs whole searches (strategy x seed chunks) in separate processes, which
+is how a 100-seed benchmark finishes in minutes; ``workers`` runs each search's trials on that many executor
+workers (``executor: {type: processes}``, as ``nasforge search --workers N``), which measures how a strategy
+fares when it must ask while earlier asks are still pending. Results with ``workers > 1`` depend on the order
+in which trials complete, so they are not reproducible to the last digit.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasforge.benchmarks._nb201 import load_nb201
-from nasforge.exceptions import NasforgeError
-from nasforge.strategies import STRATEGIES, SpaceExhausted, Strategy, ask_new
+from nasforge.callbacks import Callback
+from nasforge.exceptions import ConfigError
+from nasforge.strategies import STRATEGIES, Strategy
+from nasforge.tabular._nb201 import load_nb201
+
+if TYPE_CHECKING:
+    from nasforge.executors import Executor
+    from nasforge.run import Run
+    from nasforge.trial import Trial
 
 __all__ = ["BUDGETS", "checkpoints", "curve_marks", "resolve_strategies", "run_benchmark", "run_search"]
 
@@ -47,6 +61,35 @@ def resolve_strategies(strategies: Sequence[str | Strategy] | Mapping[str, Strat
     return out
 
 
+class _Answers(Callback):
+    """Follows the run's answer as trials end and reads its test accuracy (%) at every curve mark."""
+
+    def __init__(self, marks: Sequence[int]) -> None:
+        self.marks = set(marks)
+        self.curve: list[float] = []
+        self._done = 0
+        self._best: tuple[float, int] | None = None
+        self._best_arch: str | None = None
+        self._test_of: dict[str, float] = {}
+
+    def on_trial_end(self, run: Run, trial: Trial) -> None:
+        self._done += 1
+        if trial.score is not None:
+            key = (trial.score, -run.evaluator.table.row(trial.arch))
+            if self._best is None or key > self._best:
+                self._best, self._best_arch = key, trial.arch
+        if self._done in self.marks:
+            self.curve.append(self.test(run))
+
+    def test(self, run: Run) -> float:
+        arch = self._best_arch
+        if arch is None:
+            return float("nan")
+        if arch not in self._test_of:
+            self._test_of[arch] = float(run.evaluator.final_test(arch, run.seed).metrics["accuracy_pct"])
+        return self._test_of[arch]
+
+
 def run_search(
     strategy: Strategy,
     table_path: str,
@@ -54,50 +97,27 @@ def run_search(
     seed: int,
     queries: int,
     budgets: Sequence[int] = BUDGETS,
+    executor: Executor | None = None,
 ) -> list[float]:
     """One seeded run: the returned architecture's test accuracy (%) at every mark of :func:`curve_marks`.
 
     A strategy that runs out of proposals (``SpaceExhausted``) keeps its last answer for later marks; an
     architecture missing from the table is a failed trial (``None`` score) that still costs its query.
+    ``executor`` (started and shut down by the caller) runs the trials; ``None`` runs them in this process.
     """
-    from nasforge.evaluators._tabular import TabularEvaluator
+    from nasforge.budget import Budget
+    from nasforge.evaluators import TabularEvaluator
+    from nasforge.run import Run
+    from nasforge.store import SQLiteStore
 
     evaluator = TabularEvaluator(load_nb201(table_path), dataset)
-    strategy.bind(evaluator.table.space, seed)
-    seen: dict[Hashable, float | None] = {}
-    best: tuple[float, int] | None = None
-    best_arch: Hashable = None
-    test_of: dict[Hashable, float] = {}
-    curve: list[float] = []
-    marks = set(curve_marks(queries, budgets))
-    for q in range(1, queries + 1):
-        try:
-            arch = ask_new(strategy, seen)
-        except SpaceExhausted:
-            break
-        try:
-            score: float | None = float(evaluator.evaluate(arch, seed).metrics["accuracy_pct"])
-        except NasforgeError:  # not in the table: a failed trial, as a crashed training would be
-            score = None
-        seen[arch] = score
-        strategy.tell(arch, score)
-        if score is not None:
-            key = (score, -evaluator.table.row(arch))
-            if best is None or key > best:
-                best, best_arch = key, arch
-        if q in marks:
-            curve.append(_test(evaluator, best_arch, seed, test_of))
-    while len(curve) < len(marks):
-        curve.append(_test(evaluator, best_arch, seed, test_of))
-    return curve
-
-
-def _test(evaluator: Any, arch: Hashable, seed: int, cache: dict[Hashable, float]) -> float:
-    if arch is None:
-        return float("nan")
-    if arch not in cache:
-        cache[arch] = float(evaluator.final_test(arch, seed).metrics["accuracy_pct"])
-    return cache[arch]
+    answers = _Answers(curve_marks(queries, budgets))
+    run = Run(evaluator.table.space, strategy, evaluator, SQLiteStore(":memory:"), seed=seed, executor=executor)
+    run.optimize(Budget(trials=queries), callbacks=[answers])
+    run.store.close()
+    while len(answers.curve) < len(answers.marks):
+        answers.curve.append(answers.test(run))
+    return answers.curve
 
 
 def curve_marks(queries: int, budgets: Sequence[int] = BUDGETS) -> list[int]:
@@ -106,14 +126,20 @@ def curve_marks(queries: int, budgets: Sequence[int] = BUDGETS) -> list[int]:
 
 
 def _run_chunk(
-    strategy: Strategy, table_path: str, dataset: str, seeds: list[int], queries: int, budgets: Sequence[int]
+    strategy: Strategy,
+    table_path: str,
+    dataset: str,
+    seeds: list[int],
+    queries: int,
+    budgets: Sequence[int],
+    executor: Executor | None = None,
 ) -> Any:
     from threadpoolctl import threadpool_limits
 
     start = time.perf_counter()
-    # predictors multiply small matrices: BLAS threads only contend with the other workers
+    # predictors multiply small matrices: BLAS threads only contend with the other processes
     with threadpool_limits(limits=1):
-        curves = [run_search(strategy, table_path, dataset, seed, queries, budgets) for seed in seeds]
+        curves = [run_search(strategy, table_path, dataset, s, queries, budgets, executor) for s in seeds]
     return curves, time.perf_counter() - start
 
 
@@ -124,14 +150,23 @@ def run_benchmark(
     queries: int = 300,
     seeds: int = 100,
     budgets: Sequence[int] = BUDGETS,
-    workers: int = 2,
+    jobs: int = 2,
+    workers: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Every strategy with seeds ``0..seeds-1``; the result is plain data (the ``--out`` JSON).
 
+    ``jobs`` searches run at once in separate processes; each search's trials run on ``workers`` executor
+    workers (1: in the search's own process). Both at once would start ``jobs x workers`` processes from
+    processes that are themselves pool workers, so ``workers > 1`` requires ``jobs = 1``.
+
     ``{"dataset", "oracle", "table", "queries", "results": {label: {budget: {"mean", "std", "seeds",
     "values"}}}, "curves": {label: {"budgets", "mean_regret"}}, "seconds": {label: wall seconds}}``.
     """
+    if jobs < 1 or workers < 1:
+        raise ConfigError(f"bench: jobs and workers must be >= 1, got jobs={jobs}, workers={workers}")
+    if jobs > 1 and workers > 1:
+        raise ConfigError(f"bench.jobs: must be 1 when workers > 1 (each search already uses {workers} workers)")
     table_path = str(table)
     nb201 = load_nb201(table_path)
     nb201.check_dataset(dataset)
@@ -141,12 +176,19 @@ def run_benchmark(
     curves: dict[str, list[list[float]]] = {label: [] for label in chosen}
     seconds: dict[str, float] = dict.fromkeys(chosen, 0.0)
     args = [(chosen[label], table_path, dataset, part, queries, tuple(budgets)) for label, part in chunks]
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
             outcomes = pool.map(_run_chunk, *zip(*args, strict=True))
             _collect(chunks, outcomes, curves, seconds, progress)
     else:
-        _collect(chunks, (_run_chunk(*a) for a in args), curves, seconds, progress)
+        from nasforge.api import make_executor
+
+        # one set of workers for every search; each search ships them its evaluator (the validation column)
+        executor = make_executor({"type": "processes", "workers": workers} if workers > 1 else None)
+        try:
+            _collect(chunks, (_run_chunk(*a, executor) for a in args), curves, seconds, progress)
+        finally:
+            executor.shutdown()
     return _summarise(table_path, dataset, oracle, queries, budgets, curves, seconds)
 
 
