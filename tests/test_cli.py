@@ -135,6 +135,36 @@ def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path, workers):
     assert len(finished(uninterrupted / "store.sqlite")) == trials
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_is_one_line_stops_the_workers_and_leaves_no_trial_running(tmp_path, workers):
+    write_config(tmp_path, 8)
+    store = tmp_path / "runs" / "tiny" / "store.sqlite"
+    proc = subprocess.Popen(  # a session of its own: Ctrl-C signals the terminal's whole process group
+        [sys.executable, "-m", "nasforge", "search", "tiny.yaml", "--quiet", "--workers", workers],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    while len(finished(store)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    children = _descendants(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    run_dir = store.parent.relative_to(tmp_path)
+    assert err.splitlines() == [f"stopped: every finished trial is stored; continue with 'nasforge resume {run_dir}'"]
+    assert _outlive(children, seconds=30) == [], "worker processes must stop with the driver"
+    db = sqlite3.connect(store)
+    states = {status for (status,) in db.execute("SELECT status FROM trials")}
+    db.close()
+    assert "running" not in states and "finished" in states
+    nasforge("resume", str(store.parent), "--quiet", "--workers", workers, cwd=tmp_path)
+    assert len(finished(store)) == 8
+
+
 def _descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 

@@ -16,13 +16,15 @@ import numpy as np
 import pytest
 
 import nasforge as nf
-from nasforge.api import make_executor, search
+from nasforge.api import make_executor, make_strategy, search
 from nasforge.callbacks import Callback
 from nasforge.data import load, split, synthetic
 from nasforge.evaluators import TrainEvaluator
 from nasforge.exceptions import ConfigError, DataError
 from nasforge.executors import DaskExecutor, LocalExecutor
+from nasforge.run import Run
 from nasforge.spaces import ChainSpace
+from nasforge.store import SQLiteStore
 from nasforge.trial import TrialState
 
 DATA = synthetic("image", n=240, classes=3, shape=(1, 8, 8), seed=0)
@@ -121,7 +123,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_a_cluster_started_with_the_dask_cli_runs_a_search(tmp_path):
+def test_a_cluster_started_with_the_dask_cli_runs_searches_and_matches_resources(tmp_path):
+    from distributed import get_task_stream
+
+    from nasforge.executors import ExecutorError
+
     dask = str(Path(sys.executable).with_name("dask"))
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -133,12 +139,30 @@ def test_a_cluster_started_with_the_dask_cli_runs_a_search(tmp_path):
         )
     ]
     try:
-        for _ in range(2):
-            command = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"]
+        for extra in (["--name", "plain"], ["--name", "gpu", "--resources", "GPU=1"]):  # a fake GPU: CI has none
+            command = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", *extra]
             started.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         executor = DaskExecutor(address, workers=2, timeout=60)
         run = search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=6), executor=executor, run_dir=tmp_path)
         assert [t.state for t in run.trials] == [TrialState.FINISHED] * 6
+
+        evaluator = TrainEvaluator(run.space, split(DATA, seed=0), TRAINER)
+        needs_gpu = DaskExecutor(address, resources={"GPU": 1}, timeout=60)
+        needs_gpu.start(evaluator)
+        try:
+            assert needs_gpu.capacity == 1  # one worker has the resource: one trial at a time
+            names = {w: info["name"] for w, info in needs_gpu.client.scheduler_info(n_workers=-1)["workers"].items()}
+            gpu_run = Run(run.space, make_strategy("random"), evaluator, SQLiteStore(":memory:"), executor=needs_gpu)
+            with get_task_stream(needs_gpu.client) as stream:
+                gpu_run.optimize(nf.Budget(trials=3))
+        finally:
+            needs_gpu.shutdown()
+        assert [t.state for t in gpu_run.trials] == [TrialState.FINISHED] * 3
+        assert {names[t["worker"]] for t in stream.data if t["key"].startswith("_evaluate")} == {"gpu"}
+
+        needs_tpu = DaskExecutor(address, resources={"TPU": 1}, timeout=2)
+        with pytest.raises(ExecutorError, match="no Dask worker with TPU=1 left after waiting 2 s"):
+            search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=1), executor=needs_tpu)
     finally:
         for process in started:
             process.terminate()

@@ -37,6 +37,3 @@ def main() -> None:
             raise
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print("stopped: every finished trial is stored; continue with 'nasforge resume RUN_DIR'", file=sys.stderr)
-        sys.exit(130)

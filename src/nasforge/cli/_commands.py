@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -93,12 +94,16 @@ def _execute(cfg: Config, run_dir: Path, quiet: bool) -> None:
     with display.status("loading data and building the search"):
         components = components_from_config(cfg)
     display.header(cfg, components, run_dir)
-    run = search(
-        **components,
-        run_dir=run_dir,
-        callbacks=[display.progress(components["budget"], components["objective"])],
-        config=cfg.model_dump(mode="json"),
-    )
+    try:
+        run = search(
+            **components,
+            run_dir=run_dir,
+            callbacks=[display.progress(components["budget"], components["objective"])],
+            config=cfg.model_dump(mode="json"),
+        )
+    except KeyboardInterrupt:  # typer would turn it into a silent exit 130
+        print(f"stopped: every finished trial is stored; continue with 'nasforge resume {run_dir}'", file=sys.stderr)
+        raise typer.Exit(130) from None
     display.winner(run)
 
 

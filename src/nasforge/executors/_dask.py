@@ -82,7 +82,7 @@ class DaskExecutor(Executor):
         self._cluster: Any = None
         self._remote: Any = None
         self._shipped: Evaluator | None = None
-        self._threads, self._counted_at = 0, -math.inf
+        self._slots, self._counted_at = 0, -math.inf
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def start(self, evaluator: Evaluator) -> None:
@@ -111,6 +111,7 @@ class DaskExecutor(Executor):
                         resources=self.resources or None,
                         scheduler_kwargs={"allowed_failures": self.retries},
                         silence_logs=logging.ERROR,
+                        preload=["nasforge.executors._worker_setup"],  # Ctrl-C is the driver's to handle
                     )
                 self.client = Client(self._cluster, timeout=self.timeout)
             else:
@@ -122,29 +123,37 @@ class DaskExecutor(Executor):
 
     @property
     def capacity(self) -> int:  # type: ignore[override]
-        """Worker threads the scheduler knows now: the search keeps that many trials in flight.
+        """Trials that can run at once now: the search keeps that many in flight.
 
-        Counted at most once a second: asking the scheduler was 4 ms of the driver's 12 ms per trial
-        (``benchmarks/driver_scale.py``). With none left it waits ``timeout`` seconds for one (a nanny
-        restarting a killed worker), then raises :class:`ExecutorError`.
+        Worker threads, or with ``resources`` the room the workers have for them (two trials on a worker
+        with ``GPU=2``, none on one without). Counted at most once a second: asking the scheduler was 4 ms of
+        the driver's 12 ms per trial (``benchmarks/driver_scale.py``). With no room it waits ``timeout``
+        seconds for some (a nanny restarting a killed worker), then raises :class:`ExecutorError`.
         """
         if self.client is None:
             return self.workers or 1
         now = time.monotonic()
         if now - self._counted_at < _RECOUNT_SECONDS:
-            return self._threads
-        threads = sum(self.client.nthreads().values())
-        if threads == 0:
-            try:
-                self.client.wait_for_workers(1, timeout=self.timeout)
-            except TimeoutError:
-                raise ExecutorError(
-                    f"executor: no Dask worker left after waiting {self.timeout:g} s; start workers, then "
-                    "'nasforge resume' the run"
-                ) from None
-            threads = sum(self.client.nthreads().values())
-        self._threads, self._counted_at = threads, time.monotonic()
-        return threads
+            return self._slots
+        slots, deadline = self._count_slots(), now + self.timeout
+        while slots == 0 and time.monotonic() < deadline:
+            time.sleep(0.25)
+            slots = self._count_slots()
+        if slots == 0:
+            needs = f" with {', '.join(f'{k}={v:g}' for k, v in self.resources.items())}" if self.resources else ""
+            raise ExecutorError(
+                f"executor: no Dask worker{needs} left after waiting {self.timeout:g} s; start workers, then "
+                "'nasforge resume' the run"
+            )
+        self._slots, self._counted_at = slots, time.monotonic()
+        return slots
+
+    def _count_slots(self) -> int:
+        needs = {k: v for k, v in self.resources.items() if v > 0}
+        if not needs:
+            return sum(self.client.nthreads().values())
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        return sum(min(int(w.get("resources", {}).get(k, 0) // v) for k, v in needs.items()) for w in workers)
 
     def describe(self) -> str:
         if self.address is not None:
