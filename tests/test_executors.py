@@ -99,6 +99,7 @@ def test_a_search_whose_workers_load_the_data(tmp_path):
         ({"type": "processes", "workers": 0}, "executor.workers: must be >= 1"),
         ({"type": "processes", "address": "tcp://x:1"}, "executor: address and security belong to type: dask"),
         ({"type": "threads"}, "executor.type: must be one of 'local', 'processes' or 'dask'"),
+        ({"type": "dask", "address": "tls://x:1", "security": {"tls_ca": "ca.pem"}}, "executor.security: Unknown"),
     ],
 )
 def test_bad_executor_blocks_are_one_line(spec, message):
@@ -115,6 +116,9 @@ def test_executor_types_map_to_executors():
     dask = make_executor({"type": "dask", "address": "tcp://127.0.0.1:8786", "resources": {"GPU": 1}})
     assert (dask.address, dask.resources) == ("tcp://127.0.0.1:8786", {"GPU": 1})
     assert dask.describe() == "on the Dask cluster at tcp://127.0.0.1:8786"
+    tls = {"tls_ca_file": "ca.pem", "tls_client_cert": "c.pem", "tls_client_key": "c.key", "require_encryption": True}
+    secured = make_executor({"type": "dask", "address": "tls://10.0.0.5:8786", "security": tls})
+    assert (secured.security.tls_ca_file, secured.security.require_encryption) == ("ca.pem", True)
 
 
 def _free_port() -> int:

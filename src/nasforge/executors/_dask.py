@@ -44,6 +44,21 @@ def _evaluate(evaluator: Evaluator, arch: Hashable, seed: int) -> Evaluation:
     return evaluator.evaluate(arch, seed)
 
 
+def _security(security: Any) -> Any:
+    """Dask's ``Security`` from its keyword arguments (a config's ``security:`` block); a typo is one line."""
+    if not isinstance(security, Mapping):
+        return security
+    from distributed import Security
+
+    try:
+        return Security(**security)
+    except TypeError as exc:
+        raise ConfigError(
+            f"executor.security: {exc} (Dask's Security takes e.g. tls_ca_file, tls_client_cert, "
+            "tls_client_key, require_encryption)"
+        ) from None
+
+
 class DaskExecutor(Executor):
     """Run evaluations on Dask workers.
 
@@ -73,10 +88,10 @@ class DaskExecutor(Executor):
             raise ConfigError(f"executor.data: must be send or load, got {data!r}")
         self.address = address
         self.data = data
+        self.security = _security(security)
         self.workers = workers
         self.resources = dict(resources or {})
         self.retries = retries
-        self.security = security
         self.timeout = timeout
         self.client: Any = None  # the Dask client once started (for inspection: workers, pids)
         self._cluster: Any = None
@@ -93,9 +108,8 @@ class DaskExecutor(Executor):
 
     def _connect(self) -> None:
         import dask
-        from distributed import Client, LocalCluster, Security
+        from distributed import Client, LocalCluster
 
-        security = Security(**self.security) if isinstance(self.security, Mapping) else self.security
         try:
             if self.address is None:
                 # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ for its workers; setting it at all stops glibc from
@@ -115,7 +129,7 @@ class DaskExecutor(Executor):
                     )
                 self.client = Client(self._cluster, timeout=self.timeout)
             else:
-                self.client = Client(self.address, security=security, timeout=self.timeout)
+                self.client = Client(self.address, security=self.security, timeout=self.timeout)
         except (OSError, TimeoutError) as exc:
             self.shutdown()
             where = self.address or "a local cluster"
