@@ -98,7 +98,7 @@ def nasforge_side(
     import yaml
 
     from nasforge.store import SQLiteStore
-    from nasforge.trial import TrialState
+    from nasforge.trial import DONE
 
     with tempfile.TemporaryDirectory() as tmp:
         config = {"name": f"{name}-{seed}", "seed": seed, "data": spec, "budget": {"seconds": seconds}, **extra}
@@ -113,10 +113,10 @@ def nasforge_side(
         wall = time.monotonic() - t0
         best = json.loads((run_dir / "best.json").read_text())
         store = SQLiteStore(run_dir / "store.sqlite")
-        done = store.trials(states=(TrialState.FINISHED, TrialState.FAILED))
+        done = store.trials(states=DONE)
         store.close()
     search_seconds = max(t.elapsed or 0.0 for t in done)
-    parts = {"build": "build_seconds", "costs": "cost_seconds", "train": "train_seconds", "validate": "eval_seconds"}
+    parts = {"build": "build_seconds", "costs": "cost_seconds", "train+validate each epoch": "train_seconds"}
     breakdown = {k: statistics.mean(t.costs.get(p, 0.0) for t in done) for k, p in parts.items()}
     breakdown["store+strategy"] = search_seconds / len(done) - sum(breakdown.values())  # the rest of a trial
     breakdown["start+retrain+test+export (once)"] = wall - search_seconds

@@ -91,6 +91,11 @@ def test_search_show_export(tmp_path):
 
     shown = nasforge("show", str(run_dir), "--top", "2", cwd=tmp_path).stdout
     assert "3 trials (3 finished)" in shown and "Top 2" in shown
+    assert (run_dir / "curves.png").stat().st_size > 0
+    one = nasforge("show", str(run_dir), "--trial", "2", cwd=tmp_path).stdout
+    assert "Trial 2 (finished): validation after each epoch" in one and "no learning curve" not in one
+    missing = nasforge("show", str(run_dir), "--trial", "9", cwd=tmp_path, check=False)
+    assert missing.returncode == 2 and "--trial: no trial with id 9" in missing.stderr
 
     again = nasforge("search", "tiny.yaml", cwd=tmp_path, check=False)
     assert again.returncode == 2 and "already holds a run" in again.stderr

@@ -23,12 +23,12 @@ def progress_lines(budget: Budget, objective: Objective, trials: list[Trial], re
     display = Display()
     display.console = Console(file=io.StringIO(), width=240, highlight=False)  # not a terminal: a line per trial
     progress = display.progress(budget, objective)
-    run = SimpleNamespace(best_trial=None, top=lambda k=None: [], elapsed_before=0.0, done=0)
+    run = SimpleNamespace(best_trial=None, top=lambda k=None: [], elapsed_before=0.0, done=0, trials=[])
     progress.on_search_start(run)
     for trial in trials:
         progress.on_trial_end(run, trial)
     run.done = len(trials)
-    progress.on_search_end(SimpleNamespace(**{**vars(run), "top": lambda k=None: trials}), reason)
+    progress.on_search_end(SimpleNamespace(**{**vars(run), "top": lambda k=None: trials, "trials": trials}), reason)
     return display.console.file.getvalue().splitlines()
 
 

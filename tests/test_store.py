@@ -68,3 +68,37 @@ def test_newer_schema_is_refused(tmp_path):
     SQLiteStore(path).set_meta("schema_version", 99)
     with pytest.raises(StoreError, match="schema version 99"):
         SQLiteStore(path)
+
+
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY, arch TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+    seed INTEGER NOT NULL, score REAL, metrics TEXT NOT NULL DEFAULT '{}', costs TEXT NOT NULL DEFAULT '{}',
+    started_at REAL, finished_at REAL, elapsed REAL, error TEXT
+);
+CREATE VIEW trials_flat AS SELECT id, arch, status, score FROM trials;
+INSERT INTO meta VALUES ('schema_version', '1'), ('search', '{"seed": 3}');
+INSERT INTO trials (arch, status, seed, score, metrics, elapsed) VALUES ('a', 'finished', 1, 0.9, '{"accuracy": 0.9}', 2);
+INSERT INTO trials (arch, status, seed, error) VALUES ('b', 'failed', 2, 'boom');
+"""
+
+
+def test_a_version_1_store_is_migrated_on_open_and_keeps_every_trial(tmp_path):
+    path = tmp_path / "store.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.close()
+    store = SQLiteStore(path)
+    assert store.get_meta("schema_version") == 2 and store.get_meta("search") == {"seed": 3}
+    a, b = store.trials()
+    assert (a.state, a.metrics, a.elapsed, a.curve) == (TrialState.FINISHED, {"accuracy": 0.9}, 2.0, ())
+    assert (b.state, b.error) == (TrialState.FAILED, "boom")
+    c = store.create_trial("c", seed=3)  # the new status and column work on the migrated table
+    store.finish_trial(c.id, 0.5, {"accuracy": 0.5}, {}, curve=[{"epoch": 1, "accuracy": 0.5}], pruned="stopped")
+    store.close()
+    reopened = SQLiteStore(path)
+    assert reopened.trials()[2].state is TrialState.PRUNED and reopened.trials()[2].curve[0]["epoch"] == 1
+    view = sqlite3.connect(path).execute("SELECT count(*) FROM trials_flat").fetchone()
+    assert view == (3,)

@@ -12,6 +12,7 @@ from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.exceptions import StoreError
 from nasforge.executors import Executor
+from nasforge.fidelity import Stopper, make_stopper
 from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import SPACES, SearchSpace
@@ -91,6 +92,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "trainer": trainer,
         "budget": Budget(**config.budget.model_dump()),
         "executor": make_executor(config.executor.model_dump()),
+        "fidelity": config.fidelity.stopper_spec(),
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -113,15 +115,18 @@ def search(
     callbacks: Sequence[Callback] = (),
     config: dict[str, Any] | None = None,
     executor: Executor | str | dict[str, Any] | None = None,
+    fidelity: Stopper | dict[str, Any] | None = None,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
     With a ``run_dir``, the run is stored in ``run_dir/store.sqlite`` and the winner exported there
-    (``best.json``, ``best.pt``, ``best.onnx``, ``progress.png``); calling ``search`` again with the same
-    ``run_dir`` resumes the run. Ctrl-C stops the search cleanly (``KeyboardInterrupt`` propagates).
+    (``best.json``, ``best.pt``, ``best.onnx``, ``progress.png``, ``curves.png``); calling ``search`` again
+    with the same ``run_dir`` resumes the run. Ctrl-C stops the search cleanly (``KeyboardInterrupt`` propagates).
     ``executor`` says where trials run: ``None``/``"local"`` here, ``"processes"`` or
     ``{"type": "processes", "workers": 2}`` on worker processes, ``{"type": "dask", "address": ...}`` on a
     Dask cluster (the keys of the config's ``executor:`` block), or an :class:`~nasforge.executors.Executor`.
+    ``fidelity`` stops losing trials early: ``{"stopper": "median", "warmup_epochs": 2}`` (the keys of the
+    config's ``fidelity:`` block) or a :class:`~nasforge.fidelity.Stopper`; ``None`` trains every trial fully.
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -140,8 +145,9 @@ def search(
     out_dir = Path(run_dir) if run_dir is not None else None
     store = open_store(out_dir, space, strategy, objective, seed, config)
     executor = make_executor(executor)
+    stopper = make_stopper(fidelity, objective)
     evaluator = TrainEvaluator(space, splits, trainer)
-    run = Run(space, strategy, evaluator, store, objective=objective, seed=seed, executor=executor)
+    run = Run(space, strategy, evaluator, store, objective=objective, seed=seed, executor=executor, stopper=stopper)
     try:
         run.optimize(budget, callbacks)
     finally:
@@ -184,9 +190,10 @@ def _finish(run: Run, out_dir: Path | None, input_shape: Sequence[int], num_clas
 
     best = report_winner(run, out_dir, input_shape, num_classes, config=config)
     if out_dir is not None:
-        from nasforge.report import plot_progress
+        from nasforge.report import plot_curves, plot_progress
 
         best.paths["plot"] = plot_progress(run.trials, run.objective, out_dir / "progress.png")
+        best.paths["curves"] = plot_curves(run.trials, run.objective, out_dir / "curves.png", winner=best.trial.id)
         run.store.set_meta("final", {"trial": best.trial.id, "test": dict(best.test)})
     return best
 

@@ -110,6 +110,32 @@ class ExecutorConfig(_Section):
         return self
 
 
+class FidelityConfig(_Section):
+    """Early stopping: ``stopper`` and its options (see :mod:`nasforge.fidelity`); ``none`` trains every trial fully."""
+
+    stopper: Literal["none", "median", "patience", "threshold"] = "none"
+    warmup_epochs: int = Field(2, ge=1)
+    min_trials: int | None = Field(None, ge=1)
+    patience: int | None = Field(None, ge=1)
+    threshold: float | None = None
+
+    def stopper_spec(self) -> dict[str, Any] | None:
+        """What :func:`nasforge.fidelity.make_stopper` takes; ``None`` when nothing is stopped early."""
+        if self.stopper == "none":
+            return None
+        return self.model_dump(exclude_none=True)
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> FidelityConfig:
+        from nasforge.fidelity import make_stopper
+
+        try:  # the options the user gave, checked by the stopper that takes them
+            make_stopper({"stopper": self.stopper, **self.model_dump(exclude_none=True, exclude_defaults=True)})
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("fidelity: ").removeprefix("fidelity.")) from None
+        return self
+
+
 class BudgetConfig(_Section):
     """Either limit, or both; with neither, :class:`~nasforge.budget.Budget` applies its default trial count."""
 
@@ -129,6 +155,7 @@ class Config(_Section):
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
 
 
 _MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {

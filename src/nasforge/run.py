@@ -18,11 +18,12 @@ from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluator
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
+from nasforge.fidelity import Stopper
 from nasforge.objective import Objective
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
-from nasforge.trial import Trial, TrialState, rank_key
+from nasforge.trial import DONE, Trial, TrialState, rank_key
 
 __all__ = ["Run", "derive_seed"]
 
@@ -49,6 +50,7 @@ class Run:
         objective: Objective | None = None,
         seed: int = 0,
         executor: Executor | None = None,
+        stopper: Stopper | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
@@ -58,17 +60,20 @@ class Run:
         self.objective = objective or Objective()
         self.seed = seed
         self.executor = executor or LocalExecutor()
+        self.stopper = stopper  # hands every trial an epoch rule that may end it early (recorded "pruned")
         self.clock = clock  # seconds; injectable so that time budgets are testable without waiting
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
         self.stop_reason: str | None = None  # why the last optimize() stopped: trials, seconds, exhausted, ...
         self.interrupted_on_open = store.interrupt_running()
-        done = store.trials(states=(TrialState.FINISHED, TrialState.FAILED))
+        done = store.trials(states=DONE)
         self._seen: dict[Hashable, float | None] = {}
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
         for trial in done:
             arch = space.from_string(trial.arch)
             self._seen[arch] = trial.score
             self.strategy.tell(arch, trial.score)
+            if stopper is not None:
+                stopper.observe(trial)
         self.elapsed_before = max((t.elapsed or 0.0 for t in done), default=0.0)
 
     # -- what the run holds ---------------------------------------------------------------------------
@@ -78,8 +83,8 @@ class Run:
 
     @property
     def done(self) -> int:
-        """Trials that count against the budget: finished and failed."""
-        return len(self.store.trials(states=(TrialState.FINISHED, TrialState.FAILED)))
+        """Trials that count against the budget: finished, pruned and failed."""
+        return len(self.store.trials(states=DONE))
 
     def top(self, k: int | None = None) -> list[Trial]:
         """Finished trials, best first (ties: see :func:`~nasforge.trial.rank_key`)."""
@@ -115,12 +120,15 @@ class Run:
                     trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
                     for cb in callbacks:
                         cb.on_trial_start(self, trial)
-                    pending[self.executor.submit(arch, trial.seed)] = (trial, arch)
+                    rule = self.stopper.rule() if self.stopper is not None else None
+                    pending[self.executor.submit(arch, trial.seed, rule)] = (trial, arch)
                 if not pending:
                     break
                 for future in self.executor.wait_any(pending):
                     trial, arch = pending.pop(future)
                     trial = self._record(trial, arch, future, self.clock() - start)
+                    if self.stopper is not None:
+                        self.stopper.observe(trial)
                     done += 1
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
@@ -139,10 +147,16 @@ class Run:
         return reason
 
     def _record(self, trial: Trial, arch: Hashable, future: Any, elapsed: float) -> Trial:
-        """Store the result (finished or failed) and tell the strategy; a failure never stops the search."""
+        """Store the result (finished, pruned or failed) and tell the strategy; a failure never stops the search.
+
+        A pruned trial's score is the one at the epoch it reached, and the strategy is told it like any other:
+        a stopping rule ends only trials that trail the others, so the early score ranks it low, as it should.
+        """
         error = future.exception()
+        curve: tuple = ()
         if error is None:
             evaluation = future.result()
+            curve = evaluation.curve
             try:
                 score = self.objective.score(evaluation.metrics, evaluation.costs)
             except KeyError as exc:
@@ -150,10 +164,19 @@ class Run:
             else:
                 if np.isfinite(score):
                     self._tell(arch, score)
-                    return self.store.finish_trial(trial.id, score, evaluation.metrics, evaluation.costs, elapsed)
+                    return self.store.finish_trial(
+                        trial.id,
+                        score,
+                        evaluation.metrics,
+                        evaluation.costs,
+                        elapsed,
+                        curve=curve,
+                        pruned=evaluation.pruned,
+                    )
                 error = ValueError(f"the {self.objective.metric} metric is not finite ({score})")
         self._tell(arch, None)
-        return self.store.fail_trial(trial.id, _describe(error), costs=getattr(error, "costs", None), elapsed=elapsed)
+        costs = getattr(error, "costs", None)
+        return self.store.fail_trial(trial.id, _describe(error), costs=costs, elapsed=elapsed, curve=curve)
 
     def _tell(self, arch: Hashable, score: float | None) -> None:
         self._seen[arch] = score

@@ -7,21 +7,30 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["Trial", "TrialState", "rank_key"]
+__all__ = ["DONE", "Trial", "TrialState", "rank_key"]
 
 
 class TrialState(str, Enum):
-    """Where a trial is in its life. ``INTERRUPTED`` marks a trial whose process died; it is redone on resume."""
+    """Where a trial is in its life.
+
+    ``PRUNED`` marks a trial a stopping rule ended early: it has a score, at the epochs it reached, but is
+    never the run's winner. ``INTERRUPTED`` marks a trial whose process died; it is redone on resume.
+    """
 
     RUNNING = "running"
     FINISHED = "finished"
+    PRUNED = "pruned"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
 
     @property
     def is_done(self) -> bool:
-        """Finished and failed trials count against the budget; running and interrupted ones do not."""
-        return self in (TrialState.FINISHED, TrialState.FAILED)
+        """Finished, pruned and failed trials count against the budget; running and interrupted ones do not."""
+        return self in DONE
+
+
+DONE = (TrialState.FINISHED, TrialState.PRUNED, TrialState.FAILED)
+"""The states of trials that count against the budget and that a resumed run replays into its strategy."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,8 @@ class Trial:
     ``score`` is the objective as a number to maximise (the validation metric with its FLOPs penalty, the loss
     negated; see :class:`~nasforge.objective.Objective`); ``metrics`` are validation metrics; ``costs`` hold
     ``params``, ``flops`` and timings in seconds; ``elapsed`` is the search's wall-clock seconds when the trial
-    ended.
+    ended; ``curve`` holds the validation metrics after every epoch (``{"epoch", "accuracy", "f1", "loss",
+    "seconds"}``), the learning curve; ``error`` says why a trial failed, was pruned or interrupted.
     """
 
     id: int
@@ -45,6 +55,7 @@ class Trial:
     finished_at: float | None = None
     elapsed: float | None = None
     error: str | None = None
+    curve: tuple[Mapping[str, float], ...] = ()
 
 
 def rank_key(trial: Trial) -> tuple[float, float, float, int]:

@@ -70,8 +70,11 @@ def test_evaluate_reports_validation_metrics_and_costs(evaluator: TrainEvaluator
     params = (1 * 8 * 5 + 8) + (8 * 3 + 3)
     flops = 2 * 8 * 1 * 5 * 64 + 2 * 8 * 3  # conv on 64 positions + linear
     assert result.costs["params"] == params and result.costs["flops"] == flops
-    for key in ("build_seconds", "cost_seconds", "train_seconds", "eval_seconds"):
+    for key in ("build_seconds", "cost_seconds", "train_seconds"):
         assert result.costs[key] >= 0
+    assert [p["epoch"] for p in result.curve] == [1, 2, 3, 4, 5]  # the learning curve, on validation data
+    assert {k: result.curve[-1][k] for k in result.metrics} == result.metrics  # the last epoch's are the metrics
+    assert result.pruned is None and result.costs["epochs"] == 5
     assert evaluator.evaluate("8", seed=0).metrics == result.metrics  # string form works too
 
 
@@ -115,7 +118,14 @@ def test_final_test_retrains_on_train_and_valid(splits, monkeypatch: pytest.Monk
     assert set(report.metrics) == {"accuracy", "f1", "loss"}
 
 
-def test_on_epoch_reaches_the_trainer(evaluator: TrainEvaluator) -> None:
-    seen: list[float] = []
-    result = evaluator.evaluate(4, seed=0, on_epoch=lambda e, m: seen.append(m["valid_accuracy"]) or True)
-    assert len(seen) == 1 and result.costs["epochs"] == 1
+def test_an_epoch_rule_sees_validation_metrics_and_can_stop_the_trial(evaluator: TrainEvaluator) -> None:
+    seen: list[dict] = []
+
+    def rule(epoch: int, point: dict) -> str | None:
+        seen.append(dict(point))
+        return "enough" if epoch == 2 else None
+
+    result = evaluator.evaluate(4, seed=0, on_epoch=rule)
+    assert [p["epoch"] for p in seen] == [1, 2] and set(seen[0]) == {"epoch", "accuracy", "f1", "loss"}
+    assert result.pruned == "enough" and result.costs["epochs"] == 2 and len(result.curve) == 2
+    assert {k: seen[-1][k] for k in result.metrics} == result.metrics  # the metrics of the epoch it reached

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from nasforge.exceptions import ConfigError, StoreError
+from nasforge.exceptions import ConfigError, NasforgeError, StoreError
 
 if TYPE_CHECKING:
     from nasforge.config import Config
@@ -111,13 +111,22 @@ def show(
     run_dir: RunDir,
     top: Annotated[int, typer.Option(min=1, help="How many of the best trials to list.")] = 10,
     all_trials: Annotated[bool, typer.Option("--all", help="List every trial in id order, with failures.")] = False,
+    trial: Annotated[
+        int | None, typer.Option("--trial", help="Show one trial in full, with its learning curve.")
+    ] = None,
 ) -> None:
-    """Show a run's trials as a table (any run, finished or not)."""
+    """Show a run's trials as a table (any run, finished or not), or one trial with its learning curve."""
     from nasforge.cli._display import Display
 
     store = _open(run_dir)
     try:
-        Display().run_summary(store, top=None if all_trials else top, run_dir=run_dir)
+        if trial is None:
+            Display().run_summary(store, top=None if all_trials else top, run_dir=run_dir)
+            return
+        found = {t.id: t for t in store.trials()}
+        if trial not in found:
+            raise NasforgeError(f"--trial: no trial with id {trial} in {run_dir} (ids 1-{len(found)})")
+        Display().trial(found[trial])
     finally:
         store.close()
 

@@ -31,6 +31,14 @@ def _num(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) and not float(value).is_integer() else f"{value:g}"
 
 
+def _status(trial: Trial) -> str:
+    if trial.state is TrialState.FAILED:
+        return f"failed: {(trial.error or '').splitlines()[0]}"
+    if trial.state is TrialState.PRUNED:
+        return f"pruned at epoch {_num(trial.costs.get('epochs'))}"
+    return trial.state.value
+
+
 def trials_table(trials: Sequence[Trial], title: str) -> Table:
     """Trials with their validation metrics and costs, in the order given."""
     table = Table(title=title, title_justify="left")
@@ -49,7 +57,7 @@ def trials_table(trials: Sequence[Trial], title: str) -> Table:
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for rank, t in enumerate(trials, start=1):
         seconds = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
-        status = t.state.value if t.state is not TrialState.FAILED else f"failed: {(t.error or '').splitlines()[0]}"
+        status = _status(t)
         table.add_row(
             str(rank),
             str(t.id),
@@ -61,6 +69,26 @@ def trials_table(trials: Sequence[Trial], title: str) -> Table:
             _num(t.costs.get("flops")),
             _num(seconds, 1),
             t.arch,
+        )
+    return table
+
+
+def _stopping(spec: dict[str, Any] | None) -> str:
+    return f", {spec['stopper']} stopping from epoch {spec['warmup_epochs']}" if spec else ""
+
+
+def curve_table(trial: Trial) -> Table:
+    """A trial's learning curve: the validation metrics after every epoch."""
+    table = Table(title=f"Trial {trial.id} ({_status(trial)}): validation after each epoch", title_justify="left")
+    for name in ("epoch", "accuracy", "f1", "loss", "seconds"):
+        table.add_column(name, justify="right")
+    for point in trial.curve:
+        table.add_row(
+            _num(point.get("epoch")),
+            _num(point.get("accuracy")),
+            _num(point.get("f1")),
+            _num(point.get("loss")),
+            _num(point.get("seconds"), 1),
         )
     return table
 
@@ -146,6 +174,8 @@ class _Progress(Callback):
         self._update()
         if self.progress is None and not self.quiet:
             value = "failed" if trial.score is None else self._metric(trial)
+            if trial.state is TrialState.PRUNED:
+                value += f" (pruned at epoch {_num(trial.costs.get('epochs'))})"
             self.console.print(
                 f"trial {self._count()}  {self.objective.metric} {value}  {self._leader()}  "
                 f"{time.monotonic() - self.start:.0f}s  {trial.arch}",
@@ -163,7 +193,9 @@ class _Progress(Callback):
             "interrupted": "interrupted",
         }.get(reason, reason)
         elapsed = time.monotonic() - self.start
-        self.console.print(f"search stopped ({why}) after {run.done} trials in {elapsed:.0f} s")
+        pruned = sum(t.state is TrialState.PRUNED for t in run.trials)
+        trials = f"{run.done} trials ({pruned} pruned)" if pruned else f"{run.done} trials"
+        self.console.print(f"search stopped ({why}) after {trials} in {elapsed:.0f} s")
         if reason != "interrupted":
             self.console.print(trials_table(run.top(5), f"Top 5 by {self.objective.describe()}"))
             self.console.print("retraining the winner on train+validation, then one evaluation on the test split")
@@ -187,7 +219,8 @@ class Display:
         self.console.print(
             f"[bold]nasforge[/] {cfg.name}: {space.name} space ({_num(float(size)) if size else '?'} architectures) "
             f"on {data.name} {tuple(data.input_shape)} x {len(data.y)} samples, {parts['strategy'].name}, "
-            f"budget {parts['budget'].describe()}; trials run {parts['executor'].describe()}; run dir {run_dir}"
+            f"budget {parts['budget'].describe()}{_stopping(parts.get('fidelity'))}; "
+            f"trials run {parts['executor'].describe()}; run dir {run_dir}"
         )
 
     def progress(self, budget: Budget, objective: Objective) -> Callback:
@@ -209,6 +242,16 @@ class Display:
         test = "  ".join(f"{k} {_num(v)}" for k, v in best.test.items())
         self.console.print(f"trial {best.trial.id} retrained on train+validation; test: {test}")
         self.console.print("wrote " + ", ".join(str(p) for p in best.paths.values()))
+
+    def trial(self, trial: Trial) -> None:
+        """One trial in full: status, architecture, metrics, costs and its learning curve."""
+        self.console.print(trials_table([trial], f"Trial {trial.id}"))
+        if trial.error:  # why it failed (with the traceback), was pruned or interrupted
+            self.console.print(trial.error, markup=False)
+        if trial.curve:
+            self.console.print(curve_table(trial))
+        else:
+            self.console.print("no learning curve stored for this trial")
 
     def run_summary(self, store: Any, top: int | None, run_dir: Path) -> None:
         trials = store.trials()

@@ -16,10 +16,16 @@ __all__ = ["Evaluation", "Evaluator", "FinalReport"]
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Validation metrics of one trial and what it cost (``params``, ``flops``, ``*_seconds``)."""
+    """Validation metrics of one trial and what it cost (``params``, ``flops``, ``*_seconds``).
+
+    ``curve`` holds the validation metrics after every epoch (evaluators that train in epochs); ``pruned``
+    says why an epoch rule stopped the training early (the metrics are then those of the last epoch run).
+    """
 
     metrics: Mapping[str, float]
     costs: Mapping[str, float] = field(default_factory=dict)
+    curve: tuple[Mapping[str, float], ...] = ()
+    pruned: str | None = None
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,11 @@ class Evaluator(ABC):
 
     @abstractmethod
     def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
-        """Validation metrics of ``arch``; ``seed`` makes the evaluation reproducible."""
+        """Validation metrics of ``arch``; ``seed`` makes the evaluation reproducible.
+
+        Evaluators that train in epochs also take ``on_epoch``, an epoch rule
+        (:class:`~nasforge.fidelity.EpochRule`) asked after every epoch whether to stop.
+        """
 
     @abstractmethod
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:

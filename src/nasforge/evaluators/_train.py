@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from nasforge.costs import count_flops, count_params, warm_up_flop_counter
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport
-from nasforge.evaluators._trainer import EpochCallback, Trainer
+from nasforge.evaluators._trainer import Trainer
 from nasforge.exceptions import ConfigError, DataError
 
 if TYPE_CHECKING:
     from torch import nn
 
     from nasforge.data import Splits
+    from nasforge.fidelity import EpochRule
     from nasforge.spaces import SearchSpace
 
 __all__ = ["TrainEvaluator"]
@@ -105,21 +106,32 @@ class TrainEvaluator(Evaluator):
             model = self.space.build(arch, self.input_shape, self.num_classes)
         return model.to(self.trainer.torch_device)
 
-    def evaluate(self, arch: Hashable, seed: int, on_epoch: EpochCallback | None = None) -> Evaluation:
-        """Validation ``accuracy``/``f1``/``loss`` and costs: ``params``, ``flops`` and the seconds of each step.
+    def evaluate(self, arch: Hashable, seed: int, on_epoch: EpochRule | None = None) -> Evaluation:
+        """Validation ``accuracy``/``f1``/``loss``, the learning curve and costs: ``params``, ``flops``, seconds.
 
-        ``on_epoch`` (optional) sees the validation metrics after every epoch and may stop training early.
+        The validation metrics are measured after every epoch (the curve; the last epoch's are the trial's
+        metrics). ``on_epoch`` (optional) sees each epoch's ``{"epoch", "accuracy", "f1", "loss", "seconds"}``
+        and returns a reason to stop early, or None.
         """
         t0 = time.perf_counter()
         model = self.build(arch, seed)
         t1 = time.perf_counter()
         params, flops = count_params(model), count_flops(model, self.input_shape)
         t2 = time.perf_counter()
-        valid = self._valid if on_epoch is not None else None
-        fit = self.trainer.fit(model, *self._train, seed=seed, on_epoch=on_epoch, valid=valid)
+        curve: list[dict[str, float]] = []
+        stop: list[str] = []
+
+        def record(epoch: int, progress: Mapping[str, float]) -> bool:
+            point = {"epoch": epoch, **{k: progress[f"valid_{k}"] for k in ("accuracy", "f1", "loss")}}
+            curve.append({**point, "seconds": progress["seconds"]})
+            reason = on_epoch(epoch, point) if on_epoch is not None else None
+            if reason:
+                stop.append(reason)
+            return bool(reason)
+
+        fit = self.trainer.fit(model, *self._train, seed=seed, on_epoch=record, valid=self._valid)
         t3 = time.perf_counter()
-        metrics = self.trainer.evaluate(model, *self._valid)
-        t4 = time.perf_counter()
+        metrics = {k: curve[-1][k] for k in ("accuracy", "f1", "loss")}
         costs: dict[str, Any] = {
             "params": params,
             "flops": flops,
@@ -127,9 +139,8 @@ class TrainEvaluator(Evaluator):
             "build_seconds": t1 - t0,
             "cost_seconds": t2 - t1,
             "train_seconds": t3 - t2,
-            "eval_seconds": t4 - t3,
         }
-        return Evaluation(metrics=metrics, costs=costs)
+        return Evaluation(metrics=metrics, costs=costs, curve=tuple(curve), pruned=stop[0] if stop else None)
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Retrain ``arch`` from scratch on train+validation with the same recipe, score it once on test.

@@ -14,9 +14,17 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nasforge.evaluators import Evaluator
+    from nasforge.evaluators import Evaluation, Evaluator
+    from nasforge.fidelity import EpochRule
 
-__all__ = ["Executor"]
+__all__ = ["Executor", "evaluate"]
+
+
+def evaluate(evaluator: Evaluator, arch: Hashable, seed: int, rule: EpochRule | None) -> Evaluation:
+    """One evaluation, wherever it runs; the rule goes only to evaluators that train in epochs."""
+    if rule is None:
+        return evaluator.evaluate(arch, seed)
+    return evaluator.evaluate(arch, seed, on_epoch=rule)  # type: ignore[call-arg]
 
 
 class Executor(ABC):
@@ -27,8 +35,11 @@ class Executor(ABC):
         """Make ``evaluator`` available where evaluations run; called once per search, before any submit."""
 
     @abstractmethod
-    def submit(self, arch: Hashable, seed: int) -> Any:
-        """Evaluate ``arch`` with ``seed``; returns a future of the :class:`~nasforge.evaluators.Evaluation`."""
+    def submit(self, arch: Hashable, seed: int, rule: EpochRule | None = None) -> Any:
+        """Evaluate ``arch`` with ``seed``; returns a future of the :class:`~nasforge.evaluators.Evaluation`.
+
+        ``rule`` (a stopping rule's snapshot) travels with the trial and may end its training early.
+        """
 
     def describe(self) -> str:
         """Where trials run, in words, for the search's header line."""

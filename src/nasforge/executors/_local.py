@@ -6,10 +6,11 @@ from collections.abc import Hashable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
-from nasforge.executors._base import Executor
+from nasforge.executors._base import Executor, evaluate
 
 if TYPE_CHECKING:
     from nasforge.evaluators import Evaluation, Evaluator
+    from nasforge.fidelity import EpochRule
 
 __all__ = ["LocalExecutor"]
 
@@ -22,10 +23,10 @@ class LocalExecutor(Executor):
     def start(self, evaluator: Evaluator) -> None:
         self.evaluator = evaluator
 
-    def submit(self, arch: Hashable, seed: int) -> Future[Evaluation]:
+    def submit(self, arch: Hashable, seed: int, rule: EpochRule | None = None) -> Future[Evaluation]:
         future: Future[Evaluation] = Future()
         try:
-            future.set_result(self.evaluator.evaluate(arch, seed))
+            future.set_result(evaluate(self.evaluator, arch, seed, rule))
         except Exception as exc:  # recorded as a failed trial by the runner
             future.set_exception(exc)
         return future

@@ -19,6 +19,7 @@ def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> 
     import matplotlib.pyplot as plt
 
     finished = [t for t in trials if t.state is TrialState.FINISHED and t.score is not None]
+    pruned = [t for t in trials if t.state is TrialState.PRUNED and objective.metric in t.metrics]
     failed = [t for t in trials if t.state is TrialState.FAILED]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
     if finished:
@@ -29,15 +30,62 @@ def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> 
             best.append(leader.metrics[objective.metric])
         ax.scatter([t.id for t in finished], values, s=14, alpha=0.6, label="trial (validation)")
         ax.step([t.id for t in finished], best, where="post", color="C3", label="best so far")
+        if pruned:
+            ax.scatter(
+                [t.id for t in pruned],
+                [t.metrics[objective.metric] for t in pruned],
+                s=14,
+                facecolors="none",
+                edgecolors="0.5",
+                label="pruned (at the epoch reached)",
+            )
         if failed:
             floor = min(values)
             ax.scatter([t.id for t in failed], [floor] * len(failed), marker="x", color="0.4", label="failed")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("trial")
     ax.set_ylabel(f"validation {objective.metric}")
-    ax.set_title(f"Search progress: {len(finished)} finished, {len(failed)} failed")
+    counts = f"{len(finished)} finished, {len(pruned)} pruned, " if pruned else f"{len(finished)} finished, "
+    ax.set_title(f"Search progress: {counts}{len(failed)} failed")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winner: int | None = None) -> Path:
+    """Write a PNG of every trial's learning curve (validation metric per epoch); pruned ones dashed, grey."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metric = objective.metric
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    labelled: set[str] = set()
+    for t in trials:
+        if not t.curve or t.state not in (TrialState.FINISHED, TrialState.PRUNED):
+            continue
+        epochs = [p["epoch"] for p in t.curve]
+        values = [p[metric] for p in t.curve]
+        if t.id == winner:
+            kind, style = "winner", {"color": "C3", "linewidth": 2.0, "zorder": 3}
+        elif t.state is TrialState.PRUNED:
+            kind, style = "pruned", {"color": "0.6", "linestyle": "--", "linewidth": 0.8}
+        else:
+            kind, style = "finished", {"color": "C0", "alpha": 0.35, "linewidth": 0.8}
+        ax.plot(epochs, values, label=None if kind in labelled else kind, **style)
+        labelled.add(kind)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title("Learning curves")
+    ax.grid(alpha=0.3)
+    if labelled:
+        ax.legend(loc="best")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from nasforge.trial import Trial, TrialState
@@ -36,12 +36,23 @@ class Store(ABC):
         metrics: Mapping[str, float],
         costs: Mapping[str, float],
         elapsed: float | None = None,
+        curve: Sequence[Mapping[str, float]] = (),
+        pruned: str | None = None,
     ) -> Trial:
-        """Record a result; ``elapsed`` is the search's wall-clock seconds so far, so resume keeps the budget."""
+        """Record a result; ``elapsed`` is the search's wall-clock seconds so far, so resume keeps the budget.
+
+        ``curve`` is the learning curve; ``pruned`` (why a stopping rule ended the trial early) records the
+        trial as ``pruned`` rather than ``finished``.
+        """
 
     @abstractmethod
     def fail_trial(
-        self, trial_id: int, error: str, costs: Mapping[str, float] | None = None, elapsed: float | None = None
+        self,
+        trial_id: int,
+        error: str,
+        costs: Mapping[str, float] | None = None,
+        elapsed: float | None = None,
+        curve: Sequence[Mapping[str, float]] = (),
     ) -> Trial: ...
 
     @abstractmethod

@@ -6,7 +6,7 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,18 @@ from nasforge.trial import Trial, TrialState
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first; 2: a ``pruned`` status and the ``curve`` column (stores of version 1 are migrated on open)."""
+
+_COLUMNS_V1 = "id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error"
+_COLUMNS = _COLUMNS_V1 + ", curve"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
     id INTEGER PRIMARY KEY,
     arch TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'pruned', 'failed', 'interrupted')),
     seed INTEGER NOT NULL,
     score REAL,
     metrics TEXT NOT NULL DEFAULT '{}',
@@ -31,7 +35,8 @@ CREATE TABLE IF NOT EXISTS trials (
     started_at REAL,
     finished_at REAL,
     elapsed REAL,
-    error TEXT
+    error TEXT,
+    curve TEXT NOT NULL DEFAULT '[]'
 );
 CREATE VIEW IF NOT EXISTS trials_flat AS
 SELECT id, arch, status, score,
@@ -50,6 +55,11 @@ FROM trials;
 def _finite(values: Mapping[str, float]) -> str:
     """JSON of a metrics/costs mapping; NaN and inf become null so that the JSON stays standard."""
     return json.dumps({k: (float(v) if math.isfinite(float(v)) else None) for k, v in values.items()})
+
+
+def _curve(points: Sequence[Mapping[str, float]]) -> str:
+    """JSON of a learning curve: one metrics mapping per epoch."""
+    return "[" + ",".join(_finite(point) for point in points) + "]"
 
 
 class SQLiteStore(Store):
@@ -73,14 +83,38 @@ class SQLiteStore(Store):
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            version = self._version()
+            if version == 1:
+                self._migrate_from_v1()
+            elif version not in (None, SCHEMA_VERSION):
+                raise StoreError(f"{self.path}: store schema version {version}, this nasforge reads {SCHEMA_VERSION}")
             self._db.executescript(_SCHEMA)
-            version = self.get_meta("schema_version")
             if version is None:
                 self.set_meta("schema_version", SCHEMA_VERSION)
-            elif version != SCHEMA_VERSION:
-                raise StoreError(f"{self.path}: store schema version {version}, this nasforge reads {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a readable nasforge store ({exc})") from None
+
+    def _version(self) -> int | None:
+        has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        return self.get_meta("schema_version") if has_meta else None
+
+    def _migrate_from_v1(self) -> None:
+        """Version 1 -> 2 in one transaction: SQLite cannot widen a CHECK constraint, so the table is rebuilt."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DROP VIEW IF EXISTS trials_flat")
+            db.execute("ALTER TABLE trials RENAME TO trials_v1")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"INSERT INTO trials ({_COLUMNS_V1}) SELECT {_COLUMNS_V1} FROM trials_v1")
+            db.execute("DROP TABLE trials_v1")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps(SCHEMA_VERSION),))
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
         try:
@@ -114,20 +148,38 @@ class SQLiteStore(Store):
         metrics: Mapping[str, float],
         costs: Mapping[str, float],
         elapsed: float | None = None,
+        curve: Sequence[Mapping[str, float]] = (),
+        pruned: str | None = None,
     ) -> Trial:
         self._write(
-            "UPDATE trials SET status = 'finished', score = ?, metrics = ?, costs = ?, finished_at = ?, "
-            "elapsed = ? WHERE id = ?",
-            (score, _finite(metrics), _finite(costs), time.time(), elapsed, trial_id),
+            "UPDATE trials SET status = ?, score = ?, metrics = ?, costs = ?, finished_at = ?, elapsed = ?, "
+            "curve = ?, error = ? WHERE id = ?",
+            (
+                "finished" if pruned is None else "pruned",
+                score,
+                _finite(metrics),
+                _finite(costs),
+                time.time(),
+                elapsed,
+                _curve(curve),
+                pruned,
+                trial_id,
+            ),
         )
         return self._trial(trial_id)
 
     def fail_trial(
-        self, trial_id: int, error: str, costs: Mapping[str, float] | None = None, elapsed: float | None = None
+        self,
+        trial_id: int,
+        error: str,
+        costs: Mapping[str, float] | None = None,
+        elapsed: float | None = None,
+        curve: Sequence[Mapping[str, float]] = (),
     ) -> Trial:
         self._write(
-            "UPDATE trials SET status = 'failed', error = ?, costs = ?, finished_at = ?, elapsed = ? WHERE id = ?",
-            (error, _finite(costs or {}), time.time(), elapsed, trial_id),
+            "UPDATE trials SET status = 'failed', error = ?, costs = ?, finished_at = ?, elapsed = ?, curve = ? "
+            "WHERE id = ?",
+            (error, _finite(costs or {}), time.time(), elapsed, _curve(curve), trial_id),
         )
         return self._trial(trial_id)
 
@@ -140,27 +192,20 @@ class SQLiteStore(Store):
         return cursor.rowcount
 
     def trials(self, states: tuple[TrialState, ...] | None = None) -> list[Trial]:
-        rows = self._db.execute(
-            "SELECT id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error "
-            "FROM trials ORDER BY id"
-        ).fetchall()
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM trials ORDER BY id").fetchall()
         found = [self._from_row(row) for row in rows]
         return found if states is None else [t for t in found if t.state in states]
 
     def _trial(self, trial_id: int) -> Trial:
-        row = self._db.execute(
-            "SELECT id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error "
-            "FROM trials WHERE id = ?",
-            (trial_id,),
-        ).fetchone()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM trials WHERE id = ?", (trial_id,)).fetchone()
         if row is None:
             raise StoreError(f"{self.path}: no trial with id {trial_id}")
         return self._from_row(row)
 
     @staticmethod
     def _from_row(row: tuple[Any, ...]) -> Trial:
-        def floats(text: str) -> dict[str, float]:
-            return {k: (math.nan if v is None else float(v)) for k, v in json.loads(text).items()}
+        def floats(values: dict[str, Any]) -> dict[str, float]:
+            return {k: (math.nan if v is None else float(v)) for k, v in values.items()}
 
         return Trial(
             id=row[0],
@@ -168,12 +213,13 @@ class SQLiteStore(Store):
             state=TrialState(row[2]),
             seed=row[3],
             score=row[4],
-            metrics=floats(row[5]),
-            costs=floats(row[6]),
+            metrics=floats(json.loads(row[5])),
+            costs=floats(json.loads(row[6])),
             started_at=row[7],
             finished_at=row[8],
             elapsed=row[9],
             error=row[10],
+            curve=tuple(floats(point) for point in json.loads(row[11])),
         )
 
     def close(self) -> None:

@@ -1,0 +1,27 @@
+"""Spending less on losers: stopping rules that end a trial early, judged on its learning curve.
+
+A :class:`Stopper` lives in the driver and watches the trials that end; for each new trial it hands the
+executor an :class:`EpochRule`, a small picklable snapshot that travels with the trial (to a worker process if
+need be) and is asked after every epoch whether to stop. A stopped trial is recorded ``pruned`` with its
+curve, its score is the one at the epoch it reached, and the strategy is told that score.
+"""
+
+from nasforge.fidelity._stoppers import (
+    STOPPERS,
+    EpochRule,
+    MedianStopper,
+    PatienceStopper,
+    Stopper,
+    ThresholdStopper,
+    make_stopper,
+)
+
+__all__ = [
+    "STOPPERS",
+    "EpochRule",
+    "MedianStopper",
+    "PatienceStopper",
+    "Stopper",
+    "ThresholdStopper",
+    "make_stopper",
+]

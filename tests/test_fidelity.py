@@ -1,0 +1,136 @@
+"""Stopping rules against hand-computed cases, and pruned trials through the runner, the store and workers."""
+
+from __future__ import annotations
+
+import pytest
+
+import nasforge as nf
+from nasforge.api import make_strategy, search
+from nasforge.config import parse_config
+from nasforge.data import split, synthetic
+from nasforge.evaluators import TrainEvaluator
+from nasforge.exceptions import ConfigError
+from nasforge.executors import DaskExecutor
+from nasforge.fidelity import MedianStopper, PatienceStopper, ThresholdStopper, make_stopper
+from nasforge.objective import Objective
+from nasforge.run import Run
+from nasforge.spaces import ChainSpace
+from nasforge.store import SQLiteStore
+from nasforge.trial import Trial, TrialState
+
+DATA = synthetic("image", n=240, classes=3, shape=(1, 8, 8), seed=0)
+
+
+def trial(id: int, values: list[float], state: TrialState = TrialState.FINISHED, metric: str = "accuracy") -> Trial:
+    curve = tuple({"epoch": e, metric: v} for e, v in enumerate(values, start=1))
+    return Trial(id=id, arch="a", state=state, seed=0, curve=curve)
+
+
+def run_rule(rule, values: list[float], metric: str = "accuracy") -> tuple[int, str] | None:
+    """(epoch, reason) of the first stop, or None when the trial runs to its end."""
+    for epoch, value in enumerate(values, start=1):
+        reason = rule(epoch, {"epoch": epoch, metric: value})
+        if reason:
+            return epoch, reason
+    return None
+
+
+def test_the_median_rule_on_a_hand_computed_case():
+    stopper = MedianStopper(warmup_epochs=2, min_trials=3)
+    for i, values in enumerate(([0.5, 0.6, 0.7], [0.4, 0.8, 0.6], [0.3, 0.5, 0.9]), start=1):
+        stopper.observe(trial(i, values))
+    stopper.observe(trial(4, [0.0, 0.0], TrialState.PRUNED))  # pruned trials do not move the median
+    # best so far per epoch: (0.5, 0.6, 0.7), (0.4, 0.8, 0.8), (0.3, 0.5, 0.9): medians 0.6 at 2, 0.8 at 3
+    assert stopper.rule().thresholds == {2: (0.6, 3), 3: (0.8, 3)}
+    epoch, reason = run_rule(stopper.rule(), [0.1, 0.55, 0.99])
+    assert epoch == 2 and "0.55 is worse than the median 0.6 of 3 earlier trials" in reason
+    epoch, _ = run_rule(stopper.rule(), [0.7, 0.5, 0.79])  # its best, 0.7, carries epoch 2; 0.79 < 0.8 at 3
+    assert epoch == 3
+    assert run_rule(stopper.rule(), [0.1, 0.6, 0.8]) is None  # equal to the median is not worse
+
+
+def test_the_median_rule_needs_min_trials_and_minimises_a_loss():
+    stopper = MedianStopper(Objective("loss"), warmup_epochs=1, min_trials=2)
+    stopper.observe(trial(1, [1.0, 0.5], metric="loss"))
+    assert run_rule(stopper.rule(), [9.0, 9.0], "loss") is None  # one earlier trial: no median yet
+    stopper.observe(trial(2, [2.0, 0.7], metric="loss"))
+    assert stopper.rule().thresholds == {1: (1.5, 2), 2: (0.6, 2)}
+    assert run_rule(stopper.rule(), [1.4, 0.61], "loss")[0] == 2
+    assert run_rule(stopper.rule(), [1.6, 0.1], "loss")[0] == 1
+
+
+def test_patience_and_threshold_rules():
+    patience = PatienceStopper(warmup_epochs=1, patience=2)
+    assert run_rule(patience.rule(), [0.5, 0.6, 0.61, 0.7]) is None
+    epoch, reason = run_rule(patience.rule(), [0.5, 0.6, 0.6, 0.59, 0.9])
+    assert epoch == 4 and "has not improved on 0.6 for 2 epochs" in reason
+    threshold = ThresholdStopper(warmup_epochs=2, threshold=0.3)
+    assert run_rule(threshold.rule(), [0.1, 0.25])[0] == 2  # not at epoch 1: the warm-up
+    assert run_rule(threshold.rule(), [0.1, 0.3, 0.3]) is None
+    assert run_rule(ThresholdStopper(Objective("loss"), 1, threshold=2.0).rule(), [2.5], "loss")[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ({"stopper": "mean"}, "fidelity.stopper: must be one of 'none', 'median', 'patience' or 'threshold'"),
+        ({"stopper": "median", "patience": 3}, "fidelity: patience does not apply to stopper median"),
+        ({"patience": 3}, "fidelity: patience apply only with a stopper"),
+        ({"stopper": "threshold"}, "fidelity: threshold: needs a number"),
+        ({"stopper": "median", "warmup_epochs": 0}, "fidelity.warmup_epochs: must be >= 1"),
+    ],
+)
+def test_bad_fidelity_blocks_are_one_line(block, message):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"data": {"builtin": "digits"}, "fidelity": block})
+    assert str(info.value).startswith(message)
+    assert make_stopper(parse_config({"data": {"builtin": "digits"}}).fidelity.stopper_spec()) is None
+
+
+def test_a_search_with_the_median_rule_prunes_trials_records_them_and_tells_the_strategy(tmp_path):
+    fidelity = {"stopper": "median", "warmup_epochs": 1, "min_trials": 2}
+    run = search(
+        data=DATA,
+        trainer=nf.Trainer(epochs=4),
+        strategy="random",
+        budget=nf.Budget(trials=10),
+        fidelity=fidelity,
+        run_dir=tmp_path,
+    )
+    trials = run.trials
+    pruned = [t for t in trials if t.state is TrialState.PRUNED]
+    assert pruned and len(trials) == 10 and run.done == 10  # pruned trials count against the budget
+    for t in pruned:
+        assert len(t.curve) == t.costs["epochs"] < 4 and t.error.startswith("stopped at epoch")
+        assert t.metrics["accuracy"] == t.curve[-1]["accuracy"] and t.score is not None
+    assert all(len(t.curve) == 4 for t in trials if t.state is TrialState.FINISHED)
+    assert run.best.trial.state is TrialState.FINISHED  # a pruned trial never wins
+    assert len(run.strategy.history) == 10  # every result, pruned ones included, was told
+    assert (tmp_path / "curves.png").stat().st_size > 0
+
+    resumed = search(
+        data=DATA,
+        trainer=nf.Trainer(epochs=4),
+        strategy="random",
+        budget=nf.Budget(trials=12),
+        fidelity=fidelity,
+        run_dir=tmp_path,
+    )
+    assert resumed.trials[:10] == trials and len(resumed.trials) == 12
+
+
+def test_the_rule_travels_with_the_trial_to_worker_processes():
+    splits = split(DATA, seed=0)
+    space = ChainSpace(input_shape=splits.input_shape)
+    evaluator = TrainEvaluator(space, splits, nf.Trainer(epochs=3))
+    executor = DaskExecutor(workers=2, timeout=60)
+    never_good_enough = ThresholdStopper(warmup_epochs=2, threshold=1.01)
+    run = Run(
+        space, make_strategy("random"), evaluator, SQLiteStore(":memory:"), executor=executor, stopper=never_good_enough
+    )
+    try:
+        run.optimize(nf.Budget(trials=4))
+    finally:
+        executor.shutdown()
+    assert [t.state for t in run.trials] == [TrialState.PRUNED] * 4
+    assert all(len(t.curve) == 2 and "worse than 1.01" in t.error for t in run.trials)
