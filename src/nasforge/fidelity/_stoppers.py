@@ -43,6 +43,12 @@ class EpochRule:
         raise NotImplementedError
 
 
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"fidelity.{name}: must be an integer >= 1, got {value!r}")
+    return value
+
+
 def _best(objective: Objective, values: list[float]) -> float:
     return min(values) if objective.metric == "loss" else max(values)
 
@@ -105,10 +111,8 @@ class Stopper(ABC):
     options: tuple[str, ...]  # the config keys it takes besides ``stopper``
 
     def __init__(self, objective: Objective | None = None, warmup_epochs: int = 2) -> None:
-        if isinstance(warmup_epochs, bool) or not isinstance(warmup_epochs, int) or warmup_epochs < 1:
-            raise ConfigError(f"fidelity.warmup_epochs: must be an integer >= 1, got {warmup_epochs!r}")
         self.objective = objective or Objective()
-        self.warmup_epochs = warmup_epochs
+        self.warmup_epochs = _positive_int("warmup_epochs", warmup_epochs)
 
     def observe(self, trial: Trial) -> None:
         """A trial ended (finished, pruned or failed; also stored ones when a run resumes). Most need no history."""
@@ -134,9 +138,7 @@ class MedianStopper(Stopper):
 
     def __init__(self, objective: Objective | None = None, warmup_epochs: int = 2, min_trials: int = 5) -> None:
         super().__init__(objective, warmup_epochs)
-        if isinstance(min_trials, bool) or not isinstance(min_trials, int) or min_trials < 1:
-            raise ConfigError(f"fidelity.min_trials: must be an integer >= 1, got {min_trials!r}")
-        self.min_trials = min_trials
+        self.min_trials = _positive_int("min_trials", min_trials)
         self._best_by_epoch: dict[int, list[float]] = {}
 
     def observe(self, trial: Trial) -> None:
@@ -164,9 +166,7 @@ class PatienceStopper(Stopper):
 
     def __init__(self, objective: Objective | None = None, warmup_epochs: int = 2, patience: int = 3) -> None:
         super().__init__(objective, warmup_epochs)
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ConfigError(f"fidelity.patience: must be an integer >= 1, got {patience!r}")
-        self.patience = patience
+        self.patience = _positive_int("patience", patience)
 
     def rule(self) -> EpochRule:
         return _PatienceRule(self.objective, self.warmup_epochs, patience=self.patience)

@@ -1,27 +1,42 @@
-"""The search's progress as a picture: every trial's validation metric and the leading trial's so far."""
+"""A run as pictures: every trial's validation metric with the leader's so far, and the learning curves."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from nasforge.objective import Objective
 from nasforge.trial import Trial, TrialState, rank_key
 
-__all__ = ["plot_progress"]
+__all__ = ["plot_curves", "plot_progress"]
 
 
-def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> Path:
-    """Write a PNG of validation metric per trial (dots), the leader's so far (line) and failures (crosses)."""
+def _figure() -> tuple[Any, Any]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt.subplots(figsize=(7, 4), dpi=120)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> Path:
+    """Write a PNG of validation metric per trial (dots), the leader's so far (line) and failures (crosses)."""
     finished = [t for t in trials if t.state is TrialState.FINISHED and t.score is not None]
     pruned = [t for t in trials if t.state is TrialState.PRUNED and objective.metric in t.metrics]
     failed = [t for t in trials if t.state is TrialState.FAILED]
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    fig, ax = _figure()
     if finished:
         values = [t.metrics[objective.metric] for t in finished]
         best, leader = [], finished[0]
@@ -49,22 +64,13 @@ def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> 
     ax.set_title(f"Search progress: {counts}{len(failed)} failed")
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winner: int | None = None) -> Path:
     """Write a PNG of every trial's learning curve (validation metric per epoch); pruned ones dashed, grey."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     metric = objective.metric
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=120)
+    fig, ax = _figure()
     labelled: set[str] = set()
     for t in trials:
         if not t.curve or t.state not in (TrialState.FINISHED, TrialState.PRUNED):
@@ -86,8 +92,4 @@ def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winne
     ax.grid(alpha=0.3)
     if labelled:
         ax.legend(loc="best")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
