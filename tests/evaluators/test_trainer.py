@@ -193,3 +193,33 @@ def test_device_resolution() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ConfigError, match=r"^device: 'cuda:0' asked for, but this torch has no CUDA device"):
             resolve_device("cuda:0")
+
+
+def _dropout_net() -> nn.Module:
+    torch.manual_seed(5)
+    return nn.Sequential(conv1d_net(), nn.Dropout(0.3), nn.Linear(3, 3))  # dropout: the global RNG matters too
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_training_on_from_a_checkpoint_equals_training_straight_through(seq_splits, optimizer: str) -> None:
+    trainer = Trainer(epochs=5, batch_size=32, optimizer=optimizer, device="cpu")
+    straight = _dropout_net()
+    trainer.fit(straight, *seq_splits.train, seed=3)
+
+    first = _dropout_net()
+    part = trainer.fit(first, *seq_splits.train, seed=3, until=2, keep=True)
+    assert part.epochs == 2 and len(part.losses) == 2 and part.checkpoint.epoch == 2
+    second = _dropout_net()  # a fresh module, as on another worker: the checkpoint carries the weights
+    rest = trainer.fit(second, *seq_splits.train, seed=3, start=part.checkpoint)
+    assert rest.epochs == 5 and len(rest.losses) == 3
+    for a, b in zip(straight.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_until_lays_the_schedule_over_all_epochs(seq_splits) -> None:
+    seen: list[float] = []
+    trainer = Trainer(epochs=4, batch_size=32, device="cpu")
+    trainer.fit(conv1d_net(), *seq_splits.train, seed=0, until=2, on_epoch=lambda e, m: seen.append(m["lr"]))
+    assert len(seen) == 2 and 0.5 * trainer.lr < seen[-1] < 0.6 * trainer.lr  # about halfway down the cosine
+    with pytest.raises(ValueError, match="cannot train from epoch 0 until 5 of 4"):
+        trainer.fit(conv1d_net(), *seq_splits.train, seed=0, until=5)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
-__all__ = ["EpochCallback", "FitResult", "Trainer", "set_threads"]
+__all__ = ["Checkpoint", "EpochCallback", "FitResult", "Trainer", "set_threads"]
 
 EpochCallback = Callable[[int, Mapping[str, float]], "bool | None"]
 """Called after every epoch with ``(epoch, metrics)``; returning ``True`` stops training (pruning hooks)."""
@@ -45,12 +45,31 @@ def set_threads(threads: int) -> None:
 
 @dataclass(frozen=True)
 class FitResult:
-    """What :meth:`Trainer.fit` did: epochs run, mean training loss per epoch, whether a callback stopped it."""
+    """What :meth:`Trainer.fit` did: the epoch it reached, mean training loss per epoch run, whether a callback
+    stopped it, and (when asked for) the state to continue from."""
 
     epochs: int
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     stopped: bool = False
+    checkpoint: Checkpoint | None = None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Everything a training needs to go on where it stopped, on the CPU so that it can travel between processes.
+
+    The weights, the optimizer's moments, the batch-order generator and the global RNG (dropout), and the
+    position in the learning-rate schedule: continuing from it gives the weights an uninterrupted training of
+    the same length gives (bit for bit on the CPU).
+    """
+
+    epoch: int
+    step: int
+    model: dict[str, Any]
+    optimizer: dict[str, Any]
+    generator: Any
+    rng: Any
 
 
 @dataclass(frozen=True)
@@ -128,8 +147,16 @@ class Trainer:
         seed: int,
         on_epoch: EpochCallback | None = None,
         valid: tuple[Any, Any] | None = None,
+        until: int | None = None,
+        start: Checkpoint | None = None,
+        keep: bool = False,
     ) -> FitResult:
         """Train ``model`` in place on ``(X, y)``; the same seed, model and data give the same weights.
+
+        ``until`` stops after that epoch (default: ``epochs``), with the learning-rate schedule still laid out
+        over ``epochs``: a training to epoch 3 of 9 is the first third of the 9-epoch one. ``start`` continues
+        from a :class:`Checkpoint` (its weights are loaded into ``model``), and ``keep`` returns one in the
+        result: together they let a promoted trial train on instead of starting again.
 
         ``seed`` drives the batch order and, through a forked global RNG, dropout and other random layers;
         seed the model's initialisation when building it (``TrainEvaluator`` does). On the CPU the result is
@@ -147,9 +174,12 @@ class Trainer:
             raise DataError(f"training needs at least 2 samples and one label per sample, got {len(X)} and {n}")
         model.to(self.torch_device, memory_format=_memory_format(X))
         devices = [self.torch_device] if self.torch_device.type == "cuda" else []
+        last = self.epochs if until is None else until
+        if not (start.epoch if start else 0) < last <= self.epochs:
+            raise ValueError(f"cannot train from epoch {start.epoch if start else 0} until {last} of {self.epochs}")
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            return self._loop(model, X, y, seed, on_epoch, valid)
+            return self._loop(model, X, y, seed, on_epoch, valid, last, start, keep)
 
     def _loop(
         self,
@@ -159,23 +189,32 @@ class Trainer:
         seed: int,
         on_epoch: EpochCallback | None,
         valid: tuple[Any, Any] | None,
+        last: int,
+        resume: Checkpoint | None,
+        keep: bool,
     ) -> FitResult:
         import torch
         from torch.nn import functional as F
 
         optimizer = self._optimizer(model)
-        groups = optimizer.param_groups
         n = len(y)
         bounds = _batch_bounds(n, self.batch_size)
         total = self.epochs * len(bounds)
         cosine = self.schedule == "cosine"
         generator = torch.Generator().manual_seed(seed)
+        step, first = 0, 1
+        if resume is not None:
+            model.load_state_dict(resume.model)
+            optimizer.load_state_dict(resume.optimizer)
+            generator.set_state(resume.generator)
+            torch.set_rng_state(resume.rng)
+            step, first = resume.step, resume.epoch + 1
+        groups = optimizer.param_groups  # after loading: load_state_dict replaces the group dicts
         start = time.perf_counter()
         deadline = start + self.time_limit if self.time_limit is not None else math.inf
         valid_tensors = self.to_tensors(*valid) if valid is not None and on_epoch is not None else None
         losses: list[float] = []
-        step = 0
-        for epoch in range(1, self.epochs + 1):
+        for epoch in range(first, last + 1):
             model.train()
             perm = torch.randperm(n, generator=generator).to(X.device)
             running = torch.zeros((), device=X.device)
@@ -206,7 +245,8 @@ class Trainer:
                     model.train()
                 if on_epoch(epoch, metrics) is True:
                     return FitResult(epoch, losses, time.perf_counter() - start, stopped=True)
-        return FitResult(self.epochs, losses, time.perf_counter() - start)
+        state = _checkpoint(last, step, model, optimizer, generator) if keep else None
+        return FitResult(last, losses, time.perf_counter() - start, checkpoint=state)
 
     def evaluate(self, model: nn.Module, X: Any, y: Any) -> dict[str, float]:
         """``accuracy``, macro ``f1`` and ``loss`` of ``model`` on ``(X, y)``: eval mode, no gradients, batched."""
@@ -234,6 +274,30 @@ class Trainer:
             )
         cls = torch.optim.AdamW if self.optimizer == "adamw" else torch.optim.Adam
         return cls(params, lr=self.lr, weight_decay=self.weight_decay, fused=True)
+
+
+def _checkpoint(
+    epoch: int, step: int, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> Checkpoint:
+    import torch
+
+    def cpu(state: Any) -> Any:
+        if isinstance(state, torch.Tensor):
+            return state.detach().to("cpu", copy=True)
+        if isinstance(state, dict):
+            return {k: cpu(v) for k, v in state.items()}
+        if isinstance(state, list):
+            return [cpu(v) for v in state]
+        return state
+
+    return Checkpoint(
+        epoch=epoch,
+        step=step,
+        model=cpu(model.state_dict()),
+        optimizer=cpu(optimizer.state_dict()),
+        generator=generator.get_state(),
+        rng=torch.get_rng_state(),
+    )
 
 
 def _memory_format(X: torch.Tensor) -> torch.memory_format:
