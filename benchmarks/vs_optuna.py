@@ -16,6 +16,7 @@ uint8 pixels sorted by class, the way users hand over their images (``nasforge.d
     python benchmarks/vs_optuna.py --quick     # 1 seed, 60 s per side (under 10 minutes)
     python benchmarks/vs_optuna.py --jobs 2    # the two sides side by side, one core each (half the time)
     python benchmarks/vs_optuna.py --sides nasforge --datasets glyphs28 --config '{"objective": {"flops_penalty": 0}}'
+    python benchmarks/vs_optuna.py --sides nasforge,optuna_hyperband --config '{"fidelity": {"stopper": "median"}}'
 
 Needs the ``bench`` extra (``pip install -c constraints.txt -e ".[bench]"``).
 """
@@ -39,7 +40,8 @@ from typing import Any
 import numpy as np
 
 DATASETS = ("digits", "breast_cancer", "sequence", "glyphs28")
-SIDES = ("nasforge", "optuna")
+SIDES = ("nasforge", "optuna")  # the default pair
+ALL_SIDES = (*SIDES, "optuna_hyperband")  # side B with Optuna's HyperbandPruner deciding after each epoch
 SECONDS = {"glyphs28": 600.0}  # the search seconds of a dataset not listed here: 300
 DATA: dict[str, dict[str, Any]] = {
     "digits": {"builtin": "digits"},
@@ -134,7 +136,9 @@ def nasforge_side(
 
 
 # -- side B: Optuna TPE around a plain PyTorch loop ---------------------------------------------------------
-def optuna_side(name: str, spec: dict[str, Any], seed: int, seconds: float) -> Side:
+def optuna_side(name: str, spec: dict[str, Any], seed: int, seconds: float, hyperband: bool = False) -> Side:
+    """Side B; with ``hyperband`` each trial reports its validation accuracy after every epoch to Optuna's
+    ``HyperbandPruner`` (1 to 8 epochs, reduction factor 3, as Optuna's docs pair it with TPE)."""
     import optuna
     import torch
     from torch import nn
@@ -173,11 +177,15 @@ def optuna_side(name: str, spec: dict[str, Any], seed: int, seconds: float) -> S
             channels = w
         return nn.Sequential(*layers, gap(1), nn.Flatten(), nn.Linear(channels, classes))
 
-    def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, trial_seed: int) -> None:
+    def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, trial_seed: int, trial: Any = None) -> None:
         gen = torch.Generator().manual_seed(trial_seed)
         opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-        model.train()
-        for _ in range(8):
+        for epoch in range(8):
+            if trial is not None and epoch:  # the accuracy after each epoch decides whether to go on
+                trial.report(accuracy(model, *tensors["valid"]), epoch)
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+            model.train()
             order = torch.randperm(len(y), generator=gen)
             for i in range(0, len(y), 64):
                 idx = order[i : i + 64]
@@ -206,10 +214,12 @@ def optuna_side(name: str, spec: dict[str, Any], seed: int, seconds: float) -> S
     def objective(trial: optuna.Trial) -> float:
         torch.manual_seed(seed * 100_003 + trial.number)
         model = build(suggest(trial))
-        train(model, *tensors["train"], seed * 100_003 + trial.number)
+        train(model, *tensors["train"], seed * 100_003 + trial.number, trial if hyperband else None)
         return accuracy(model, *tensors["valid"])
 
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=8, reduction_factor=3) if hyperband else None
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
     t0 = time.monotonic()
     study.optimize(objective, timeout=seconds)
     search_seconds = time.monotonic() - t0
@@ -221,7 +231,7 @@ def optuna_side(name: str, spec: dict[str, Any], seed: int, seconds: float) -> S
     train(model, x, y, seed)
     return Side(
         name,
-        "optuna",
+        "optuna_hyperband" if hyperband else "optuna",
         seed,
         accuracy(model, *tensors["test"]),
         len(study.trials),
@@ -238,7 +248,7 @@ def run_one(task: Task) -> Side:
     name, spec, side, seed, seconds, extra, keep = task
     if side == "nasforge":
         return nasforge_side(name, spec, seed, seconds, extra, keep)
-    return optuna_side(name, spec, seed, seconds)
+    return optuna_side(name, spec, seed, seconds, hyperband=side == "optuna_hyperband")
 
 
 def summarise(results: list[Side], datasets: list[str], sides: list[str]) -> list[dict[str, Any]]:
@@ -258,28 +268,29 @@ def summarise(results: list[Side], datasets: list[str], sides: list[str]) -> lis
                 "seconds_per_trial": statistics.mean(r.seconds_per_trial for r in mine),
                 "params": statistics.mean(r.params for r in mine),
             }
-        if set(SIDES) <= set(row):
-            row["accuracy_diff"] = row["nasforge"]["test_mean"] - row["optuna"]["test_mean"]
-            row["time_ratio"] = row["nasforge"]["seconds_per_trial"] / row["optuna"]["seconds_per_trial"]
+        for other in ("optuna", "optuna_hyperband"):  # nasforge against each Optuna side that ran
+            if "nasforge" in row and other in row:
+                suffix = "" if other == "optuna" else "_hyperband"
+                row["accuracy_diff" + suffix] = row["nasforge"]["test_mean"] - row[other]["test_mean"]
+                row["time_ratio" + suffix] = row["nasforge"]["seconds_per_trial"] / row[other]["seconds_per_trial"]
         rows.append(row)
     return rows
 
 
 def print_table(rows: list[dict[str, Any]], results: list[Side], sides: list[str]) -> None:
-    head = f"{'dataset':14} {'side':9} {'test acc (mean±std)':>21} {'trials':>7} {'s/trial':>8} {'params':>9}"
+    head = f"{'dataset':14} {'side':16} {'test acc (mean±std)':>21} {'trials':>7} {'s/trial':>8} {'params':>9}"
     print(head)
     for row in rows:
         for side in (side for side in sides if side in row):
             r = row[side]
             print(
-                f"{row['dataset']:14} {side:9} {r['test_mean']:>13.4f} ± {r['test_std']:.4f} {r['trials']:>7.0f} "
+                f"{row['dataset']:14} {side:16} {r['test_mean']:>13.4f} ± {r['test_std']:.4f} {r['trials']:>7.0f} "
                 f"{r['seconds_per_trial']:>8.2f} {r['params']:>9.0f}"
             )
-        if "time_ratio" in row:
-            print(
-                f"{'':14} {'ratio':9} {'acc diff ' + format(row['accuracy_diff'], '+.4f'):>21} "
-                f"{'':>7} {row['time_ratio']:>7.2f}x"
-            )
+        for suffix in ("", "_hyperband"):
+            if "time_ratio" + suffix in row:
+                diff = "acc diff " + format(row["accuracy_diff" + suffix], "+.4f")
+                print(f"{'':14} {'vs optuna' + suffix:16} {diff:>21} {'':>7} {row['time_ratio' + suffix]:>7.2f}x")
     print("\nnasforge per-trial breakdown (mean seconds):")
     for r in results:
         if r.side == "nasforge":
@@ -293,7 +304,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="search seconds per side [300, glyphs28 600]")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per dataset [3; quick: 1]")
     parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--sides", default=",".join(SIDES), help="which sides to run [nasforge,optuna]")
+    parser.add_argument(
+        "--sides", default=",".join(SIDES), help=f"which of {','.join(ALL_SIDES)} to run [nasforge,optuna]"
+    )
     parser.add_argument("--config", default="{}", help="JSON of config sections added to nasforge's config")
     parser.add_argument("--jobs", type=int, default=1, help="processes (each uses one torch thread)")
     parser.add_argument("--out", default=None, help="write all results as JSON here")
@@ -301,8 +314,8 @@ def main() -> None:
     args = parser.parse_args()
     seeds = args.seeds or (1 if args.quick else 3)
     datasets, sides, extra = args.datasets.split(","), args.sides.split(","), json.loads(args.config)
-    if not sides or not set(sides) <= set(SIDES):
-        parser.error(f"--sides: choose from {', '.join(SIDES)}, got {args.sides!r}")
+    if not sides or not set(sides) <= set(ALL_SIDES):
+        parser.error(f"--sides: choose from {', '.join(ALL_SIDES)}, got {args.sides!r}")
 
     def seconds_of(name: str) -> float:
         return args.seconds or (60.0 if args.quick else SECONDS.get(name, 300.0))
