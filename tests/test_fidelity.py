@@ -8,10 +8,10 @@ import nasforge as nf
 from nasforge.api import make_strategy, search
 from nasforge.config import parse_config
 from nasforge.data import split, synthetic
-from nasforge.evaluators import TrainEvaluator
+from nasforge.evaluators import Plan, TrainEvaluator
 from nasforge.exceptions import ConfigError
 from nasforge.executors import DaskExecutor
-from nasforge.fidelity import MedianStopper, PatienceStopper, ThresholdStopper, make_stopper
+from nasforge.fidelity import Asha, MedianStopper, PatienceStopper, ThresholdStopper, rung_epochs
 from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import ChainSpace
@@ -84,7 +84,7 @@ def test_bad_fidelity_blocks_are_one_line(block, message):
     with pytest.raises(ConfigError) as info:
         parse_config({"data": {"builtin": "digits"}, "fidelity": block})
     assert str(info.value).startswith(message)
-    assert make_stopper(parse_config({"data": {"builtin": "digits"}}).fidelity.stopper_spec()) is None
+    assert parse_config({"data": {"builtin": "digits"}}).fidelity.spec() is None
 
 
 def test_a_search_with_the_median_rule_prunes_trials_records_them_and_tells_the_strategy(tmp_path):
@@ -134,3 +134,99 @@ def test_the_rule_travels_with_the_trial_to_worker_processes():
         executor.shutdown()
     assert [t.state for t in run.trials] == [TrialState.PRUNED] * 4
     assert all(len(t.curve) == 2 and "worse than 1.01" in t.error for t in run.trials)
+
+
+def rung_trial(id: int, epochs: int, score: float, parent: int | None = None) -> Trial:
+    state = TrialState.FINISHED
+    return Trial(id=id, arch="a", state=state, seed=0, score=score, costs={"epochs": epochs}, parent=parent)
+
+
+def test_rungs():
+    assert rung_epochs(1, 16, 3) == [1, 3, 9, 16] and rung_epochs(1, 9, 3) == [1, 3, 9]
+    assert rung_epochs(2, 8, 2) == [2, 4, 8] and Asha(max_epochs=8, min_epochs=3, eta=3).rungs == [3, 8]
+    with pytest.raises(ConfigError, match=r"fidelity\.min_epochs: must be below train\.epochs \(8\), got 8"):
+        Asha(max_epochs=8, min_epochs=8)
+
+
+def test_asha_promotes_the_top_third_of_each_rung_highest_rung_first():
+    asha = Asha(max_epochs=9, min_epochs=1, eta=3)
+    for t in (rung_trial(1, 1, 0.5), rung_trial(2, 1, 0.9)):
+        asha.observe(t)
+    assert asha.promotion() is None  # 2 results: the top third of 2 is nobody
+    asha.observe(rung_trial(3, 1, 0.7))
+    parent, epochs = asha.promotion()
+    assert (parent.id, epochs) == (2, 3)
+    asha.started(Trial(id=7, arch="a", state=TrialState.RUNNING, seed=0, parent=2))
+    assert asha.promotion() is None  # trial 2 is taken; the top third of 3 holds nobody else
+    for t in (rung_trial(4, 1, 0.95), rung_trial(5, 1, 0.1), rung_trial(6, 1, 0.2)):
+        asha.observe(t)
+    assert asha.promotion()[0].id == 4  # 6 results: the top two are 4 and 2, and 2 is promoted already
+    asha.started(Trial(id=8, arch="a", state=TrialState.RUNNING, seed=0, parent=4))
+    for t in (rung_trial(7, 3, 0.8, parent=2), rung_trial(8, 3, 0.85, parent=4), rung_trial(9, 3, 0.6, parent=1)):
+        asha.observe(t)
+    assert [(t.id, e) for t, e in [asha.promotion()]] == [(8, 9)]  # the higher rung goes first
+
+
+def test_a_search_under_asha_promotes_continues_and_ranks_by_the_deepest_rung(tmp_path):
+    trainer = nf.Trainer(epochs=9)
+    fidelity = {"scheduler": "asha", "min_epochs": 1, "eta": 3}
+    common = {"data": DATA, "trainer": trainer, "strategy": "random", "fidelity": fidelity, "run_dir": tmp_path}
+    run = search(budget=nf.Budget(trials=16), **common)
+    trials = {t.id: t for t in run.trials}
+    assert {t.costs["epochs"] for t in trials.values()} == {1, 3, 9}
+    children = [t for t in trials.values() if t.parent is not None]
+    assert children and len({t.parent for t in children}) == len(children)  # no trial promoted twice
+    for child in children:
+        parent = trials[child.parent]
+        assert child.arch == parent.arch and child.seed == parent.seed
+        assert [p["epoch"] for p in child.curve] == list(range(1, int(child.costs["epochs"]) + 1))
+        assert child.curve[: len(parent.curve)] == parent.curve  # the same training, continued
+    deepest = max(children, key=lambda t: t.costs["epochs"])
+    splits = split(DATA, seed=0)
+    evaluator = TrainEvaluator(ChainSpace(input_shape=splits.input_shape), splits, trainer)
+    straight = evaluator.evaluate(deepest.arch, deepest.seed, Plan(until=int(deepest.costs["epochs"])))
+    assert straight.metrics == pytest.approx(deepest.metrics)  # continuing from checkpoints changed nothing
+    assert run.best.trial.costs["epochs"] == 9
+    assert len(run.strategy.history) == sum(t.parent is None for t in trials.values())  # only first-rung results
+
+    resumed = search(budget=nf.Budget(trials=24), **common)
+    again = [t for t in resumed.trials if t.parent is not None]
+    assert len({t.parent for t in again}) == len(again)  # a resume decides no rung twice
+    assert resumed.trials[:16] == list(trials.values())  # nothing finished was touched
+
+
+def test_an_interrupted_promotion_is_redone_once(tmp_path):
+    splits = split(DATA, seed=0)
+    space = ChainSpace(input_shape=splits.input_shape)
+    evaluator = TrainEvaluator(space, splits, nf.Trainer(epochs=3))
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    run = Run(space, make_strategy("random"), evaluator, store, scheduler=Asha(max_epochs=3, eta=3))
+    run.optimize(nf.Budget(trials=3))
+    parent, _ = run.scheduler.promotion()
+    store.create_trial(parent.arch, parent.seed, parent=parent.id)  # the driver died while it trained
+    store.close()
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    run = Run(space, make_strategy("random"), evaluator, store, scheduler=Asha(max_epochs=3, eta=3))
+    assert run.interrupted_on_open == 1
+    run.optimize(nf.Budget(trials=4))
+    children = [t for t in run.trials if t.parent == parent.id]
+    assert [t.state for t in children] == [TrialState.INTERRUPTED, TrialState.FINISHED]
+    assert children[1].costs["epochs"] == 3
+
+
+def test_a_promotion_without_its_checkpoint_retrains_to_the_same_result(tmp_path, monkeypatch):
+    common = {
+        "data": DATA,
+        "trainer": nf.Trainer(epochs=3),
+        "strategy": "random",
+        "fidelity": {"scheduler": "asha", "min_epochs": 1, "eta": 3},
+        "budget": nf.Budget(trials=8),
+    }
+    held = search(**common).trials
+    monkeypatch.setattr("nasforge.run.MAX_CHECKPOINTS", 0)  # the driver keeps none: every promotion retrains
+    retrained = search(**common).trials
+    assert any(t.parent is not None for t in held)
+    assert [(t.arch, t.parent, t.costs["epochs"]) for t in held] == [
+        (t.arch, t.parent, t.costs["epochs"]) for t in retrained
+    ]
+    assert [t.metrics for t in held] == [t.metrics for t in retrained]

@@ -80,7 +80,8 @@ CREATE TABLE trials (
 );
 CREATE VIEW trials_flat AS SELECT id, arch, status, score FROM trials;
 INSERT INTO meta VALUES ('schema_version', '1'), ('search', '{"seed": 3}');
-INSERT INTO trials (arch, status, seed, score, metrics, elapsed) VALUES ('a', 'finished', 1, 0.9, '{"accuracy": 0.9}', 2);
+INSERT INTO trials (arch, status, seed, score, metrics, elapsed)
+    VALUES ('a', 'finished', 1, 0.9, '{"accuracy": 0.9}', 2);
 INSERT INTO trials (arch, status, seed, error) VALUES ('b', 'failed', 2, 'boom');
 """
 

@@ -12,7 +12,7 @@ from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.exceptions import StoreError
 from nasforge.executors import Executor
-from nasforge.fidelity import Stopper, make_stopper
+from nasforge.fidelity import Asha, Stopper, make_fidelity
 from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import SPACES, SearchSpace
@@ -92,7 +92,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "trainer": trainer,
         "budget": Budget(**config.budget.model_dump()),
         "executor": make_executor(config.executor.model_dump()),
-        "fidelity": config.fidelity.stopper_spec(),
+        "fidelity": config.fidelity.spec(),
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -115,7 +115,7 @@ def search(
     callbacks: Sequence[Callback] = (),
     config: dict[str, Any] | None = None,
     executor: Executor | str | dict[str, Any] | None = None,
-    fidelity: Stopper | dict[str, Any] | None = None,
+    fidelity: Stopper | Asha | dict[str, Any] | None = None,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
@@ -125,8 +125,10 @@ def search(
     ``executor`` says where trials run: ``None``/``"local"`` here, ``"processes"`` or
     ``{"type": "processes", "workers": 2}`` on worker processes, ``{"type": "dask", "address": ...}`` on a
     Dask cluster (the keys of the config's ``executor:`` block), or an :class:`~nasforge.executors.Executor`.
-    ``fidelity`` stops losing trials early: ``{"stopper": "median", "warmup_epochs": 2}`` (the keys of the
-    config's ``fidelity:`` block) or a :class:`~nasforge.fidelity.Stopper`; ``None`` trains every trial fully.
+    ``fidelity`` spends less on losers: ``{"stopper": "median", "warmup_epochs": 2}`` stops them early,
+    ``{"scheduler": "asha", "min_epochs": 1, "eta": 3}`` trains every architecture briefly and promotes the best
+    (the keys of the config's ``fidelity:`` block; or a :class:`~nasforge.fidelity.Stopper` or
+    :class:`~nasforge.fidelity.Asha`); ``None`` trains every trial fully.
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -145,9 +147,19 @@ def search(
     out_dir = Path(run_dir) if run_dir is not None else None
     store = open_store(out_dir, space, strategy, objective, seed, config)
     executor = make_executor(executor)
-    stopper = make_stopper(fidelity, objective)
+    stopper, scheduler = make_fidelity(fidelity, objective, trainer.epochs)
     evaluator = TrainEvaluator(space, splits, trainer)
-    run = Run(space, strategy, evaluator, store, objective=objective, seed=seed, executor=executor, stopper=stopper)
+    run = Run(
+        space,
+        strategy,
+        evaluator,
+        store,
+        objective=objective,
+        seed=seed,
+        executor=executor,
+        stopper=stopper,
+        scheduler=scheduler,
+    )
     try:
         run.optimize(budget, callbacks)
     finally:

@@ -111,26 +111,28 @@ class ExecutorConfig(_Section):
 
 
 class FidelityConfig(_Section):
-    """Early stopping: ``stopper`` and its options (see :mod:`nasforge.fidelity`); ``none`` trains every trial fully."""
+    """Spending less on losers (see :mod:`nasforge.fidelity`): a ``stopper`` that ends trials early, or a
+    ``scheduler`` that trains every architecture briefly and promotes the best; ``none`` trains every trial fully."""
 
     stopper: Literal["none", "median", "patience", "threshold"] = "none"
     warmup_epochs: int = Field(2, ge=1)
     min_trials: int | None = Field(None, ge=1)
     patience: int | None = Field(None, ge=1)
     threshold: float | None = None
+    scheduler: Literal["none", "asha"] = "none"
+    min_epochs: int | None = Field(None, ge=1)
+    eta: int | None = Field(None, ge=2)
 
-    def stopper_spec(self) -> dict[str, Any] | None:
-        """What :func:`nasforge.fidelity.make_stopper` takes; ``None`` when nothing is stopped early."""
-        if self.stopper == "none":
-            return None
-        return self.model_dump(exclude_none=True)
+    def spec(self) -> dict[str, Any] | None:
+        """The options the user gave, for :func:`nasforge.fidelity.make_fidelity`; ``None`` when none."""
+        return self.model_dump(exclude_none=True, exclude_defaults=True) or None
 
     @model_validator(mode="after")
     def _options_fit(self) -> FidelityConfig:
-        from nasforge.fidelity import make_stopper
+        from nasforge.fidelity import make_fidelity
 
-        try:  # the options the user gave, checked by the stopper that takes them
-            make_stopper({"stopper": self.stopper, **self.model_dump(exclude_none=True, exclude_defaults=True)})
+        try:  # checked by the stopper or scheduler that takes them
+            make_fidelity(self.spec(), None, epochs=None)
         except ConfigError as exc:
             raise ValueError(str(exc).removeprefix("fidelity: ").removeprefix("fidelity.")) from None
         return self

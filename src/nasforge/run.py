@@ -10,22 +10,36 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
-from nasforge.evaluators import Evaluator
+from nasforge.evaluators import Evaluator, Plan
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
-from nasforge.fidelity import Stopper
+from nasforge.fidelity import Asha, Stopper
 from nasforge.objective import Objective
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
 from nasforge.trial import DONE, Trial, TrialState, rank_key
 
-__all__ = ["Run", "derive_seed"]
+__all__ = ["MAX_CHECKPOINTS", "Run", "derive_seed"]
+
+MAX_CHECKPOINTS = 256
+"""Checkpoints the driver holds for promotions (a small chain's is 0.1-3 MB: weights and Adam's moments)."""
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A trial in flight: its record, architecture, plan, and the trial it continues (a promotion)."""
+
+    trial: Trial
+    arch: Hashable
+    plan: Plan | None = None
+    parent: Trial | None = None
 
 
 def derive_seed(*keys: int) -> int:
@@ -51,6 +65,7 @@ class Run:
         seed: int = 0,
         executor: Executor | None = None,
         stopper: Stopper | None = None,
+        scheduler: Asha | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
@@ -61,6 +76,8 @@ class Run:
         self.seed = seed
         self.executor = executor or LocalExecutor()
         self.stopper = stopper  # hands every trial an epoch rule that may end it early (recorded "pruned")
+        self.scheduler = scheduler  # promotes good trials to more epochs (ASHA); None: every trial trains fully
+        self._checkpoints: dict[int, tuple[Trial, Any]] = {}  # trial id -> where its training stopped
         self.clock = clock  # seconds; injectable so that time budgets are testable without waiting
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
         self.stop_reason: str | None = None  # why the last optimize() stopped: trials, seconds, exhausted, ...
@@ -69,12 +86,23 @@ class Run:
         self._seen: dict[Hashable, float | None] = {}
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
         for trial in done:
-            arch = space.from_string(trial.arch)
+            self._learn(trial)
+        self.elapsed_before = max((t.elapsed or 0.0 for t in done), default=0.0)
+
+    def _learn(self, trial: Trial) -> None:
+        """A trial ended (or was replayed on resume): the strategy, stopper and scheduler see it.
+
+        The strategy is told only a new architecture's own result; a promotion's deeper result goes to the
+        scheduler alone (see :mod:`nasforge.fidelity._asha` for why).
+        """
+        if trial.parent is None:
+            arch = self.space.from_string(trial.arch)
             self._seen[arch] = trial.score
             self.strategy.tell(arch, trial.score)
-            if stopper is not None:
-                stopper.observe(trial)
-        self.elapsed_before = max((t.elapsed or 0.0 for t in done), default=0.0)
+        if self.stopper is not None:
+            self.stopper.observe(trial)
+        if self.scheduler is not None:
+            self.scheduler.observe(trial)
 
     # -- what the run holds ---------------------------------------------------------------------------
     @property
@@ -100,7 +128,7 @@ class Run:
     def optimize(self, budget: Budget, callbacks: Sequence[Callback] = ()) -> str:
         """Search until the budget is spent; returns why it stopped. Ctrl-C stops cleanly and re-raises."""
         start = self.clock() - self.elapsed_before
-        pending: dict[Any, tuple[Trial, Hashable]] = {}  # executor futures
+        pending: dict[Any, _Pending] = {}  # executor futures
         for cb in callbacks:
             cb.on_search_start(self)
         done = self.done
@@ -113,22 +141,18 @@ class Run:
                     if reason:
                         break
                     try:
-                        arch = ask_new(self.strategy, self._seen, {a for _, a in pending.values()})
+                        job = self._next_job(pending, done)
                     except SpaceExhausted:
                         reason = "exhausted"
                         break
-                    trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
                     for cb in callbacks:
-                        cb.on_trial_start(self, trial)
-                    rule = self.stopper.rule() if self.stopper is not None else None
-                    pending[self.executor.submit(arch, trial.seed, rule)] = (trial, arch)
+                        cb.on_trial_start(self, job.trial)
+                    pending[self.executor.submit(job.arch, job.trial.seed, job.plan)] = job
                 if not pending:
                     break
                 for future in self.executor.wait_any(pending):
-                    trial, arch = pending.pop(future)
-                    trial = self._record(trial, arch, future, self.clock() - start)
-                    if self.stopper is not None:
-                        self.stopper.observe(trial)
+                    trial = self._record(pending.pop(future), future, self.clock() - start)
+                    self._learn(trial)
                     done += 1
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
@@ -146,25 +170,45 @@ class Run:
             cb.on_search_end(self, reason)
         return reason
 
-    def _record(self, trial: Trial, arch: Hashable, future: Any, elapsed: float) -> Trial:
+    def _next_job(self, pending: dict[Any, _Pending], done: int) -> _Pending:
+        """A promotion when the scheduler has one, else a new architecture from the strategy (recorded running)."""
+        promotion = self.scheduler.promotion() if self.scheduler is not None else None
+        if promotion is not None:
+            parent, epochs = promotion
+            trial = self.store.create_trial(parent.arch, parent.seed, parent=parent.id)  # the same training, on
+            self.scheduler.started(trial)  # type: ignore[union-attr]
+            keep = epochs < self.scheduler.rungs[-1]  # type: ignore[union-attr]
+            held = self._checkpoints.pop(parent.id, None)  # without one the training is redone, to the same weights
+            plan = Plan(until=epochs, start=held[1] if held else None, keep=keep)
+            return _Pending(trial, self.space.from_string(parent.arch), plan, parent)
+        arch = ask_new(self.strategy, self._seen, {job.arch for job in pending.values()})
+        trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
+        rule = self.stopper.rule() if self.stopper is not None else None
+        first = self.scheduler.rungs[0] if self.scheduler is not None else None
+        plan = Plan(rule=rule, until=first, keep=first is not None) if rule or first else None
+        return _Pending(trial, arch, plan)
+
+    def _record(self, job: _Pending, future: Any, elapsed: float) -> Trial:
         """Store the result (finished, pruned or failed) and tell the strategy; a failure never stops the search.
 
         A pruned trial's score is the one at the epoch it reached, and the strategy is told it like any other:
         a stopping rule ends only trials that trail the others, so the early score ranks it low, as it should.
         """
+        trial = job.trial
         error = future.exception()
         curve: tuple = ()
         if error is None:
             evaluation = future.result()
             curve = evaluation.curve
+            if job.parent is not None and curve and curve[0]["epoch"] > 1:  # continued from the parent's weights
+                curve = tuple(p for p in job.parent.curve if p["epoch"] < curve[0]["epoch"]) + curve
             try:
                 score = self.objective.score(evaluation.metrics, evaluation.costs)
             except KeyError as exc:
                 error = KeyError(f"the evaluator returned no {exc} metric")
             else:
                 if np.isfinite(score):
-                    self._tell(arch, score)
-                    return self.store.finish_trial(
+                    finished = self.store.finish_trial(
                         trial.id,
                         score,
                         evaluation.metrics,
@@ -173,14 +217,20 @@ class Run:
                         curve=curve,
                         pruned=evaluation.pruned,
                     )
+                    if evaluation.checkpoint is not None:
+                        self._hold(finished, evaluation.checkpoint)
+                    return finished
                 error = ValueError(f"the {self.objective.metric} metric is not finite ({score})")
-        self._tell(arch, None)
         costs = getattr(error, "costs", None)
         return self.store.fail_trial(trial.id, _describe(error), costs=costs, elapsed=elapsed, curve=curve)
 
-    def _tell(self, arch: Hashable, score: float | None) -> None:
-        self._seen[arch] = score
-        self.strategy.tell(arch, score)
+    def _hold(self, trial: Trial, checkpoint: Any) -> None:
+        """Keep a checkpoint while its trial may be promoted; beyond ``MAX_CHECKPOINTS`` the worst-ranked one
+        goes (a promotion without its checkpoint retrains from scratch, to the same weights, only slower)."""
+        self._checkpoints[trial.id] = (trial, checkpoint)
+        if len(self._checkpoints) > MAX_CHECKPOINTS:
+            worst = max(self._checkpoints.values(), key=lambda held: rank_key(held[0]))[0]
+            del self._checkpoints[worst.id]
 
 
 def _describe(error: BaseException) -> str:

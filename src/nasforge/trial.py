@@ -41,7 +41,8 @@ class Trial:
     negated; see :class:`~nasforge.objective.Objective`); ``metrics`` are validation metrics; ``costs`` hold
     ``params``, ``flops`` and timings in seconds; ``elapsed`` is the search's wall-clock seconds when the trial
     ended; ``curve`` holds the validation metrics after every epoch (``{"epoch", "accuracy", "f1", "loss",
-    "seconds"}``), the learning curve; ``error`` says why a trial failed, was pruned or interrupted.
+    "seconds"}``), the learning curve; ``error`` says why a trial failed, was pruned or interrupted;
+    ``parent`` is the trial whose training this one continues (a promotion to more epochs).
     """
 
     id: int
@@ -56,17 +57,21 @@ class Trial:
     elapsed: float | None = None
     error: str | None = None
     curve: tuple[Mapping[str, float], ...] = ()
+    parent: int | None = None
 
 
-def rank_key(trial: Trial) -> tuple[float, float, float, int]:
-    """Sort key, best first: higher score, then lower validation loss, then fewer FLOPs, then the earlier trial.
+def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
+    """Sort key, best first: more epochs trained, higher score, lower validation loss, fewer FLOPs, earlier trial.
 
-    Accuracy on a validation set of a few hundred samples moves in steps of one sample, so several trials
-    often tie at the top; their validation loss still tells them apart, measured on the same data. Over 10
-    breast_cancer searches (seeds 10-19, 114 validation samples) picking the lowest loss among the tied
+    Epochs first: under a scheduler that trains some trials longer (ASHA), a result after 9 epochs is not
+    compared with one after 1; without one every finished trial trained the same epochs and the key ranks by
+    score. Accuracy on a validation set of a few hundred samples moves in steps of one sample, so several
+    trials often tie at the top; their validation loss still tells them apart, measured on the same data. Over
+    10 breast_cancer searches (seeds 10-19, 114 validation samples) picking the lowest loss among the tied
     leaders scored 0.9798 test accuracy against 0.9737 for the fewest FLOPs (``docs/benchmarks.md``, issue 16).
     FLOPs still break exact ties (and rank trials without a loss, e.g. benchmark tables).
     """
     score = trial.score if trial.score is not None else -math.inf
     loss = trial.metrics.get("loss", math.inf)
-    return (-score, loss if loss == loss else math.inf, trial.costs.get("flops", 0.0), trial.id)
+    epochs = trial.costs.get("epochs", 0.0)
+    return (-epochs, -score, loss if loss == loss else math.inf, trial.costs.get("flops", 0.0), trial.id)

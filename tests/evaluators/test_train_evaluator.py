@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from nasforge.data import split, synthetic
-from nasforge.evaluators import Evaluation, FinalReport, Trainer, TrainEvaluator
+from nasforge.evaluators import Evaluation, FinalReport, Plan, Trainer, TrainEvaluator
 from nasforge.spaces import Decision, SearchSpace
 
 
@@ -125,7 +125,7 @@ def test_an_epoch_rule_sees_validation_metrics_and_can_stop_the_trial(evaluator:
         seen.append(dict(point))
         return "enough" if epoch == 2 else None
 
-    result = evaluator.evaluate(4, seed=0, on_epoch=rule)
+    result = evaluator.evaluate(4, seed=0, plan=Plan(rule=rule))
     assert [p["epoch"] for p in seen] == [1, 2] and set(seen[0]) == {"epoch", "accuracy", "f1", "loss"}
     assert result.pruned == "enough" and result.costs["epochs"] == 2 and len(result.curve) == 2
     assert {k: seen[-1][k] for k in result.metrics} == result.metrics  # the metrics of the epoch it reached

@@ -46,6 +46,7 @@ def trials_table(trials: Sequence[Trial], title: str) -> Table:
         ("#", "right"),
         ("trial", "right"),
         ("status", "left"),
+        ("epochs", "right"),
         ("accuracy", "right"),
         ("f1", "right"),
         ("loss", "right"),
@@ -60,8 +61,9 @@ def trials_table(trials: Sequence[Trial], title: str) -> Table:
         status = _status(t)
         table.add_row(
             str(rank),
-            str(t.id),
+            str(t.id) if t.parent is None else f"{t.id} (from {t.parent})",
             status,
+            _num(t.costs.get("epochs")),
             _num(t.metrics.get("accuracy")),
             _num(t.metrics.get("f1")),
             _num(t.metrics.get("loss")),
@@ -73,8 +75,12 @@ def trials_table(trials: Sequence[Trial], title: str) -> Table:
     return table
 
 
-def _stopping(spec: dict[str, Any] | None) -> str:
-    return f", {spec['stopper']} stopping from epoch {spec['warmup_epochs']}" if spec else ""
+def _stopping(spec: dict[str, Any] | None, epochs: int) -> str:
+    from nasforge.fidelity import make_fidelity
+
+    stopper, scheduler = make_fidelity(spec, None, epochs)
+    chosen = stopper or scheduler
+    return f", {chosen.describe()}" if chosen else ""
 
 
 def curve_table(trial: Trial) -> Table:
@@ -176,6 +182,8 @@ class _Progress(Callback):
             value = "failed" if trial.score is None else self._metric(trial)
             if trial.state is TrialState.PRUNED:
                 value += f" (pruned at epoch {_num(trial.costs.get('epochs'))})"
+            elif trial.parent is not None:
+                value += f" ({_num(trial.costs.get('epochs'))} epochs, promoted from #{trial.parent})"
             self.console.print(
                 f"trial {self._count()}  {self.objective.metric} {value}  {self._leader()}  "
                 f"{time.monotonic() - self.start:.0f}s  {trial.arch}",
@@ -219,7 +227,7 @@ class Display:
         self.console.print(
             f"[bold]nasforge[/] {cfg.name}: {space.name} space ({_num(float(size)) if size else '?'} architectures) "
             f"on {data.name} {tuple(data.input_shape)} x {len(data.y)} samples, {parts['strategy'].name}, "
-            f"budget {parts['budget'].describe()}{_stopping(parts.get('fidelity'))}; "
+            f"budget {parts['budget'].describe()}{_stopping(parts['fidelity'], parts['trainer'].epochs)}; "
             f"trials run {parts['executor'].describe()}; run dir {run_dir}"
         )
 

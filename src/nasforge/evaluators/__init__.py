@@ -1,12 +1,13 @@
 """Evaluators: how an architecture gets its score."""
 
-from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport
+from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.evaluators._metrics import classification_metrics, macro_f1
 from nasforge.evaluators._train import TrainEvaluator
-from nasforge.evaluators._trainer import EpochCallback, FitResult, Trainer
+from nasforge.evaluators._trainer import Checkpoint, EpochCallback, FitResult, Trainer
 
-__all__ = ["Evaluation", "Evaluator", "FinalReport"]
-__all__ += ["EpochCallback", "FitResult", "TrainEvaluator", "Trainer", "classification_metrics", "macro_f1"]
+__all__ = ["Evaluation", "Evaluator", "FinalReport", "Plan"]
+__all__ += ["Checkpoint", "EpochCallback", "FitResult", "TrainEvaluator", "Trainer"]
+__all__ += ["classification_metrics", "macro_f1"]
 
 from nasforge.evaluators._tabular import TabularEvaluator  # noqa: E402
 

@@ -11,7 +11,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Evaluation", "Evaluator", "FinalReport"]
+__all__ = ["Evaluation", "Evaluator", "FinalReport", "Plan"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,22 @@ class Evaluation:
     costs: Mapping[str, float] = field(default_factory=dict)
     curve: tuple[Mapping[str, float], ...] = ()
     pruned: str | None = None
+    checkpoint: Any = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How far to train one trial, beyond the evaluator's defaults (for evaluators that train in epochs).
+
+    ``rule`` is asked after every epoch whether to stop (:class:`~nasforge.fidelity.EpochRule`); ``until``
+    ends the training after that epoch, the schedule still laid over all epochs; ``start`` continues from a
+    checkpoint of an earlier, shorter training of the same architecture and seed; ``keep`` returns one.
+    """
+
+    rule: Any = None
+    until: int | None = None
+    start: Any = None
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,8 +59,8 @@ class Evaluator(ABC):
     def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
         """Validation metrics of ``arch``; ``seed`` makes the evaluation reproducible.
 
-        Evaluators that train in epochs also take ``on_epoch``, an epoch rule
-        (:class:`~nasforge.fidelity.EpochRule`) asked after every epoch whether to stop.
+        Evaluators that train in epochs also take ``plan``, a :class:`Plan` (a stopping rule, how many epochs,
+        a checkpoint to continue from).
         """
 
     @abstractmethod

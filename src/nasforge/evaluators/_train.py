@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from nasforge.costs import count_flops, count_params, warm_up_flop_counter
-from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport
+from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.evaluators._trainer import Trainer
 from nasforge.exceptions import ConfigError, DataError
 
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nasforge.data import Splits
-    from nasforge.fidelity import EpochRule
     from nasforge.spaces import SearchSpace
 
 __all__ = ["TrainEvaluator"]
@@ -106,13 +105,15 @@ class TrainEvaluator(Evaluator):
             model = self.space.build(arch, self.input_shape, self.num_classes)
         return model.to(self.trainer.torch_device)
 
-    def evaluate(self, arch: Hashable, seed: int, on_epoch: EpochRule | None = None) -> Evaluation:
+    def evaluate(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Evaluation:
         """Validation ``accuracy``/``f1``/``loss``, the learning curve and costs: ``params``, ``flops``, seconds.
 
         The validation metrics are measured after every epoch (the curve; the last epoch's are the trial's
-        metrics). ``on_epoch`` (optional) sees each epoch's ``{"epoch", "accuracy", "f1", "loss", "seconds"}``
-        and returns a reason to stop early, or None.
+        metrics). A ``plan`` may stop the training early (its rule sees each epoch's ``{"epoch", "accuracy",
+        "f1", "loss"}`` and returns a reason to stop, or None), end it at an epoch, continue it from a
+        checkpoint (the curve then holds the new epochs only) and keep one.
         """
+        plan = plan or Plan()
         t0 = time.perf_counter()
         model = self.build(arch, seed)
         t1 = time.perf_counter()
@@ -124,12 +125,21 @@ class TrainEvaluator(Evaluator):
         def record(epoch: int, progress: Mapping[str, float]) -> bool:
             point = {"epoch": epoch, **{k: progress[f"valid_{k}"] for k in ("accuracy", "f1", "loss")}}
             curve.append({**point, "seconds": progress["seconds"]})
-            reason = on_epoch(epoch, point) if on_epoch is not None else None
+            reason = plan.rule(epoch, point) if plan.rule is not None else None
             if reason:
                 stop.append(reason)
             return bool(reason)
 
-        fit = self.trainer.fit(model, *self._train, seed=seed, on_epoch=record, valid=self._valid)
+        fit = self.trainer.fit(
+            model,
+            *self._train,
+            seed=seed,
+            on_epoch=record,
+            valid=self._valid,
+            until=plan.until,
+            start=plan.start,
+            keep=plan.keep,
+        )
         t3 = time.perf_counter()
         metrics = {k: curve[-1][k] for k in ("accuracy", "f1", "loss")}
         costs: dict[str, Any] = {
@@ -140,7 +150,8 @@ class TrainEvaluator(Evaluator):
             "cost_seconds": t2 - t1,
             "train_seconds": t3 - t2,
         }
-        return Evaluation(metrics=metrics, costs=costs, curve=tuple(curve), pruned=stop[0] if stop else None)
+        pruned = stop[0] if stop else None
+        return Evaluation(metrics=metrics, costs=costs, curve=tuple(curve), pruned=pruned, checkpoint=fit.checkpoint)
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Retrain ``arch`` from scratch on train+validation with the same recipe, score it once on test.

@@ -14,17 +14,16 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nasforge.evaluators import Evaluation, Evaluator
-    from nasforge.fidelity import EpochRule
+    from nasforge.evaluators import Evaluation, Evaluator, Plan
 
 __all__ = ["Executor", "evaluate"]
 
 
-def evaluate(evaluator: Evaluator, arch: Hashable, seed: int, rule: EpochRule | None) -> Evaluation:
-    """One evaluation, wherever it runs; the rule goes only to evaluators that train in epochs."""
-    if rule is None:
+def evaluate(evaluator: Evaluator, arch: Hashable, seed: int, plan: Plan | None) -> Evaluation:
+    """One evaluation, wherever it runs; a plan goes only to evaluators that train in epochs."""
+    if plan is None:
         return evaluator.evaluate(arch, seed)
-    return evaluator.evaluate(arch, seed, on_epoch=rule)  # type: ignore[call-arg]
+    return evaluator.evaluate(arch, seed, plan=plan)  # type: ignore[call-arg]
 
 
 class Executor(ABC):
@@ -35,10 +34,10 @@ class Executor(ABC):
         """Make ``evaluator`` available where evaluations run; called once per search, before any submit."""
 
     @abstractmethod
-    def submit(self, arch: Hashable, seed: int, rule: EpochRule | None = None) -> Any:
+    def submit(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Any:
         """Evaluate ``arch`` with ``seed``; returns a future of the :class:`~nasforge.evaluators.Evaluation`.
 
-        ``rule`` (a stopping rule's snapshot) travels with the trial and may end its training early.
+        ``plan`` (a stopping rule's snapshot, how many epochs, a checkpoint to go on from) travels with it.
         """
 
     def describe(self) -> str:

@@ -28,8 +28,7 @@ from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.executors._base import Executor, evaluate
 
 if TYPE_CHECKING:
-    from nasforge.evaluators import Evaluation, Evaluator
-    from nasforge.fidelity import EpochRule
+    from nasforge.evaluators import Evaluation, Evaluator, Plan
 
 __all__ = ["DaskExecutor", "ExecutorError"]
 
@@ -40,9 +39,9 @@ class ExecutorError(NasforgeError):
     """The workers cannot be reached or are all gone; the store stays consistent and the run can be resumed."""
 
 
-def _evaluate(evaluator: Evaluator, arch: Hashable, seed: int, rule: EpochRule | None) -> Evaluation:
+def _evaluate(evaluator: Evaluator, arch: Hashable, seed: int, plan: Plan | None) -> Evaluation:
     """Runs on a worker; ``evaluator`` is the copy scattered at start, resolved by Dask from its future."""
-    return evaluate(evaluator, arch, seed, rule)
+    return evaluate(evaluator, arch, seed, plan)
 
 
 def _security(security: Any) -> Any:
@@ -176,11 +175,11 @@ class DaskExecutor(Executor):
         workers = self.workers or os.cpu_count() or 1
         return f"on {workers} worker process{'es' if workers > 1 else ''}"
 
-    def submit(self, arch: Hashable, seed: int, rule: EpochRule | None = None) -> Any:
+    def submit(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Any:
         if self._remote.status != "finished":  # every copy was lost with its workers: ship it again
             self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
         return self.client.submit(
-            _evaluate, self._remote, arch, seed, rule, pure=False, resources=self.resources or None, retries=0
+            _evaluate, self._remote, arch, seed, plan, pure=False, resources=self.resources or None, retries=0
         )
 
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 from nasforge.executors._base import Executor, evaluate
 
 if TYPE_CHECKING:
-    from nasforge.evaluators import Evaluation, Evaluator
-    from nasforge.fidelity import EpochRule
+    from nasforge.evaluators import Evaluation, Evaluator, Plan
 
 __all__ = ["LocalExecutor"]
 
@@ -23,10 +22,10 @@ class LocalExecutor(Executor):
     def start(self, evaluator: Evaluator) -> None:
         self.evaluator = evaluator
 
-    def submit(self, arch: Hashable, seed: int, rule: EpochRule | None = None) -> Future[Evaluation]:
+    def submit(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Future[Evaluation]:
         future: Future[Evaluation] = Future()
         try:
-            future.set_result(evaluate(self.evaluator, arch, seed, rule))
+            future.set_result(evaluate(self.evaluator, arch, seed, plan))
         except Exception as exc:  # recorded as a failed trial by the runner
             future.set_exception(exc)
         return future

@@ -3,9 +3,12 @@
 A :class:`Stopper` lives in the driver and watches the trials that end; for each new trial it hands the
 executor an :class:`EpochRule`, a small picklable snapshot that travels with the trial (to a worker process if
 need be) and is asked after every epoch whether to stop. A stopped trial is recorded ``pruned`` with its
-curve, its score is the one at the epoch it reached, and the strategy is told that score.
+curve, its score is the one at the epoch it reached, and the strategy is told that score. :class:`Asha`
+instead schedules epochs: every architecture trains briefly, the best are promoted to train on.
 """
 
+from nasforge.fidelity._asha import Asha, rung_epochs
+from nasforge.fidelity._make import make_fidelity
 from nasforge.fidelity._stoppers import (
     STOPPERS,
     EpochRule,
@@ -18,10 +21,13 @@ from nasforge.fidelity._stoppers import (
 
 __all__ = [
     "STOPPERS",
+    "Asha",
     "EpochRule",
     "MedianStopper",
     "PatienceStopper",
     "Stopper",
     "ThresholdStopper",
+    "make_fidelity",
     "make_stopper",
+    "rung_epochs",
 ]

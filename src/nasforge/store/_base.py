@@ -25,8 +25,8 @@ class Store(ABC):
     def get_meta(self, key: str, default: Any = None) -> Any: ...
 
     @abstractmethod
-    def create_trial(self, arch: str, seed: int) -> Trial:
-        """Record a trial as ``running`` and return it with its new id."""
+    def create_trial(self, arch: str, seed: int, parent: int | None = None) -> Trial:
+        """Record a trial as ``running`` and return it with its new id; ``parent`` is the trial it trains on."""
 
     @abstractmethod
     def finish_trial(

@@ -17,10 +17,10 @@ from nasforge.trial import Trial, TrialState
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
 SCHEMA_VERSION = 2
-"""1: the first; 2: a ``pruned`` status and the ``curve`` column (stores of version 1 are migrated on open)."""
+"""1: the first; 2: a ``pruned`` status, the ``curve`` and ``parent`` columns (version 1 is migrated on open)."""
 
 _COLUMNS_V1 = "id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error"
-_COLUMNS = _COLUMNS_V1 + ", curve"
+_COLUMNS = _COLUMNS_V1 + ", curve, parent"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS trials (
     finished_at REAL,
     elapsed REAL,
     error TEXT,
-    curve TEXT NOT NULL DEFAULT '[]'
+    curve TEXT NOT NULL DEFAULT '[]',
+    parent INTEGER REFERENCES trials (id)
 );
 CREATE VIEW IF NOT EXISTS trials_flat AS
 SELECT id, arch, status, score,
@@ -134,12 +135,14 @@ class SQLiteStore(Store):
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
-    def create_trial(self, arch: str, seed: int) -> Trial:
+    def create_trial(self, arch: str, seed: int, parent: int | None = None) -> Trial:
         now = time.time()
         cursor = self._write(
-            "INSERT INTO trials (arch, status, seed, started_at) VALUES (?, 'running', ?, ?)", (arch, seed, now)
+            "INSERT INTO trials (arch, status, seed, started_at, parent) VALUES (?, 'running', ?, ?, ?)",
+            (arch, seed, now, parent),
         )
-        return Trial(id=int(cursor.lastrowid or 0), arch=arch, state=TrialState.RUNNING, seed=seed, started_at=now)
+        trial_id = int(cursor.lastrowid or 0)
+        return Trial(id=trial_id, arch=arch, state=TrialState.RUNNING, seed=seed, started_at=now, parent=parent)
 
     def finish_trial(
         self,
@@ -220,6 +223,7 @@ class SQLiteStore(Store):
             elapsed=row[9],
             error=row[10],
             curve=tuple(floats(point) for point in json.loads(row[11])),
+            parent=row[12],
         )
 
     def close(self) -> None:
