@@ -78,6 +78,10 @@ def test_patience_and_threshold_rules():
         ({"patience": 3}, "fidelity: patience apply only with a stopper"),
         ({"stopper": "threshold"}, "fidelity: threshold: needs a number"),
         ({"stopper": "median", "warmup_epochs": 0}, "fidelity.warmup_epochs: must be >= 1"),
+        ({"scheduler": "asha", "stopper": "median"}, "fidelity: give a stopper or a scheduler, not both"),
+        ({"scheduler": "asha", "patience": 2}, "fidelity: patience does not apply to scheduler asha"),
+        ({"scheduler": "hyperband"}, "fidelity.scheduler: must be one of 'none' or 'asha'"),
+        ({"scheduler": "asha", "eta": 1}, "fidelity.eta: must be >= 2"),
     ],
 )
 def test_bad_fidelity_blocks_are_one_line(block, message):
@@ -230,3 +234,33 @@ def test_a_promotion_without_its_checkpoint_retrains_to_the_same_result(tmp_path
         (t.arch, t.parent, t.costs["epochs"]) for t in retrained
     ]
     assert [t.metrics for t in held] == [t.metrics for t in retrained]
+
+
+def test_asha_on_worker_processes_ships_checkpoints_both_ways():
+    splits = split(DATA, seed=0)
+    space = ChainSpace(input_shape=splits.input_shape)
+    evaluator = TrainEvaluator(space, splits, nf.Trainer(epochs=3))
+    executor = DaskExecutor(workers=2, timeout=60)
+    store = SQLiteStore(":memory:")
+    run = Run(space, make_strategy("random"), evaluator, store, executor=executor, scheduler=Asha(max_epochs=3))
+    try:
+        run.optimize(nf.Budget(trials=10))
+    finally:
+        executor.shutdown()
+    children = [t for t in run.trials if t.parent is not None]
+    assert children and all(t.state is TrialState.FINISHED and t.costs["epochs"] == 3 for t in children)
+    child = children[0]
+    straight = evaluator.evaluate(child.arch, child.seed, Plan(until=3))
+    assert straight.metrics == pytest.approx(child.metrics)
+
+
+def test_asha_goes_on_promoting_after_the_strategy_has_asked_for_every_architecture():
+    splits = split(DATA, seed=0)
+    space = ChainSpace(
+        input_shape=splits.input_shape, depth=(1, 1), widths=(8, 16), kernels=(3,), min_receptive_field=0
+    )
+    evaluator = TrainEvaluator(space, splits, nf.Trainer(epochs=3))
+    run = Run(space, make_strategy("random"), evaluator, SQLiteStore(":memory:"), scheduler=Asha(max_epochs=3))
+    assert run.optimize(nf.Budget(trials=100)) == "exhausted"
+    new = [t for t in run.trials if t.parent is None]
+    assert len(new) == space.size and len([t for t in run.trials if t.parent]) == space.size // 3

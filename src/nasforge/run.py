@@ -143,6 +143,8 @@ class Run:
                     try:
                         job = self._next_job(pending, done)
                     except SpaceExhausted:
+                        if pending and self.scheduler is not None:
+                            break  # every architecture is asked for, but results in flight may earn promotions
                         reason = "exhausted"
                         break
                     for cb in callbacks:
@@ -172,14 +174,12 @@ class Run:
 
     def _next_job(self, pending: dict[Any, _Pending], done: int) -> _Pending:
         """A promotion when the scheduler has one, else a new architecture from the strategy (recorded running)."""
-        promotion = self.scheduler.promotion() if self.scheduler is not None else None
-        if promotion is not None:
+        if self.scheduler is not None and (promotion := self.scheduler.promotion()) is not None:
             parent, epochs = promotion
             trial = self.store.create_trial(parent.arch, parent.seed, parent=parent.id)  # the same training, on
-            self.scheduler.started(trial)  # type: ignore[union-attr]
-            keep = epochs < self.scheduler.rungs[-1]  # type: ignore[union-attr]
+            self.scheduler.started(trial)
             held = self._checkpoints.pop(parent.id, None)  # without one the training is redone, to the same weights
-            plan = Plan(until=epochs, start=held[1] if held else None, keep=keep)
+            plan = Plan(until=epochs, start=held[1] if held else None, keep=epochs < self.scheduler.rungs[-1])
             return _Pending(trial, self.space.from_string(parent.arch), plan, parent)
         arch = ask_new(self.strategy, self._seen, {job.arch for job in pending.values()})
         trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
