@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 import nasforge as nf
@@ -11,7 +13,15 @@ from nasforge.data import split, synthetic
 from nasforge.evaluators import Plan, TrainEvaluator
 from nasforge.exceptions import ConfigError
 from nasforge.executors import DaskExecutor
-from nasforge.fidelity import Asha, MedianStopper, PatienceStopper, ThresholdStopper, rung_epochs
+from nasforge.fidelity import (
+    Asha,
+    Hyperband,
+    MedianStopper,
+    PatienceStopper,
+    SuccessiveHalving,
+    ThresholdStopper,
+    rung_epochs,
+)
 from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import ChainSpace
@@ -80,7 +90,7 @@ def test_patience_and_threshold_rules():
         ({"stopper": "median", "warmup_epochs": 0}, "fidelity.warmup_epochs: must be >= 1"),
         ({"scheduler": "asha", "stopper": "median"}, "fidelity: give a stopper or a scheduler, not both"),
         ({"scheduler": "asha", "patience": 2}, "fidelity: patience does not apply to scheduler asha"),
-        ({"scheduler": "hyperband"}, "fidelity.scheduler: must be one of 'none' or 'asha'"),
+        ({"scheduler": "bohb"}, "fidelity.scheduler: must be one of 'none', 'asha', 'successive_halving' or"),
         ({"scheduler": "asha", "eta": 1}, "fidelity.eta: must be >= 2"),
     ],
 )
@@ -264,3 +274,54 @@ def test_asha_goes_on_promoting_after_the_strategy_has_asked_for_every_architect
     assert run.optimize(nf.Budget(trials=100)) == "exhausted"
     new = [t for t in run.trials if t.parent is None]
     assert len(new) == space.size and len([t for t in run.trials if t.parent]) == space.size // 3
+
+
+def test_hyperband_brackets_are_those_of_the_paper():
+    hyperband = Hyperband(max_epochs=9, min_epochs=1, eta=3)  # R = 9, eta = 3 (Li et al. 2018, Table 1)
+    assert [hyperband._shape(i) for i in range(4)] == [(0, 9), (1, 5), (2, 3), (0, 9)]  # (first rung, architectures)
+    assert [SuccessiveHalving(max_epochs=9)._shape(i) for i in range(2)] == [(0, 9), (0, 9)]
+
+
+def test_successive_halving_waits_for_a_complete_rung_and_keeps_other_workers_busy():
+    sh = SuccessiveHalving(max_epochs=9, min_epochs=1, eta=3)
+    new = iter(range(1, 100))
+
+    def start(parent: Trial | None = None) -> Trial:
+        trial = Trial(id=next(new), arch="a", state=TrialState.RUNNING, seed=0, parent=parent and parent.id)
+        sh.started(trial)
+        return trial
+
+    def end(trial: Trial, score: float, epochs: int) -> Trial:
+        ended = replace(trial, state=TrialState.FINISHED, score=score, costs={"epochs": epochs})
+        sh.observe(ended)
+        return ended
+
+    first = [start() for _ in range(9)]
+    assert sh.first_rung() == 1  # bracket 1 is full; the next new architecture opens bracket 2, at rung 1 too
+    ended = [end(t, score, 1) for t, score in zip(first[:8], [0.1, 0.9, 0.3, 0.8, 0.2, 0.7, 0.4, 0.5], strict=True)]
+    assert sh.promotion() is None  # 8 of 9 ended: the rung is not complete
+    ended.append(end(first[8], 0.6, 1))
+    order = []
+    while (promotion := sh.promotion()) is not None:
+        parent, epochs = promotion
+        order.append((parent.id, epochs))
+        start(parent)
+    assert order == [(2, 3), (4, 3), (6, 3)]  # the top third of 9, best first, each once
+
+
+def test_a_hyperband_search_runs_its_brackets_and_resumes_to_the_same_shape(tmp_path):
+    from collections import Counter
+
+    common = {
+        "data": DATA,
+        "trainer": nf.Trainer(epochs=9),
+        "strategy": "random",
+        "fidelity": {"scheduler": "hyperband", "min_epochs": 1, "eta": 3},
+    }
+    whole = search(budget=nf.Budget(trials=22), **common).trials  # brackets 9+3+1, 5+1, 3
+    shape = Counter((t.parent is None, int(t.costs["epochs"])) for t in whole)
+    assert shape == {(True, 1): 9, (False, 3): 3, (False, 9): 2, (True, 3): 5, (True, 9): 3}
+    assert len({t.parent for t in whole if t.parent is not None}) == 5  # no trial promoted twice
+    search(budget=nf.Budget(trials=11), run_dir=tmp_path, **common)
+    resumed = search(budget=nf.Budget(trials=22), run_dir=tmp_path, **common).trials
+    assert Counter((t.parent is None, int(t.costs["epochs"])) for t in resumed) == shape

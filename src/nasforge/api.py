@@ -12,7 +12,7 @@ from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.exceptions import StoreError
 from nasforge.executors import Executor
-from nasforge.fidelity import Asha, Stopper, make_fidelity
+from nasforge.fidelity import Scheduler, Stopper, make_fidelity
 from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import SPACES, SearchSpace
@@ -115,7 +115,7 @@ def search(
     callbacks: Sequence[Callback] = (),
     config: dict[str, Any] | None = None,
     executor: Executor | str | dict[str, Any] | None = None,
-    fidelity: Stopper | Asha | dict[str, Any] | None = None,
+    fidelity: Stopper | Scheduler | dict[str, Any] | None = None,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
@@ -126,9 +126,9 @@ def search(
     ``{"type": "processes", "workers": 2}`` on worker processes, ``{"type": "dask", "address": ...}`` on a
     Dask cluster (the keys of the config's ``executor:`` block), or an :class:`~nasforge.executors.Executor`.
     ``fidelity`` spends less on losers: ``{"stopper": "median", "warmup_epochs": 2}`` stops them early,
-    ``{"scheduler": "asha", "min_epochs": 1, "eta": 3}`` trains every architecture briefly and promotes the best
-    (the keys of the config's ``fidelity:`` block; or a :class:`~nasforge.fidelity.Stopper` or
-    :class:`~nasforge.fidelity.Asha`); ``None`` trains every trial fully.
+    ``{"scheduler": "asha", "min_epochs": 1, "eta": 3}`` (or ``successive_halving``, ``hyperband``) trains
+    architectures briefly and promotes the best (the keys of the config's ``fidelity:`` block; or a
+    :class:`~nasforge.fidelity.Stopper` or :class:`~nasforge.fidelity.Scheduler`); ``None`` trains all fully.
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",

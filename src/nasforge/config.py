@@ -119,7 +119,7 @@ class FidelityConfig(_Section):
     min_trials: int | None = Field(None, ge=1)
     patience: int | None = Field(None, ge=1)
     threshold: float | None = None
-    scheduler: Literal["none", "asha"] = "none"
+    scheduler: Literal["none", "asha", "successive_halving", "hyperband"] = "none"
     min_epochs: int | None = Field(None, ge=1)
     eta: int | None = Field(None, ge=2)
 

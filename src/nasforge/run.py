@@ -19,7 +19,7 @@ from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluator, Plan
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
-from nasforge.fidelity import Asha, Stopper
+from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
@@ -65,7 +65,7 @@ class Run:
         seed: int = 0,
         executor: Executor | None = None,
         stopper: Stopper | None = None,
-        scheduler: Asha | None = None,
+        scheduler: Scheduler | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
@@ -76,7 +76,7 @@ class Run:
         self.seed = seed
         self.executor = executor or LocalExecutor()
         self.stopper = stopper  # hands every trial an epoch rule that may end it early (recorded "pruned")
-        self.scheduler = scheduler  # promotes good trials to more epochs (ASHA); None: every trial trains fully
+        self.scheduler = scheduler  # promotes good trials to more epochs (ASHA, ...); None: all train fully
         self._checkpoints: dict[int, tuple[Trial, Any]] = {}  # trial id -> where its training stopped
         self.clock = clock  # seconds; injectable so that time budgets are testable without waiting
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
@@ -93,7 +93,7 @@ class Run:
         """A trial ended (or was replayed on resume): the strategy, stopper and scheduler see it.
 
         The strategy is told only a new architecture's own result; a promotion's deeper result goes to the
-        scheduler alone (see :mod:`nasforge.fidelity._asha` for why).
+        scheduler alone (see :mod:`nasforge.fidelity._schedulers` for why).
         """
         if trial.parent is None:
             arch = self.space.from_string(trial.arch)
@@ -183,10 +183,11 @@ class Run:
             return _Pending(trial, self.space.from_string(parent.arch), plan, parent)
         arch = ask_new(self.strategy, self._seen, {job.arch for job in pending.values()})
         trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
-        rule = self.stopper.rule() if self.stopper is not None else None
-        first = self.scheduler.rungs[0] if self.scheduler is not None else None
-        plan = Plan(rule=rule, until=first, keep=first is not None) if rule or first else None
-        return _Pending(trial, arch, plan)
+        if self.scheduler is not None:
+            until = self.scheduler.first_rung()
+            self.scheduler.started(trial)
+            return _Pending(trial, arch, Plan(until=until, keep=until < self.scheduler.rungs[-1]))
+        return _Pending(trial, arch, Plan(rule=self.stopper.rule()) if self.stopper is not None else None)
 
     def _record(self, job: _Pending, future: Any, elapsed: float) -> Trial:
         """Store the result (finished, pruned or failed) and tell the strategy; a failure never stops the search.

@@ -3,12 +3,13 @@
 A :class:`Stopper` lives in the driver and watches the trials that end; for each new trial it hands the
 executor an :class:`EpochRule`, a small picklable snapshot that travels with the trial (to a worker process if
 need be) and is asked after every epoch whether to stop. A stopped trial is recorded ``pruned`` with its
-curve, its score is the one at the epoch it reached, and the strategy is told that score. :class:`Asha`
-instead schedules epochs: every architecture trains briefly, the best are promoted to train on.
+curve, its score is the one at the epoch it reached, and the strategy is told that score. A
+:class:`Scheduler` (ASHA, successive halving, Hyperband) instead schedules epochs: architectures train
+briefly, the best are promoted to train on.
 """
 
-from nasforge.fidelity._asha import Asha, rung_epochs
 from nasforge.fidelity._make import make_fidelity
+from nasforge.fidelity._schedulers import SCHEDULERS, Asha, Hyperband, Scheduler, SuccessiveHalving, rung_epochs
 from nasforge.fidelity._stoppers import (
     STOPPERS,
     EpochRule,
@@ -20,12 +21,16 @@ from nasforge.fidelity._stoppers import (
 )
 
 __all__ = [
+    "SCHEDULERS",
     "STOPPERS",
     "Asha",
     "EpochRule",
+    "Hyperband",
     "MedianStopper",
     "PatienceStopper",
+    "Scheduler",
     "Stopper",
+    "SuccessiveHalving",
     "ThresholdStopper",
     "make_fidelity",
     "make_stopper",
