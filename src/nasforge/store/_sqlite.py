@@ -46,6 +46,8 @@ SELECT id, arch, status, score,
        json_extract(metrics, '$.loss') AS loss,
        json_extract(costs, '$.params') AS params,
        json_extract(costs, '$.flops') AS flops,
+       json_extract(costs, '$.epochs') AS epochs,
+       parent,
        finished_at - started_at AS seconds,
        elapsed,
        error
