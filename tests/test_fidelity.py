@@ -325,3 +325,14 @@ def test_a_hyperband_search_runs_its_brackets_and_resumes_to_the_same_shape(tmp_
     search(budget=nf.Budget(trials=11), run_dir=tmp_path, **common)
     resumed = search(budget=nf.Budget(trials=22), run_dir=tmp_path, **common).trials
     assert Counter((t.parent is None, int(t.costs["epochs"])) for t in resumed) == shape
+
+
+def test_a_run_resumed_under_another_fidelity_is_refused(tmp_path):
+    from nasforge.exceptions import StoreError
+
+    common = {"data": DATA, "trainer": nf.Trainer(epochs=3), "budget": nf.Budget(trials=3), "run_dir": tmp_path}
+    search(fidelity={"scheduler": "asha"}, **common)
+    with pytest.raises(StoreError, match=r"holds a different search \(fidelity changed\)"):
+        search(fidelity={"stopper": "median"}, **common)
+    with pytest.raises(StoreError, match=r"holds a different search \(fidelity changed\)"):
+        search(**common)

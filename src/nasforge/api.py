@@ -145,9 +145,9 @@ def search(
     budget = budget or Budget()
     objective = objective if isinstance(objective, Objective) else Objective(objective)
     out_dir = Path(run_dir) if run_dir is not None else None
-    store = open_store(out_dir, space, strategy, objective, seed, config)
-    executor = make_executor(executor)
     stopper, scheduler = make_fidelity(fidelity, objective, trainer.epochs)
+    store = open_store(out_dir, space, strategy, objective, seed, config, _described(stopper or scheduler))
+    executor = make_executor(executor)
     evaluator = TrainEvaluator(space, splits, trainer)
     run = Run(
         space,
@@ -175,26 +175,37 @@ def open_store(
     objective: Objective,
     seed: int,
     config: dict[str, Any] | None,
+    fidelity: str | None = None,
 ) -> SQLiteStore:
-    """Open (or create) the run's store; refuse to mix a different search into an existing run."""
+    """Open (or create) the run's store; refuse to mix a different search into an existing run.
+
+    ``fidelity`` (the stopper's or scheduler's description) is part of the search when there is one: a run
+    resumed under another scheduler would promote trials it never ranked.
+    """
     if out_dir is None:
         store = SQLiteStore(":memory:")
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         store = SQLiteStore(out_dir / STORE_FILE)
     identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.config(), "seed": seed}
+    if fidelity is not None:
+        identity["fidelity"] = fidelity
     stored = store.get_meta("search")
     if stored is None:
         store.set_meta("search", identity)
         if config is not None:
             store.set_meta("config", config)
     elif stored != identity:
-        changed = sorted(k for k in identity if identity[k] != stored.get(k))
+        changed = sorted(k for k in identity.keys() | stored.keys() if identity.get(k) != stored.get(k))
         raise StoreError(
             f"{out_dir}: holds a different search ({', '.join(changed)} changed); resume it as it was "
             "or choose another run directory"
         )
     return store
+
+
+def _described(fidelity: Stopper | Scheduler | None) -> str | None:
+    return fidelity.describe() if fidelity is not None else None
 
 
 def _finish(run: Run, out_dir: Path | None, input_shape: Sequence[int], num_classes: int, config: Any) -> Any:
@@ -220,7 +231,9 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
     parts = components_from_config(config)
     splits = split(parts["data"], seed=parts["seed"], valid=parts["valid"], test=parts["test"])
     objective = parts["objective"]
-    store = open_store(run_dir, parts["space"], parts["strategy"], objective, parts["seed"], None)
+    stopper, scheduler = make_fidelity(parts["fidelity"], objective, parts["trainer"].epochs)
+    fidelity = _described(stopper or scheduler)
+    store = open_store(run_dir, parts["space"], parts["strategy"], objective, parts["seed"], None, fidelity)
     run = Run(
         parts["space"],
         parts["strategy"],
