@@ -28,6 +28,7 @@ import math
 from abc import ABC, abstractmethod
 
 from nasforge.exceptions import ConfigError
+from nasforge.fidelity._stoppers import int_at_least
 from nasforge.trial import Trial, TrialState, rank_key
 
 __all__ = ["SCHEDULERS", "Asha", "Hyperband", "Scheduler", "SuccessiveHalving", "rung_epochs"]
@@ -55,8 +56,7 @@ class Scheduler(ABC):
 
     def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3) -> None:
         for name, value, low in (("min_epochs", min_epochs, 1), ("eta", eta, 2), ("max_epochs", max_epochs, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"fidelity.{name}: must be an integer >= {low}, got {value!r}")
+            int_at_least(name, value, low)
         if min_epochs >= max_epochs:
             raise ConfigError(f"fidelity.min_epochs: must be below train.epochs ({max_epochs}), got {min_epochs}")
         self.eta = eta

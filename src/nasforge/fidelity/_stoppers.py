@@ -43,9 +43,10 @@ class EpochRule:
         raise NotImplementedError
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"fidelity.{name}: must be an integer >= 1, got {value!r}")
+def int_at_least(name: str, value: Any, low: int = 1) -> int:
+    """``value`` if it is an integer >= ``low``; otherwise a one-line error naming ``fidelity.<name>``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"fidelity.{name}: must be an integer >= {low}, got {value!r}")
     return value
 
 
@@ -112,7 +113,7 @@ class Stopper(ABC):
 
     def __init__(self, objective: Objective | None = None, warmup_epochs: int = 2) -> None:
         self.objective = objective or Objective()
-        self.warmup_epochs = _positive_int("warmup_epochs", warmup_epochs)
+        self.warmup_epochs = int_at_least("warmup_epochs", warmup_epochs)
 
     def observe(self, trial: Trial) -> None:
         """A trial ended (finished, pruned or failed; also stored ones when a run resumes). Most need no history."""
@@ -138,7 +139,7 @@ class MedianStopper(Stopper):
 
     def __init__(self, objective: Objective | None = None, warmup_epochs: int = 2, min_trials: int = 5) -> None:
         super().__init__(objective, warmup_epochs)
-        self.min_trials = _positive_int("min_trials", min_trials)
+        self.min_trials = int_at_least("min_trials", min_trials)
         self._best_by_epoch: dict[int, list[float]] = {}
 
     def observe(self, trial: Trial) -> None:
@@ -166,7 +167,7 @@ class PatienceStopper(Stopper):
 
     def __init__(self, objective: Objective | None = None, warmup_epochs: int = 2, patience: int = 3) -> None:
         super().__init__(objective, warmup_epochs)
-        self.patience = _positive_int("patience", patience)
+        self.patience = int_at_least("patience", patience)
 
     def rule(self) -> EpochRule:
         return _PatienceRule(self.objective, self.warmup_epochs, patience=self.patience)
@@ -193,10 +194,10 @@ class ThresholdStopper(Stopper):
 STOPPERS: dict[str, type[Stopper]] = {s.name: s for s in (MedianStopper, PatienceStopper, ThresholdStopper)}
 
 
-def make_stopper(spec: Stopper | Mapping[str, Any] | None, objective: Objective | None = None) -> Stopper | None:
+def make_stopper(spec: Mapping[str, Any] | None, objective: Objective | None = None) -> Stopper | None:
     """A stopper from a config's ``fidelity:`` block (``{stopper: median, warmup_epochs: 2}``); None: no stopping."""
-    if spec is None or isinstance(spec, Stopper):
-        return spec
+    if spec is None:
+        return None
     options = dict(spec)
     name = options.pop("stopper", None)
     if name in (None, "none"):
