@@ -34,6 +34,9 @@ def test_stop_reason_names_the_limit_reached():
     assert budget.stop_reason(5, 0.0) == "trials"
     assert budget.stop_reason(0, 10.0) == "seconds"
     assert Budget(seconds=10).stop_reason(10_000, 9.0) is None
+    epochs = Budget(epochs=100)
+    assert (epochs.trials, epochs.defaulted, epochs.describe()) == (None, False, "100 epochs")
+    assert epochs.stop_reason(10_000, 1e6, 99.0) is None and epochs.stop_reason(0, 0.0, 100) == "epochs"
 
 
 @pytest.mark.parametrize(
@@ -42,6 +45,7 @@ def test_stop_reason_names_the_limit_reached():
         ({"trials": 0}, "budget.trials: must be an integer >= 1, got 0"),
         ({"trials": True}, "budget.trials: must be an integer >= 1, got True"),
         ({"seconds": 0}, "budget.seconds: must be > 0, got 0"),
+        ({"epochs": 0}, "budget.epochs: must be an integer >= 1, got 0"),
     ],
 )
 def test_bad_limits_are_refused(kwargs, message):
@@ -54,6 +58,7 @@ def test_bad_limits_are_refused(kwargs, message):
     [
         ({"seconds": 300}, Budget(seconds=300)),
         ({"trials": 12}, Budget(trials=12)),
+        ({"epochs": 400}, Budget(epochs=400)),
         ({}, Budget()),
         (None, Budget()),
     ],

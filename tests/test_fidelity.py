@@ -209,6 +209,20 @@ def test_a_search_under_asha_promotes_continues_and_ranks_by_the_deepest_rung(tm
     assert resumed.trials[:16] == list(trials.values())  # nothing finished was touched
 
 
+def test_an_epochs_budget_counts_the_epochs_each_trial_trained(tmp_path):
+    common = {"data": DATA, "trainer": nf.Trainer(epochs=9), "strategy": "random"}
+    fidelity = {"scheduler": "asha", "min_epochs": 1, "eta": 3}
+    trials = search(budget=nf.Budget(epochs=40), fidelity=fidelity, **common).trials
+    by_id = {t.id: t for t in trials}
+    for t in trials:  # a promotion continued from its parent's checkpoint trains only the epochs it adds
+        start = by_id[t.parent].costs["epochs"] if t.parent is not None else 0
+        assert t.costs["epochs_trained"] == t.costs["epochs"] - start == len(t.curve) - start
+    spent = [t.costs["epochs_trained"] for t in trials]
+    assert sum(spent[:-1]) < 40 <= sum(spent)  # no trial starts once 40 epochs are spent
+    plain = search(budget=nf.Budget(epochs=20), **common).trials  # without a scheduler: 9 epochs each
+    assert [t.costs["epochs_trained"] for t in plain] == [9, 9, 9]
+
+
 def test_an_interrupted_promotion_is_redone_once(tmp_path):
     splits = split(DATA, seed=0)
     space = ChainSpace(input_shape=splits.input_shape)

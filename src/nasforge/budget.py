@@ -1,4 +1,4 @@
-"""When a search stops: a number of trials, a wall-clock limit, or both (whichever comes first)."""
+"""When a search stops: a number of trials, a wall-clock limit, a total of training epochs, whichever comes first."""
 
 from __future__ import annotations
 
@@ -12,45 +12,57 @@ __all__ = ["DEFAULT_TRIALS", "Budget", "StopReason"]
 DEFAULT_TRIALS = 40
 """The trial limit of a search that was given no limit at all; a search given only seconds has no trial limit."""
 
-StopReason = Literal["trials", "seconds"]
+StopReason = Literal["trials", "seconds", "epochs"]
 
 
 @dataclass(frozen=True)
 class Budget:
-    """``trials`` counts finished and failed trials; ``seconds`` is the wall-clock limit of the search phase.
+    """``trials`` counts finished, pruned and failed trials; ``seconds`` is the wall-clock limit of the search
+        phase; ``epochs`` the training epochs of all trials together (the cost unit of multi-fidelity search: a
+        trial pruned after 2 epochs costs 2, a promotion continued from epoch 3 to 9 costs 6).
 
-    Give either or both. Only a budget given neither limit falls back to ``DEFAULT_TRIALS`` trials
-    (``defaulted`` then says so), so that "search for five minutes" (``Budget(seconds=300)``) means five
-    minutes, not five minutes or 40 trials. A trial that is running when the time is up is finished and kept.
+        Give any of them. Only a budget given no limit falls back to ``DEFAULT_TRIALS`` trials
+        (``defaulted`` then says so), so that "search for five minutes" (``Budget(seconds=300)``) means five
+        minutes, not five minutes or 40 trials. A trial that is running when a limit is reached is finished and kept
+    (so parallel workers may overshoot an epochs budget by the trials they hold).
 
-    >>> Budget(seconds=300).trials is None, Budget().trials
-    (True, 40)
+        >>> Budget(seconds=300).trials is None, Budget().trials
+        (True, 40)
     """
 
     trials: int | None = None
     seconds: float | None = None
+    epochs: int | None = None
     defaulted: bool = field(default=False, init=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.trials is None and self.seconds is None:
+        if self.trials is None and self.seconds is None and self.epochs is None:
             object.__setattr__(self, "trials", DEFAULT_TRIALS)
             object.__setattr__(self, "defaulted", True)
         if self.trials is not None and (isinstance(self.trials, bool) or self.trials < 1):
             raise ConfigError(f"budget.trials: must be an integer >= 1, got {self.trials!r}")
         if self.seconds is not None and not self.seconds > 0:
             raise ConfigError(f"budget.seconds: must be > 0, got {self.seconds!r}")
+        if self.epochs is not None and (isinstance(self.epochs, bool) or self.epochs < 1):
+            raise ConfigError(f"budget.epochs: must be an integer >= 1, got {self.epochs!r}")
 
-    def stop_reason(self, trials_done: int, elapsed: float) -> StopReason | None:
-        """Which limit is reached after ``trials_done`` trials and ``elapsed`` seconds, or ``None``."""
+    def stop_reason(self, trials_done: int, elapsed: float, epochs_spent: float = 0) -> StopReason | None:
+        """Which limit is reached after ``trials_done`` trials, ``elapsed`` seconds and ``epochs_spent``, or None."""
         if self.trials is not None and trials_done >= self.trials:
             return "trials"
         if self.seconds is not None and elapsed >= self.seconds:
             return "seconds"
+        if self.epochs is not None and epochs_spent >= self.epochs:
+            return "epochs"
         return None
 
     def describe(self) -> str:
         """The limits in words, for headers and logs: ``300 s``, ``40 trials (default)``, ``40 trials or 600 s``."""
-        limits = [f"{self.trials} trials" if self.trials is not None else "", _seconds(self.seconds)]
+        limits = [
+            f"{self.trials} trials" if self.trials is not None else "",
+            _seconds(self.seconds),
+            f"{self.epochs} epochs" if self.epochs is not None else "",
+        ]
         text = " or ".join(x for x in limits if x)
         if self.defaulted:
             return f"{text} (the default when no budget is given)"

@@ -139,10 +139,11 @@ class FidelityConfig(_Section):
 
 
 class BudgetConfig(_Section):
-    """Either limit, or both; with neither, :class:`~nasforge.budget.Budget` applies its default trial count."""
+    """Any of the limits; with none, :class:`~nasforge.budget.Budget` applies its default trial count."""
 
     trials: int | None = Field(None, ge=1)
     seconds: float | None = Field(None, gt=0)
+    epochs: int | None = Field(None, ge=1)
 
 
 class Config(_Section):

@@ -131,13 +131,14 @@ class Run:
         pending: dict[Any, _Pending] = {}  # executor futures
         for cb in callbacks:
             cb.on_search_start(self)
-        done = self.done
+        ended = self.store.trials(states=DONE)
+        done, epochs = len(ended), sum(_epochs_trained(t) for t in ended)
         reason = ""
         self.executor.start(self.evaluator)
         try:
             while True:
                 while not reason and len(pending) < self.executor.capacity:
-                    reason = budget.stop_reason(done + len(pending), self.clock() - start) or ""
+                    reason = budget.stop_reason(done + len(pending), self.clock() - start, epochs) or ""
                     if reason:
                         break
                     try:
@@ -155,7 +156,7 @@ class Run:
                 for future in self.executor.wait_any(pending):
                     trial = self._record(pending.pop(future), future, self.clock() - start)
                     self._learn(trial)
-                    done += 1
+                    done, epochs = done + 1, epochs + _epochs_trained(trial)
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
         except (KeyboardInterrupt, ExecutorError):
@@ -232,6 +233,11 @@ class Run:
         if len(self._checkpoints) > MAX_CHECKPOINTS:
             worst = max(self._checkpoints.values(), key=lambda held: rank_key(held[0]))[0]
             del self._checkpoints[worst.id]
+
+
+def _epochs_trained(trial: Trial) -> float:
+    """What ``trial`` spent of an epochs budget: the epochs it trained (0 where the evaluator does not say)."""
+    return float(trial.costs.get("epochs_trained", 0))
 
 
 def _describe(error: BaseException) -> str:

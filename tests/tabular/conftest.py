@@ -28,3 +28,20 @@ def complete_table(tmp_path: Path) -> Path:
     path = tmp_path / "toy.csv"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture
+def fidelity_tables(tmp_path: Path) -> tuple[Path, Path]:
+    """Two fidelities of every 3-node cell: a 10-epoch table and a 100-epoch one that ranks differently."""
+    ops = list(WEIGHTS)
+    low, high = ["index,arch,toy_valid,toy_test"], ["index,arch,toy_valid,toy_test"]
+    for n, (a, b, c) in enumerate(itertools.product(ops, repeat=3)):
+        arch = f"|{a}~0|+|{b}~0|{c}~1|"
+        quick = 40 + WEIGHTS[a] + 1.5 * WEIGHTS[b] + 2 * WEIGHTS[c] + (n % 7) * 0.1
+        full = quick + 10 + (n % 11) * 0.4  # more training helps every cell, some more than others
+        low.append(f"{n},{arch},{quick:.2f},{quick + 1:.2f}")
+        high.append(f"{n},{arch},{full:.2f},{full + 2 - (n % 5) * 0.3:.2f}")
+    paths = tmp_path / "toy_10ep.csv", tmp_path / "toy_100ep.csv"
+    for path, lines in zip(paths, (low, high), strict=True):
+        path.write_text("\n".join(lines) + "\n")
+    return paths

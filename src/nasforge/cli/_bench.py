@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from nasforge.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 __all__ = ["bench_app"]
 
@@ -49,7 +52,6 @@ def nb201(
 
     from nasforge.strategies import STRATEGIES
     from nasforge.tabular import load_nb201, run_benchmark
-    from nasforge.tabular._report import plot_regret, render_table
 
     if queries < 1:
         raise ConfigError(f"bench.queries: must be >= 1, got {queries}")
@@ -71,10 +73,71 @@ def nb201(
     result = run_benchmark(
         table, dataset, names, queries=queries, seeds=seeds, jobs=jobs, workers=workers, progress=console.log
     )
+    _report(console, result, out, plot if plot is not None else Path(f"nb201_{dataset}_regret.png"))
+
+
+@bench_app.command("nb201-fidelity")
+def nb201_fidelity(
+    low_table: Annotated[Path, typer.Option(help="The low-fidelity table (e.g. nb201_12ep.csv.gz).")],
+    high_table: Annotated[Path, typer.Option(help="The high-fidelity table (e.g. nb201_200ep.csv.gz).")],
+    low_epochs: Annotated[int, typer.Option(help="Training epochs behind the low table.")] = 12,
+    high_epochs: Annotated[int, typer.Option(help="Training epochs behind the high table.")] = 200,
+    dataset: Annotated[str, typer.Option(help="Which <name>_valid/<name>_test columns to use.")] = "cifar10",
+    strategies: Annotated[
+        str | None, typer.Option(help="Comma-separated strategy names (default: every registered one).")
+    ] = None,
+    schedulers: Annotated[str, typer.Option(help="Comma-separated: asha, successive_halving, hyperband.")] = "asha",
+    eta: Annotated[int, typer.Option(help="Schedulers promote the top 1/eta of a rung.")] = 16,
+    trainings: Annotated[int, typer.Option(help="Budget of each run, in full high-fidelity trainings.")] = 50,
+    seeds: Annotated[int, typer.Option(help="Runs per setup, with seeds 0..seeds-1.")] = 30,
+    out: Annotated[Path | None, typer.Option(help="Write the results as JSON here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Regret-curve PNG [default: nb201_fidelity_<dataset>_regret.png].")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Searches run at once, each in its own process (1: in this one).")] = 2,
+) -> None:
+    """Every strategy at the high fidelity, at the low one, and under each scheduler over both, at equal epochs.
+
+    The cost is counted in training epochs (a low query costs low-epochs, a high one high-epochs); each run
+    reports the high table's test accuracy of the architecture it returns.
+    """
+    from rich.console import Console
+
+    from nasforge.strategies import STRATEGIES
+    from nasforge.tabular import run_fidelity_benchmark
+
+    for name, value in (("trainings", trainings), ("seeds", seeds), ("jobs", jobs), ("low_epochs", low_epochs)):
+        if value < 1:
+            raise ConfigError(f"bench.{name}: must be >= 1, got {value}")
+    names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else STRATEGIES.names()
+    for name in names:
+        STRATEGIES.get(name)
+    chosen = [s.strip() for s in schedulers.split(",") if s.strip()]
+    console = Console()
+    result = run_fidelity_benchmark(
+        low_table,
+        high_table,
+        dataset,
+        names,
+        chosen,
+        eta=eta,
+        low=low_epochs,
+        high=high_epochs,
+        trainings=trainings,
+        seeds=seeds,
+        jobs=jobs,
+        progress=console.log,
+    )
+    _report(console, result, out, plot if plot is not None else Path(f"nb201_fidelity_{dataset}_regret.png"))
+
+
+def _report(console: Console, result: dict[str, Any], out: Path | None, plot: Path) -> None:
+    """The results table on the terminal, the JSON where asked, and the regret curves."""
+    from nasforge.tabular._report import plot_regret, render_table
+
     console.print(render_table(result))
     if out is not None:
         out.write_text(json.dumps(result, indent=1))
         console.print(f"results written to {out}")
-    plot_path = plot if plot is not None else Path(f"nb201_{dataset}_regret.png")
-    plot_regret(result, plot_path)
-    console.print(f"regret curves written to {plot_path}")
+    plot_regret(result, plot)
+    console.print(f"regret curves written to {plot}")

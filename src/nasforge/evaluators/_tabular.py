@@ -8,9 +8,10 @@ calls for the architecture it returns. ``queries`` and ``test_reads`` count both
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 
-from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport
+from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
+from nasforge.exceptions import DataError
 from nasforge.tabular._nb201 import NB201Table, load_nb201
 
 __all__ = ["TabularEvaluator"]
@@ -22,29 +23,59 @@ class TabularEvaluator(Evaluator):
     Metrics are fractions like every other evaluator's (``accuracy`` = valid % / 100); ``accuracy_pct``
     keeps the table's percent for NB201 reporting.
 
+    ``table`` may also map training epochs to tables of the same architectures (``{12: nb201_12ep, 200:
+    nb201_200ep}``): the evaluator then has those fidelities, a plan's ``until`` picks one (the highest
+    without a plan), each answer costs its epochs (``epochs`` and ``epochs_trained``: the tables' trainings are
+    independent, so a 200-epoch answer costs 200 after a 12-epoch one too), and the test accuracy is always
+    read from the highest fidelity's table (or from ``test_table``: a search on 12-epoch results reports the
+    returned architecture's 200-epoch test accuracy, the NAS-Bench-201 papers' protocol).
+
     >>> ev = TabularEvaluator("nb201_12ep.csv.gz", dataset="cifar10")  # doctest: +SKIP
     >>> ev.evaluate(arch, seed=0).metrics["accuracy_pct"]  # doctest: +SKIP
     84.892
     """
 
-    def __init__(self, table: NB201Table | str | os.PathLike[str], dataset: str = "cifar10") -> None:
-        self.table = table if isinstance(table, NB201Table) else load_nb201(str(table))
+    def __init__(
+        self,
+        table: NB201Table | str | os.PathLike[str] | Mapping[int, NB201Table | str | os.PathLike[str]],
+        dataset: str = "cifar10",
+        test_table: NB201Table | str | os.PathLike[str] | None = None,
+    ) -> None:
+        tables = {int(e): _load(t) for e, t in table.items()} if isinstance(table, Mapping) else {0: _load(table)}
+        if not tables:
+            raise DataError("a tabular evaluator needs at least one table")
+        self.tables = dict(sorted(tables.items()))
+        self.fidelities = [e for e in self.tables if e > 0]  # empty: one table, answers cost no epochs
+        # test accuracy (and row order) come from the highest fidelity's table unless another is named
+        self.table = _load(test_table) if test_table is not None else self.tables[max(self.tables)]
+        self.table.check_dataset(dataset)
         self.dataset = dataset
-        self._column = self.table.check_dataset(dataset)
-        self._valid = self.table.valid(dataset)
+        self._valid = {e: t.valid(dataset) for e, t in self.tables.items()}
         self.queries = 0
         self.test_reads = 0
 
-    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
-        value = float(self._valid[self.table.row(arch)])
+    def evaluate(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Evaluation:
+        epochs = plan.until if plan is not None and plan.until is not None else max(self.tables)
+        if epochs not in self._valid:
+            raise DataError(f"no table for {epochs} epochs (this benchmark has {', '.join(map(str, self.fidelities))})")
+        value = float(self._valid[epochs][self.tables[epochs].row(arch)])
         self.queries += 1
-        return Evaluation(metrics={"accuracy": value / 100.0, "accuracy_pct": value})
+        metrics = {"accuracy": value / 100.0, "accuracy_pct": value}
+        if not self.fidelities:
+            return Evaluation(metrics=metrics)
+        costs = {"epochs": epochs, "epochs_trained": epochs}
+        return Evaluation(metrics=metrics, costs=costs, curve=({"epoch": epochs, **metrics},))
 
     def for_workers(self, load_data: bool = False) -> TabularEvaluator:
-        """The validation column only: a worker process never holds the test column (a table is always sent)."""
-        return TabularEvaluator(self.table.without_test(), self.dataset)
+        """The validation columns only: a worker process never holds a test column (tables are always sent)."""
+        tables = {e: t.without_test() for e, t in self.tables.items()}
+        return TabularEvaluator(tables if self.fidelities else tables[0], self.dataset, self.table.without_test())
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         value = float(self.table.test(self.dataset)[self.table.row(arch)])
         self.test_reads += 1
         return FinalReport(metrics={"accuracy": value / 100.0, "accuracy_pct": value})
+
+
+def _load(table: NB201Table | str | os.PathLike[str]) -> NB201Table:
+    return table if isinstance(table, NB201Table) else load_nb201(str(table))

@@ -146,6 +146,7 @@ class TrainEvaluator(Evaluator):
             "params": params,
             "flops": flops,
             "epochs": fit.epochs,
+            "epochs_trained": len(curve),  # a continued training's curve holds only its new epochs
             "build_seconds": t1 - t0,
             "cost_seconds": t2 - t1,
             "train_seconds": t3 - t2,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 from nasforge.exceptions import ConfigError
 from nasforge.fidelity._stoppers import int_at_least
@@ -54,12 +55,21 @@ class Scheduler(ABC):
 
     name: str
 
-    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3) -> None:
+    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3, rungs: Sequence[int] | None = None) -> None:
+        """Rungs ``min_epochs * eta**k`` up to ``max_epochs``, or the given ``rungs`` (e.g. ``[12, 200]``, the
+        fidelities a benchmark table holds); either way ``eta`` is the fraction ``1/eta`` promoted."""
         for name, value, low in (("min_epochs", min_epochs, 1), ("eta", eta, 2), ("max_epochs", max_epochs, 1)):
             int_at_least(name, value, low)
+        self.eta = eta
+        if rungs is not None:
+            self.rungs = [int_at_least("rungs", r) for r in rungs]
+            if len(self.rungs) < 2 or self.rungs != sorted(set(self.rungs)) or self.rungs[-1] != max_epochs:
+                raise ConfigError(
+                    f"fidelity.rungs: must be two or more increasing epoch counts ending at {max_epochs}, got {rungs!r}"
+                )
+            return
         if min_epochs >= max_epochs:
             raise ConfigError(f"fidelity.min_epochs: must be below train.epochs ({max_epochs}), got {min_epochs}")
-        self.eta = eta
         self.rungs = rung_epochs(min_epochs, max_epochs, eta)
 
     def describe(self) -> str:
@@ -86,8 +96,8 @@ class Asha(Scheduler):
 
     name = "asha"
 
-    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3) -> None:
-        super().__init__(max_epochs, min_epochs, eta)
+    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3, rungs: Sequence[int] | None = None) -> None:
+        super().__init__(max_epochs, min_epochs, eta, rungs)
         self._finished: list[list[Trial]] = [[] for _ in self.rungs]
         self._promoted: set[int] = set()
 
@@ -130,8 +140,8 @@ class Hyperband(Scheduler):
 
     name = "hyperband"
 
-    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3) -> None:
-        super().__init__(max_epochs, min_epochs, eta)
+    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3, rungs: Sequence[int] | None = None) -> None:
+        super().__init__(max_epochs, min_epochs, eta, rungs)
         self._brackets: list[_Bracket] = []
         self._where: dict[int, tuple[_Bracket, int]] = {}  # trial id -> (bracket, rung index)
 

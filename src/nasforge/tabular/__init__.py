@@ -1,5 +1,6 @@
 """Tabular benchmarks: NAS-Bench-201 tables and the harness that runs strategies on them."""
 
+from nasforge.tabular._fidelity import FidelitySetup, fidelity_setups, run_fidelity_benchmark, run_fidelity_search
 from nasforge.tabular._harness import (
     BUDGETS,
     checkpoints,
@@ -12,12 +13,16 @@ from nasforge.tabular._nb201 import NB201Table, default_nb201_dir, load_nb201
 
 __all__ = [
     "BUDGETS",
+    "FidelitySetup",
     "NB201Table",
     "checkpoints",
     "curve_marks",
     "default_nb201_dir",
+    "fidelity_setups",
     "load_nb201",
     "resolve_strategies",
     "run_benchmark",
+    "run_fidelity_benchmark",
+    "run_fidelity_search",
     "run_search",
 ]

@@ -32,7 +32,10 @@ from nasforge.strategies import STRATEGIES, Strategy
 from nasforge.tabular._nb201 import load_nb201
 
 if TYPE_CHECKING:
+    from nasforge.budget import Budget
+    from nasforge.evaluators import TabularEvaluator
     from nasforge.executors import Executor
+    from nasforge.fidelity import Scheduler
     from nasforge.run import Run
     from nasforge.trial import Trial
 
@@ -62,23 +65,41 @@ def resolve_strategies(strategies: Sequence[str | Strategy] | Mapping[str, Strat
 
 
 class _Answers(Callback):
-    """Follows the run's answer as trials end and reads its test accuracy (%) at every curve mark."""
+    """Follows the run's answer as trials end and reads its test accuracy (%) at every curve mark.
 
-    def __init__(self, marks: Sequence[int]) -> None:
-        self.marks = set(marks)
+    Marks count what the run spent: queries (every trial costs 1), or with ``cost`` e.g. training epochs. A
+    trial whose cost carries the total past a mark does not fit in that budget: the mark gets the answer from
+    before it. The answer is the trial that reached the most epochs (a multi-fidelity run's deepest rung), then
+    the highest validation accuracy, then the earlier table row.
+    """
+
+    def __init__(self, marks: Sequence[float], cost: Callable[[Trial], float] | None = None) -> None:
+        self.marks = sorted(marks)
+        self.cost = cost or (lambda trial: 1.0)
         self.curve: list[float] = []
-        self._done = 0
-        self._best: tuple[float, int] | None = None
+        self.spent = 0.0
+        self.architectures = 0  # new architectures (trials without a parent)
+        self._best: tuple[float, float, int] | None = None
         self._best_arch: str | None = None
         self._test_of: dict[str, float] = {}
 
     def on_trial_end(self, run: Run, trial: Trial) -> None:
-        self._done += 1
+        self.spent += self.cost(trial)
+        self._mark(run, lambda mark: mark < self.spent)  # budgets this trial overshoots: the answer before it
+        self.architectures += trial.parent is None
         if trial.score is not None:
-            key = (trial.score, -run.evaluator.table.row(trial.arch))
+            key = (trial.costs.get("epochs", 0), trial.score, -run.evaluator.table.row(trial.arch))
             if self._best is None or key > self._best:
                 self._best, self._best_arch = key, trial.arch
-        if self._done in self.marks:
+        self._mark(run, lambda mark: mark <= self.spent)
+
+    def finish(self, run: Run) -> list[float]:
+        """The curve with every mark the run did not reach (it ran out of architectures) at its last answer."""
+        self._mark(run, lambda mark: True)
+        return self.curve
+
+    def _mark(self, run: Run, reached: Callable[[float], bool]) -> None:
+        while len(self.curve) < len(self.marks) and reached(self.marks[len(self.curve)]):
             self.curve.append(self.test(run))
 
     def test(self, run: Run) -> float:
@@ -107,17 +128,38 @@ def run_search(
     """
     from nasforge.budget import Budget
     from nasforge.evaluators import TabularEvaluator
-    from nasforge.run import Run
-    from nasforge.store import SQLiteStore
 
     evaluator = TabularEvaluator(load_nb201(table_path), dataset)
     answers = _Answers(curve_marks(queries, budgets))
-    run = Run(evaluator.table.space, strategy, evaluator, SQLiteStore(":memory:"), seed=seed, executor=executor)
-    run.optimize(Budget(trials=queries), callbacks=[answers])
-    run.store.close()
-    while len(answers.curve) < len(answers.marks):
-        answers.curve.append(answers.test(run))
+    run_tabular(strategy, evaluator, seed, Budget(trials=queries), answers, executor=executor)
     return answers.curve
+
+
+def run_tabular(
+    strategy: Strategy,
+    evaluator: TabularEvaluator,
+    seed: int,
+    budget: Budget,
+    answers: _Answers,
+    scheduler: Scheduler | None = None,
+    executor: Executor | None = None,
+) -> None:
+    """One :class:`~nasforge.run.Run` over an in-memory store, its answers followed by ``answers``."""
+    from nasforge.run import Run
+    from nasforge.store import SQLiteStore
+
+    run = Run(
+        evaluator.table.space,
+        strategy,
+        evaluator,
+        SQLiteStore(":memory:"),
+        seed=seed,
+        executor=executor,
+        scheduler=scheduler,
+    )
+    run.optimize(budget, callbacks=[answers])
+    run.store.close()
+    answers.finish(run)
 
 
 def curve_marks(queries: int, budgets: Sequence[int] = BUDGETS) -> list[int]:
@@ -172,29 +214,49 @@ def run_benchmark(
     nb201.check_dataset(dataset)
     oracle = nb201.oracle(dataset)
     chosen = resolve_strategies(strategies)
-    chunks = [(label, list(range(s, min(s + _CHUNK, seeds)))) for label in chosen for s in range(0, seeds, _CHUNK)]
-    curves: dict[str, list[list[float]]] = {label: [] for label in chosen}
-    seconds: dict[str, float] = dict.fromkeys(chosen, 0.0)
+    chunks = seed_chunks(chosen, seeds)
     args = [(chosen[label], table_path, dataset, part, queries, tuple(budgets)) for label, part in chunks]
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            outcomes = pool.map(_run_chunk, *zip(*args, strict=True))
-            _collect(chunks, outcomes, curves, seconds, progress)
-    else:
-        from nasforge.api import make_executor
-
-        # one set of workers for every search; each search ships them its evaluator (the validation column)
-        executor = make_executor({"type": "processes", "workers": workers} if workers > 1 else None)
-        try:
-            _collect(chunks, (_run_chunk(*a, executor) for a in args), curves, seconds, progress)
-        finally:
-            executor.shutdown()
+    curves, seconds = run_chunks(_run_chunk, chunks, args, jobs, workers, progress)
     return _summarise(table_path, dataset, oracle, queries, budgets, curves, seconds)
 
 
-def _collect(chunks: list, outcomes: Any, curves: dict, seconds: dict, progress: Callable | None) -> None:
-    for (label, part), (chunk_curves, elapsed) in zip(chunks, outcomes, strict=True):
-        curves[label].extend(chunk_curves)
+def seed_chunks(labels: Sequence[str], seeds: int) -> list[tuple[str, list[int]]]:
+    """(label, seeds) work units of ``_CHUNK`` seeds: small enough to keep every job busy to the end."""
+    return [(label, list(range(s, min(s + _CHUNK, seeds)))) for label in labels for s in range(0, seeds, _CHUNK)]
+
+
+def run_chunks(
+    task: Callable[..., Any],
+    chunks: list[tuple[str, list[int]]],
+    args: list[tuple],
+    jobs: int,
+    workers: int = 1,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[dict[str, list[Any]], dict[str, float]]:
+    """``task(*args[i], executor)`` for every chunk, ``jobs`` at a time; per label: the outcomes and seconds.
+
+    ``task`` returns ``(outcomes of the chunk's seeds, seconds)``. With ``jobs = 1`` the chunks run here, their
+    trials on ``workers`` executor worker processes (one set for every search; each ships them its evaluator).
+    """
+    outcomes: dict[str, list[Any]] = {label: [] for label, _ in chunks}
+    seconds: dict[str, float] = dict.fromkeys(outcomes, 0.0)
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            _collect(chunks, pool.map(task, *zip(*args, strict=True)), outcomes, seconds, progress)
+        return outcomes, seconds
+    from nasforge.api import make_executor
+
+    executor = make_executor({"type": "processes", "workers": workers} if workers > 1 else None)
+    try:
+        _collect(chunks, (task(*a, executor) for a in args), outcomes, seconds, progress)
+    finally:
+        executor.shutdown()
+    return outcomes, seconds
+
+
+def _collect(chunks: list, results: Any, outcomes: dict, seconds: dict, progress: Callable | None) -> None:
+    for (label, part), (chunk_outcomes, elapsed) in zip(chunks, results, strict=True):
+        outcomes[label].extend(chunk_outcomes)
         seconds[label] += elapsed
         if progress is not None:
             progress(f"{label}: seeds {part[0]}-{part[-1]} done in {elapsed:.1f}s")
@@ -216,13 +278,7 @@ def _summarise(
         values = np.asarray(runs, dtype=np.float64)
         results[label] = {}
         for b in checkpoints(queries, budgets):
-            column = values[:, marks.index(b)]
-            results[label][str(b)] = {
-                "mean": float(column.mean()),
-                "std": float(column.std(ddof=1)) if len(column) > 1 else 0.0,
-                "seeds": len(column),
-                "values": [round(float(v), 4) for v in column],
-            }
+            results[label][str(b)] = column_stats(values[:, marks.index(b)])
         curve_out[label] = {"budgets": marks, "mean_regret": [float(oracle - v) for v in values.mean(axis=0)]}
     return {
         "dataset": dataset,
@@ -232,4 +288,14 @@ def _summarise(
         "results": results,
         "curves": curve_out,
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }
+
+
+def column_stats(column: np.ndarray) -> dict[str, Any]:
+    """Mean, sample std, count and the values (%) of one budget's answers over seeds."""
+    return {
+        "mean": float(column.mean()),
+        "std": float(column.std(ddof=1)) if len(column) > 1 else 0.0,
+        "seeds": len(column),
+        "values": [round(float(v), 4) for v in column],
     }

@@ -26,35 +26,42 @@ def _regret(result: dict[str, Any], per_budget: dict[str, Any]) -> str:
     )
 
 
+def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: mean ± std per budget, regret at the largest, and architectures seen where counted."""
+    budgets = _budgets(result)
+    unit = result.get("unit", "queries")
+    counts = result.get("architectures")
+    header = ["strategy", *(f"{b} {unit}" for b in budgets), f"regret@{budgets[-1]}"]
+    header += ["architectures"] if counts else []
+    rows = []
+    for label, per_budget in result["results"].items():
+        row = [label, *(_cell(per_budget, b) for b in budgets), _regret(result, per_budget)]
+        rows.append(row + ([f"{counts[label]:.0f}"] if counts else []))
+    return header, rows
+
+
 def render_table(result: dict[str, Any]) -> Table:
     """Mean ± std of the returned architecture's test accuracy (%) per budget, and regret at the largest."""
     from rich.table import Table
 
-    budgets = _budgets(result)
     seeds = max((c["seeds"] for r in result["results"].values() for c in r.values()), default=0)
     table = Table(
         title=f"NAS-Bench-201 {result['table']} {result['dataset']}: test accuracy (%) of the returned "
         f"architecture, {seeds} seeds; oracle {result['oracle']:.2f}"
     )
-    table.add_column("strategy")
-    for b in budgets:
-        table.add_column(f"{b} queries", justify="right")
-    table.add_column(f"regret@{budgets[-1]}", justify="right")
-    for label, per_budget in result["results"].items():
-        table.add_row(label, *[_cell(per_budget, b) for b in budgets], _regret(result, per_budget))
+    header, rows = _rows(result)
+    for n, name in enumerate(header):
+        table.add_column(name, justify="right" if n else "left")
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
 def markdown_table(result: dict[str, Any]) -> str:
     """The same table in Markdown, for ``docs/benchmarks.md``."""
-    budgets = _budgets(result)
-    lines = [
-        "| strategy | " + " | ".join(f"{b} queries" for b in budgets) + f" | regret@{budgets[-1]} |",
-        "|---|" + "---:|" * (len(budgets) + 1),
-    ]
-    for label, per_budget in result["results"].items():
-        cells = [_cell(per_budget, b) for b in budgets]
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {_regret(result, per_budget)} |")
+    header, rows = _rows(result)
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -70,7 +77,7 @@ def plot_regret(result: dict[str, Any], path: str | Path) -> Path:
         regret = [max(r, 1e-3) for r in curve["mean_regret"]]
         ax.plot(curve["budgets"], regret, label=label)
     ax.set_yscale("log")
-    ax.set_xlabel("queries")
+    ax.set_xlabel(result.get("unit", "queries"))
     ax.set_ylabel("mean regret (test accuracy, %)")
     ax.set_title(f"NAS-Bench-201 {result['table']} {result['dataset']} (oracle {result['oracle']:.2f})")
     ax.grid(True, which="both", alpha=0.3)
