@@ -7,6 +7,7 @@ import pytest
 from nasforge.api import make_space, make_strategy
 from nasforge.config import check_params, load_config, parse_config
 from nasforge.exceptions import ConfigError
+from nasforge.objective import Objective
 
 DIGITS = {"data": {"builtin": "digits"}}
 
@@ -101,6 +102,16 @@ def test_objective_penalty_is_checked_before_any_data_is_loaded():
     with pytest.raises(ConfigError, match=r"^objective.flops_penalty: must be a number in \[0, 1\), got 1.5$"):
         components_from_config(config)
     assert parse_config(DIGITS).objective.flops_penalty == 0
+    config = parse_config({"data": {"path": "missing.npz"}, "objective": {"metrics": ["accuracy", "latency_ms"]}})
+    with pytest.raises(ConfigError, match=r"^objective.metrics: each must be one of accuracy, f1, loss, params"):
+        components_from_config(config)
+
+
+def test_objective_keys_build_several_objectives_or_a_penalty():
+    pareto = parse_config({"data": {"builtin": "digits"}, "objective": {"metrics": ["accuracy", "params"]}})
+    assert pareto.objective.build() == Objective(metrics=("accuracy", "params"), directions=("max", "min"))
+    traded = parse_config({"data": {"builtin": "digits"}, "objective": {"penalty": {"params": 0.1}}})
+    assert traded.objective.build().penalty == {"params": 0.1}
 
 
 @pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "examples").glob("*.yaml")), ids=lambda p: p.name)

@@ -181,6 +181,43 @@ def test_asha_promotes_the_top_third_of_each_rung_highest_rung_first():
     assert [(t.id, e) for t, e in [asha.promotion()]] == [(8, 9)]  # the higher rung goes first
 
 
+def test_with_several_objectives_asha_promotes_by_pareto_front_then_crowding():
+    objective = Objective(metrics=("accuracy", "params"))
+    asha = Asha(max_epochs=9, min_epochs=1, eta=3, objective=objective)
+    rung = [(0.9, 9000), (0.8, 1000), (0.7, 500), (0.85, 5000), (0.6, 2000), (0.75, 3000)]
+    for i, (accuracy, params) in enumerate(rung, start=1):
+        t = Trial(id=i, arch="a", state=TrialState.FINISHED, seed=0, score=accuracy, metrics={"accuracy": accuracy})
+        asha.observe(replace(t, costs={"epochs": 1, "params": params}))
+    # front 1: trials 1-4 (5 and 6 are beaten by 2); crowding: 1 and 3 are the ends (infinite), then
+    # 4 (0.1/0.2 + 8000/8500 = 1.44) before 2 (0.15/0.2 + 4500/8500 = 1.28); front 2: 5 and 6, both ends
+    assert [t.id for t in asha.ranked(asha._finished[0])] == [1, 3, 4, 2, 5, 6]
+    first, _ = asha.promotion()
+    asha.started(Trial(id=7, arch="a", state=TrialState.RUNNING, seed=0, parent=first.id))
+    second, _ = asha.promotion()
+    assert (first.id, second.id) == (1, 3)  # the top third of 6: the front's two ends, not the two most accurate
+    single = Asha(max_epochs=9, min_epochs=1, eta=3)
+    for t in asha._finished[0]:
+        single.observe(t)
+    assert [t.id for t in single.ranked(single._finished[0])][:2] == [1, 4]
+
+
+def test_a_pareto_search_runs_under_asha_and_stores_every_objective(tmp_path):
+    objective = Objective(metrics=("accuracy", "params"))
+    fidelity = {"scheduler": "asha", "min_epochs": 1, "eta": 3}
+    run = search(
+        data=DATA,
+        trainer=nf.Trainer(epochs=3),
+        strategy="random",
+        fidelity=fidelity,
+        objective=objective,
+        budget=nf.Budget(trials=10),
+        run_dir=tmp_path,
+    )
+    assert any(t.parent is not None for t in run.trials)
+    assert all(t.score == t.metrics["accuracy"] and t.costs["params"] > 0 for t in run.trials)
+    assert run.scheduler.objective == objective
+
+
 def test_a_search_under_asha_promotes_continues_and_ranks_by_the_deepest_rung(tmp_path):
     trainer = nf.Trainer(epochs=9)
     fidelity = {"scheduler": "asha", "min_epochs": 1, "eta": 3}

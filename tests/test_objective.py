@@ -50,3 +50,41 @@ def test_bad_penalty_is_a_one_line_config_error(bad):
 def test_config_round_trips():
     objective = Objective("f1", flops_penalty=0.05)
     assert Objective(**objective.config()) == objective
+
+
+def test_several_objectives_give_a_vector_to_maximise_and_score_by_the_first_metric():
+    objective = Objective(metrics=("params", "accuracy"))
+    assert objective.directions == ("min", "max") and objective.metric == "accuracy" and objective.multi
+    assert objective.values({"accuracy": 0.9}, {"params": 5000}) == (-5000.0, 0.9)
+    assert objective.score({"accuracy": 0.9}, {"params": 5000}) == 0.9
+    assert objective.better(0.9, 0.8) and "Pareto front of params (min), accuracy (max)" in objective.describe()
+    assert Objective(**objective.config()) == objective
+    loss_first = Objective(metrics=("loss", "flops"), directions=("min", "min"))
+    assert loss_first.values({"loss": 0.3}, {"flops": 2e6}) == (-0.3, -2e6) and loss_first.better(0.2, 0.3)
+
+
+def test_a_penalty_on_any_cost_generalises_the_flops_penalty():
+    assert Objective(penalty={"flops": 0.1}) == Objective(flops_penalty=0.1)
+    assert Objective(flops_penalty=0.1).config() == {"metric": "accuracy", "flops_penalty": 0.1}  # old runs resume
+    by_params = Objective(penalty={"params": 0.2})
+    assert by_params.score({"accuracy": 0.9}, {"params": 2}) == pytest.approx(1 - 0.1 / 0.8)
+    assert Objective(**by_params.config()) == by_params
+    assert "traded against parameters" in by_params.describe()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"metrics": ("accuracy", "latency")}, "objective.metrics: each must be one of accuracy, f1, loss, params"),
+        ({"metrics": ("accuracy",)}, "objective.metrics: two or more different names"),
+        ({"metrics": ("params", "flops")}, "objective.metrics: need one of accuracy, f1, loss besides costs"),
+        ({"metrics": ("accuracy", "params"), "directions": ("max",)}, "objective.directions: one of max, min per"),
+        ({"metrics": ("accuracy", "params"), "penalty": {"flops": 0.1}}, "objective.penalty: not with several"),
+        ({"penalty": {"seconds": 0.1}}, "objective.penalty: costs are params, flops, got 'seconds'"),
+        ({"penalty": {"params": 1.0}}, r"objective.penalty.params: must be a number in \[0, 1\), got 1.0"),
+        ({"flops_penalty": 0.1, "penalty": {"flops": 0.2}}, "objective: give flops_penalty or penalty.flops"),
+    ],
+)
+def test_bad_objectives_are_one_line_config_errors(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        Objective(**kwargs)

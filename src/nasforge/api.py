@@ -77,7 +77,7 @@ def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:
 
 def components_from_config(config: Config) -> dict[str, Any]:
     """Everything :func:`search` needs, built from a validated config (the cheap parts first, data last)."""
-    objective = Objective(**config.objective.model_dump())
+    objective = config.objective.build()
     strategy = make_strategy({"name": config.strategy.name, **config.strategy.params})
     from nasforge.data import load
     from nasforge.evaluators import Trainer

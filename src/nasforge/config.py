@@ -82,10 +82,18 @@ class TrainConfig(_OpenSection):
 
 
 class ObjectiveConfig(_Section):
-    """The keys are :class:`nasforge.objective.Objective` arguments; it checks the penalty's range itself."""
+    """The keys are :class:`nasforge.objective.Objective` arguments, which it checks itself: one ``metric`` with
+    an optional ``penalty`` per cost (``flops_penalty`` is ``penalty: {flops: q}``), or several ``metrics``."""
 
     metric: Literal["accuracy", "f1", "loss"] = "accuracy"
-    flops_penalty: float = Objective.flops_penalty
+    flops_penalty: float = 0.0
+    penalty: dict[str, float] | None = None
+    metrics: list[str] | None = None
+    directions: list[str] | None = None
+
+    def build(self) -> Objective:
+        """The objective; a bad value raises a one-line ``ConfigError`` naming ``objective.<key>``."""
+        return Objective(**{k: tuple(v) if isinstance(v, list) else v for k, v in self.model_dump().items() if v})
 
 
 class ExecutorConfig(_Section):

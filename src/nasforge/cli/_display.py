@@ -147,7 +147,7 @@ class _Progress(Callback):
             return "leader -"
         metric = self.objective.metric
         text = f"leader #{self.best.id} {metric} {self._metric(self.best)}"
-        if self.objective.flops_penalty and "flops" in self.best.costs:
+        if "flops" in self.objective.penalty and "flops" in self.best.costs:
             text += f" @ {_num(float(self.best.costs['flops']))} FLOPs"
         if self.top is not None and self.top.id != self.best.id:
             text += f" (highest {metric}: {self._metric(self.top)}, #{self.top.id})"

@@ -41,4 +41,4 @@ def make_fidelity(
         )
     if epochs is None:
         return None, None
-    return None, SCHEDULERS[scheduler](max_epochs=epochs, **options)
+    return None, SCHEDULERS[scheduler](max_epochs=epochs, objective=objective, **options)

@@ -27,9 +27,12 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 from nasforge.exceptions import ConfigError
 from nasforge.fidelity._stoppers import int_at_least
+from nasforge.objective import Objective
+from nasforge.pareto import pareto_order
 from nasforge.trial import Trial, TrialState, rank_key
 
 __all__ = ["SCHEDULERS", "Asha", "Hyperband", "Scheduler", "SuccessiveHalving", "rung_epochs"]
@@ -55,9 +58,18 @@ class Scheduler(ABC):
 
     name: str
 
-    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3, rungs: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        max_epochs: int,
+        min_epochs: int = 1,
+        eta: int = 3,
+        rungs: Sequence[int] | None = None,
+        objective: Objective | None = None,
+    ) -> None:
         """Rungs ``min_epochs * eta**k`` up to ``max_epochs``, or the given ``rungs`` (e.g. ``[12, 200]``, the
-        fidelities a benchmark table holds); either way ``eta`` is the fraction ``1/eta`` promoted."""
+        fidelities a benchmark table holds); either way ``eta`` is the fraction ``1/eta`` promoted. With several
+        objectives (``objective``), a rung is ranked by non-domination (:meth:`ranked`)."""
+        self.objective = objective or Objective()
         for name, value, low in (("min_epochs", min_epochs, 1), ("eta", eta, 2), ("max_epochs", max_epochs, 1)):
             int_at_least(name, value, low)
         self.eta = eta
@@ -74,6 +86,16 @@ class Scheduler(ABC):
 
     def describe(self) -> str:
         return f"{self.name} over {'/'.join(map(str, self.rungs))} epochs (eta {self.eta})"
+
+    def ranked(self, trials: Sequence[Trial]) -> list[Trial]:
+        """One rung's finished trials, best first: by score (:func:`~nasforge.trial.rank_key`), or with several
+        objectives by Pareto front, then crowding distance (NSGA-II's order, as MO-ASHA by Schmucker et al.,
+        2021): a promotion goes to the points no other trial of the rung beats on every objective, spread out
+        along the front, instead of to the best in the first objective alone."""
+        if not self.objective.multi:
+            return sorted(trials, key=rank_key)
+        values = [self.objective.values(t.metrics, t.costs) for t in trials]
+        return [trials[i] for i in pareto_order(values)]
 
     def first_rung(self) -> int:
         """The epochs the next new architecture trains for."""
@@ -96,8 +118,8 @@ class Asha(Scheduler):
 
     name = "asha"
 
-    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3, rungs: Sequence[int] | None = None) -> None:
-        super().__init__(max_epochs, min_epochs, eta, rungs)
+    def __init__(self, max_epochs: int, **options: Any) -> None:
+        super().__init__(max_epochs, **options)
         self._finished: list[list[Trial]] = [[] for _ in self.rungs]
         self._promoted: set[int] = set()
 
@@ -117,7 +139,7 @@ class Asha(Scheduler):
 
     def promotion(self) -> tuple[Trial, int] | None:
         for k in range(len(self.rungs) - 2, -1, -1):
-            done = sorted(self._finished[k], key=rank_key)
+            done = self.ranked(self._finished[k])
             for trial in done[: len(done) // self.eta]:
                 if trial.id not in self._promoted:
                     return trial, self.rungs[k + 1]
@@ -140,8 +162,8 @@ class Hyperband(Scheduler):
 
     name = "hyperband"
 
-    def __init__(self, max_epochs: int, min_epochs: int = 1, eta: int = 3, rungs: Sequence[int] | None = None) -> None:
-        super().__init__(max_epochs, min_epochs, eta, rungs)
+    def __init__(self, max_epochs: int, **options: Any) -> None:
+        super().__init__(max_epochs, **options)
         self._brackets: list[_Bracket] = []
         self._where: dict[int, tuple[_Bracket, int]] = {}  # trial id -> (bracket, rung index)
 
@@ -186,7 +208,7 @@ class Hyperband(Scheduler):
                 ended = bracket.ended[k]
                 if len(ended) < bracket.size[k]:
                     continue  # the rung is not complete: promote nobody yet
-                finished = sorted((t for t in ended if t.state is TrialState.FINISHED), key=rank_key)
+                finished = self.ranked([t for t in ended if t.state is TrialState.FINISHED])
                 for trial in finished[: bracket.size[k + 1]]:
                     if trial.id not in bracket.promoted:
                         return trial, self.rungs[k + 1]

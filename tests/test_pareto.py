@@ -1,0 +1,56 @@
+"""Dominance, fronts, crowding and hypervolume against hand-computed cases and brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from nasforge.pareto import crowding_distance, dominates, hypervolume, non_dominated_fronts, pareto_order
+
+
+def test_dominance_needs_no_worse_everywhere_and_better_somewhere():
+    assert dominates([2, 3], [1, 3]) and not dominates([1, 3], [2, 3])
+    assert not dominates([2, 3], [2, 3])  # equal points do not dominate each other
+    assert not dominates([3, 1], [1, 3])
+
+
+def test_fronts_on_a_hand_computed_case():
+    points = [[4, 1], [3, 3], [1, 4], [2, 2], [1, 1], [3, 3], [0, 5]]
+    # [3,3] twice: neither dominates the other; [2,2] is beaten by [3,3]; [1,1] by [2,2]
+    assert non_dominated_fronts(points) == [[0, 1, 2, 5, 6], [3], [4]]
+    assert non_dominated_fronts([]) == []
+
+
+def test_crowding_distance_on_a_hand_computed_front():
+    front = np.array([[0.0, 4.0], [1.0, 3.0], [3.0, 1.0], [4.0, 0.0]])
+    # ranges 4 and 4; [1,3]: (3-0)/4 + (4-1)/4 = 1.5; [3,1]: (4-1)/4 + (3-0)/4 = 1.5; the ends are infinite
+    assert crowding_distance(front).tolist() == [np.inf, 1.5, 1.5, np.inf]
+    front = np.array([[0.0, 4.0], [1.0, 3.0], [1.5, 2.5], [4.0, 0.0]])
+    assert crowding_distance(front)[1:3].tolist() == pytest.approx([(1.5 - 0) / 4 * 2, (4 - 1) / 4 * 2])
+    assert pareto_order([[1, 1], [0, 4], [1.5, 2.5], [1, 3], [4, 0]]) == [1, 4, 2, 3, 0]
+
+
+def _brute_force(points: np.ndarray, reference: np.ndarray) -> int:
+    """Unit cells of an integer grid dominated by some point: the exact volume for integer coordinates."""
+    top = points.max(axis=0)
+    count = 0
+    for cell in itertools.product(*(range(int(r), int(t)) for r, t in zip(reference, top, strict=True))):
+        corner = np.asarray(cell) + 1  # the cell [c, c+1) is dominated when some point is >= its upper corner
+        count += bool(np.any(np.all(points >= corner, axis=1)))
+    return count
+
+
+@pytest.mark.parametrize("dims", [2, 3, 4])
+def test_hypervolume_matches_brute_force(dims):
+    rng = np.random.default_rng(dims)
+    for _ in range(20):
+        points = rng.integers(0, 7, size=(int(rng.integers(1, 9)), dims)).astype(float)
+        reference = np.zeros(dims)
+        assert hypervolume(points, reference) == _brute_force(points, reference)
+
+
+def test_hypervolume_ignores_points_that_do_not_beat_the_reference():
+    assert hypervolume([[2.0, 2.0], [5.0, 0.5]], [1.0, 1.0]) == 1.0
+    assert hypervolume([[0.5, 3.0]], [1.0, 1.0]) == 0.0
