@@ -162,6 +162,25 @@ def test_rungs():
         Asha(max_epochs=8, min_epochs=8)
 
 
+def test_the_default_first_rung_is_a_quarter_of_the_training_and_max_epochs_sets_its_length():
+    from nasforge.api import components_from_config
+    from nasforge.fidelity import make_fidelity
+
+    def scheduler_of(fidelity: dict, train: dict | None = None):
+        parts = components_from_config(
+            parse_config({"data": {"builtin": "digits"}, "fidelity": fidelity} | ({"train": train} if train else {}))
+        )
+        return parts["trainer"].epochs, make_fidelity(parts["fidelity"], None, parts["trainer"].epochs)[1].rungs
+
+    assert scheduler_of({"scheduler": "asha"}) == (8, [2, 6, 8])  # the default 8 epochs
+    assert scheduler_of({"scheduler": "asha", "max_epochs": 16, "min_epochs": 1}) == (16, [1, 3, 9, 16])
+    assert scheduler_of({"scheduler": "hyperband"}, {"epochs": 3}) == (3, [1, 3])
+    with pytest.raises(ConfigError, match=r"^fidelity\.max_epochs: 16 differs from train\.epochs \(8\)"):
+        parse_config(
+            {"data": {"builtin": "digits"}, "fidelity": {"scheduler": "asha", "max_epochs": 16}, "train": {"epochs": 8}}
+        )
+
+
 def test_asha_promotes_the_top_third_of_each_rung_highest_rung_first():
     asha = Asha(max_epochs=9, min_epochs=1, eta=3)
     for t in (rung_trial(1, 1, 0.5), rung_trial(2, 1, 0.9)):

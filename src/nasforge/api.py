@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.exceptions import StoreError
 from nasforge.executors import Executor
-from nasforge.fidelity import Scheduler, Stopper, make_fidelity
+from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import SPACES, SearchSpace
@@ -83,6 +84,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
     from nasforge.evaluators import Trainer
 
     trainer = check_params("train", Trainer, config.train.params)
+    trainer = replace(trainer, epochs=scheduled_epochs(config.fidelity.spec(), trainer.epochs))
     data = load(config.data.source)
     space = make_space({"type": config.space.type, **config.space.params}, data.input_shape)
     return {
@@ -142,6 +144,7 @@ def search(
     space = make_space(space, splits.input_shape)
     strategy = make_strategy(strategy)
     trainer = trainer or Trainer()
+    trainer = replace(trainer, epochs=scheduled_epochs(fidelity, trainer.epochs))
     budget = budget or Budget()
     objective = objective if isinstance(objective, Objective) else Objective(objective)
     out_dir = Path(run_dir) if run_dir is not None else None

@@ -129,6 +129,7 @@ class FidelityConfig(_Section):
     threshold: float | None = None
     scheduler: Literal["none", "asha", "successive_halving", "hyperband"] = "none"
     min_epochs: int | None = Field(None, ge=1)
+    max_epochs: int | None = Field(None, ge=2)
     eta: int | None = Field(None, ge=2)
 
     def spec(self) -> dict[str, Any] | None:
@@ -168,6 +169,13 @@ class Config(_Section):
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
 
+    @model_validator(mode="after")
+    def _one_length(self) -> Config:
+        top, epochs = self.fidelity.max_epochs, self.train.params.get("epochs")
+        if top is not None and epochs is not None and top != epochs:
+            raise ValueError(f"fidelity.max_epochs: {top} differs from train.epochs ({epochs}); give one of them")
+        return self
+
 
 _MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "greater_than_equal": lambda c: f"must be >= {c['ge']:g}",
@@ -194,7 +202,8 @@ def _one_line(error: ValidationError) -> str:
     if kind in _MESSAGES:
         return f"{where}: {_MESSAGES[kind](ctx)}{got}"
     if kind == "value_error":
-        return f"{where}: {ctx.get('error', first['msg'])!s}"
+        message = str(ctx.get("error", first["msg"]))
+        return message if not first["loc"] else f"{where}: {message}"  # a check across sections names its fields
     return f"{where}: {first['msg'][0].lower()}{first['msg'][1:]}{got}"
 
 

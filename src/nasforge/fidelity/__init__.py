@@ -8,7 +8,7 @@ curve, its score is the one at the epoch it reached, and the strategy is told th
 briefly, the best are promoted to train on.
 """
 
-from nasforge.fidelity._make import make_fidelity
+from nasforge.fidelity._make import make_fidelity, scheduled_epochs
 from nasforge.fidelity._schedulers import SCHEDULERS, Asha, Hyperband, Scheduler, SuccessiveHalving, rung_epochs
 from nasforge.fidelity._stoppers import (
     STOPPERS,
@@ -35,4 +35,5 @@ __all__ = [
     "make_fidelity",
     "make_stopper",
     "rung_epochs",
+    "scheduled_epochs",
 ]

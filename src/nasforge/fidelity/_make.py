@@ -7,10 +7,10 @@ from typing import Any
 
 from nasforge.exceptions import ConfigError
 from nasforge.fidelity._schedulers import SCHEDULERS, Scheduler
-from nasforge.fidelity._stoppers import Stopper, make_stopper
+from nasforge.fidelity._stoppers import Stopper, int_at_least, make_stopper
 from nasforge.objective import Objective
 
-__all__ = ["make_fidelity"]
+__all__ = ["make_fidelity", "scheduled_epochs"]
 
 _SCHEDULER_OPTIONS = ("min_epochs", "eta")
 
@@ -34,11 +34,26 @@ def make_fidelity(
         return make_stopper(options or None, objective), None
     if options.pop("stopper", "none") != "none":
         raise ConfigError("fidelity: give a stopper or a scheduler, not both")
-    unknown = sorted(set(options) - set(_SCHEDULER_OPTIONS))
+    unknown = sorted(set(options) - {*_SCHEDULER_OPTIONS, "max_epochs"})
     if unknown:
         raise ConfigError(
-            f"fidelity: {', '.join(unknown)} does not apply to scheduler {scheduler} (it takes min_epochs, eta)"
+            f"fidelity: {', '.join(unknown)} does not apply to scheduler {scheduler} "
+            "(it takes min_epochs, max_epochs, eta)"
         )
+    top = options.pop("max_epochs", epochs)
     if epochs is None:
         return None, None
+    if top != epochs:
+        raise ConfigError(f"fidelity.max_epochs: {top} differs from train.epochs ({epochs}); give one of them")
+    # the first rung: a quarter of the training (2 of the default 8 epochs); one epoch of an 8-epoch cosine,
+    # still at a high learning rate, ranked architectures noisily (docs/benchmarks.md, issue 18)
+    options.setdefault("min_epochs", max(1, epochs // 4))
     return None, SCHEDULERS[scheduler](max_epochs=epochs, objective=objective, **options)
+
+
+def scheduled_epochs(spec: Stopper | Scheduler | Mapping[str, Any] | None, epochs: int) -> int:
+    """The trainer's epochs under ``spec``: its ``max_epochs`` where it gives one (the last rung is the full
+    training, so the schedule sets its length), else ``epochs``."""
+    if isinstance(spec, Mapping) and spec.get("max_epochs") is not None:
+        return int_at_least("max_epochs", spec["max_epochs"], 2)
+    return epochs
