@@ -102,7 +102,7 @@ def test_objective_penalty_is_checked_before_any_data_is_loaded():
     with pytest.raises(ConfigError, match=r"^objective.flops_penalty: must be a number in \[0, 1\), got 1.5$"):
         components_from_config(config)
     assert parse_config(DIGITS).objective.flops_penalty == 0
-    config = parse_config({"data": {"path": "missing.npz"}, "objective": {"metrics": ["accuracy", "latency_ms"]}})
+    config = parse_config({"data": {"path": "missing.npz"}, "objective": {"metrics": ["accuracy", "speed"]}})
     with pytest.raises(ConfigError, match=r"^objective.metrics: each must be one of accuracy, f1, loss, params"):
         components_from_config(config)
 

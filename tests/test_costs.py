@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from nasforge.costs import count_flops, count_params
+from nasforge.costs import activation_bytes, count_flops, count_params, measure_latency, model_bytes
 
 
 def test_linear_flops_are_two_per_multiply_add() -> None:
@@ -35,3 +35,25 @@ def test_params() -> None:
 @pytest.mark.parametrize("module", [nn.ReLU(), nn.Identity()])
 def test_parameter_free_modules_cost_nothing(module: nn.Module) -> None:
     assert count_params(module) == 0 and count_flops(module, (4,)) == 0
+
+
+def test_model_size_counts_parameters_and_buffers_at_their_dtype() -> None:
+    model = nn.Sequential(nn.Conv1d(2, 4, 3), nn.BatchNorm1d(4))
+    params = 2 * 4 * 3 + 4 + 4 + 4  # conv weight and bias, batch-norm weight and bias
+    buffers = 4 + 4  # running mean and variance (float32) ...
+    assert model_bytes(model) == 4 * (params + buffers) + 8  # ... and num_batches_tracked (int64)
+
+
+def test_activation_estimate_is_the_largest_layer_input_plus_output() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 64, 10))
+    # conv: 64 in + 512 out; relu: 512 + 512; flatten: 512 + 512; linear: 512 + 10 (float32 bytes)
+    assert activation_bytes(model, (1, 8, 8)) == 4 * 1024
+    assert model.training  # the training flag is restored
+
+
+def test_latency_is_a_median_of_repeated_timings_with_its_spread() -> None:
+    model = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 4))
+    latency = measure_latency(model, (64,), batch=8, warmup=2, repeats=9)
+    assert latency.median_ms > 0 and latency.spread_ms >= 0
+    assert (latency.batch, latency.repeats, latency.device) == (8, 9, "cpu") and latency.threads >= 1
+    assert model.training

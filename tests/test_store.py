@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from nasforge.exceptions import StoreError
-from nasforge.store import SQLiteStore
+from nasforge.store import SCHEMA_VERSION, SQLiteStore
 from nasforge.trial import TrialState
 
 ARCH = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
@@ -92,7 +92,7 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_every_trial(tmp_path):
     db.executescript(V1_SCHEMA)
     db.close()
     store = SQLiteStore(path)
-    assert store.get_meta("schema_version") == 2 and store.get_meta("search") == {"seed": 3}
+    assert store.get_meta("schema_version") == SCHEMA_VERSION and store.get_meta("search") == {"seed": 3}
     a, b = store.trials()
     assert (a.state, a.metrics, a.elapsed, a.curve) == (TrialState.FINISHED, {"accuracy": 0.9}, 2.0, ())
     assert (b.state, b.error) == (TrialState.FAILED, "boom")
@@ -103,3 +103,33 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_every_trial(tmp_path):
     assert reopened.trials()[2].state is TrialState.PRUNED and reopened.trials()[2].curve[0]["epoch"] == 1
     view = sqlite3.connect(path).execute("SELECT count(*) FROM trials_flat").fetchone()
     assert view == (3,)
+
+
+V2_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY, arch TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'pruned', 'failed', 'interrupted')),
+    seed INTEGER NOT NULL, score REAL, metrics TEXT NOT NULL DEFAULT '{}', costs TEXT NOT NULL DEFAULT '{}',
+    started_at REAL, finished_at REAL, elapsed REAL, error TEXT, curve TEXT NOT NULL DEFAULT '[]',
+    parent INTEGER REFERENCES trials (id)
+);
+CREATE VIEW trials_flat AS SELECT id, arch, status, score FROM trials;
+INSERT INTO meta VALUES ('schema_version', '2');
+INSERT INTO trials (arch, status, seed, score, curve) VALUES ('a', 'finished', 1, 0.9, '[{"epoch": 1}]');
+INSERT INTO trials (arch, status, seed, score, parent) VALUES ('a', 'pruned', 1, 0.8, 1);
+"""
+
+
+def test_a_version_2_store_is_migrated_and_takes_rejected_trials(tmp_path):
+    path = tmp_path / "store.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(V2_SCHEMA)
+    db.close()
+    store = SQLiteStore(path)
+    assert store.get_meta("schema_version") == SCHEMA_VERSION
+    a, b = store.trials()
+    assert (a.curve, b.state, b.parent) == (({"epoch": 1.0},), TrialState.PRUNED, 1)
+    c = store.create_trial("c", seed=3)
+    rejected = store.fail_trial(c.id, "params 9000 > max_params 5000", {"params": 9000}, state=TrialState.REJECTED)
+    assert (rejected.state, rejected.costs) == (TrialState.REJECTED, {"params": 9000.0})

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
+from nasforge.constraints import Constraints
 from nasforge.exceptions import StoreError
 from nasforge.executors import Executor
 from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import Objective
-from nasforge.run import Run
+from nasforge.run import MAX_REJECTED_IN_A_ROW, Run
 from nasforge.spaces import SPACES, SearchSpace
 from nasforge.store import SQLiteStore
 from nasforge.strategies import STRATEGIES, Strategy
@@ -95,6 +96,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "budget": Budget(**config.budget.model_dump()),
         "executor": make_executor(config.executor.model_dump()),
         "fidelity": config.fidelity.spec(),
+        "constraints": Constraints(**config.constraints.model_dump(exclude_none=True)),
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -118,6 +120,7 @@ def search(
     config: dict[str, Any] | None = None,
     executor: Executor | str | dict[str, Any] | None = None,
     fidelity: Stopper | Scheduler | dict[str, Any] | None = None,
+    constraints: Constraints | dict[str, float] | None = None,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
@@ -131,6 +134,8 @@ def search(
     ``{"scheduler": "asha", "min_epochs": 1, "eta": 3}`` (or ``successive_halving``, ``hyperband``) trains
     architectures briefly and promotes the best (the keys of the config's ``fidelity:`` block; or a
     :class:`~nasforge.fidelity.Stopper` or :class:`~nasforge.fidelity.Scheduler`); ``None`` trains all fully.
+    ``constraints`` (``{"max_params": 5000}``, the keys of the config's ``constraints:`` block, or a
+    :class:`~nasforge.constraints.Constraints`) rejects architectures over a limit before training them.
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -149,9 +154,11 @@ def search(
     objective = objective if isinstance(objective, Objective) else Objective(objective)
     out_dir = Path(run_dir) if run_dir is not None else None
     stopper, scheduler = make_fidelity(fidelity, objective, trainer.epochs)
-    store = open_store(out_dir, space, strategy, objective, seed, config, _described(stopper or scheduler))
+    limits = constraints if isinstance(constraints, Constraints) else Constraints(**(constraints or {}))
+    identity = search_identity(space, strategy, objective, seed, stopper or scheduler, limits)
+    store = open_store(out_dir, identity, config)
     executor = make_executor(executor)
-    evaluator = TrainEvaluator(space, splits, trainer)
+    evaluator = TrainEvaluator(space, splits, trainer, limits, latency="latency_ms" in objective.costs)
     run = Run(
         space,
         strategy,
@@ -171,28 +178,34 @@ def search(
     return run
 
 
-def open_store(
-    out_dir: Path | None,
+def search_identity(
     space: SearchSpace,
     strategy: Strategy,
     objective: Objective,
     seed: int,
-    config: dict[str, Any] | None,
-    fidelity: str | None = None,
-) -> SQLiteStore:
-    """Open (or create) the run's store; refuse to mix a different search into an existing run.
+    fidelity: Stopper | Scheduler | None = None,
+    constraints: Constraints | None = None,
+) -> dict[str, Any]:
+    """What makes a search the same search: a run resumed or exported under another one is refused.
 
-    ``fidelity`` (the stopper's or scheduler's description) is part of the search when there is one: a run
-    resumed under another scheduler would promote trials it never ranked.
+    A stopper or scheduler is part of it when there is one (a run resumed under another scheduler would
+    promote trials it never ranked), and so are constraints (they decide which trials were rejected).
     """
+    identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.config(), "seed": seed}
+    if fidelity is not None:
+        identity["fidelity"] = fidelity.describe()
+    if constraints:
+        identity["constraints"] = constraints.config()
+    return identity
+
+
+def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str, Any] | None) -> SQLiteStore:
+    """Open (or create) the run's store; refuse to mix a different search (``identity``) into an existing run."""
     if out_dir is None:
         store = SQLiteStore(":memory:")
     else:
         out_dir.mkdir(parents=True, exist_ok=True)
         store = SQLiteStore(out_dir / STORE_FILE)
-    identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.config(), "seed": seed}
-    if fidelity is not None:
-        identity["fidelity"] = fidelity
     stored = store.get_meta("search")
     if stored is None:
         store.set_meta("search", identity)
@@ -207,13 +220,16 @@ def open_store(
     return store
 
 
-def _described(fidelity: Stopper | Scheduler | None) -> str | None:
-    return fidelity.describe() if fidelity is not None else None
-
-
 def _finish(run: Run, out_dir: Path | None, input_shape: Sequence[int], num_classes: int, config: Any) -> Any:
+    from nasforge.exceptions import NasforgeError
     from nasforge.winner import report_winner
 
+    if run.best_trial is None and run.stop_reason == "infeasible":
+        last = run.trials[-1]
+        raise NasforgeError(
+            f"constraints: no architecture fits ({MAX_REJECTED_IN_A_ROW} in a row broke a limit, the last: "
+            f"{last.error}); loosen the limits or search a smaller space"
+        )
     best = report_winner(run, out_dir, input_shape, num_classes, config=config)
     if out_dir is not None:
         from nasforge.report import plot_curves, plot_progress
@@ -235,12 +251,15 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
     splits = split(parts["data"], seed=parts["seed"], valid=parts["valid"], test=parts["test"])
     objective = parts["objective"]
     stopper, scheduler = make_fidelity(parts["fidelity"], objective, parts["trainer"].epochs)
-    fidelity = _described(stopper or scheduler)
-    store = open_store(run_dir, parts["space"], parts["strategy"], objective, parts["seed"], None, fidelity)
+    limits = parts["constraints"]
+    identity = search_identity(
+        parts["space"], parts["strategy"], objective, parts["seed"], stopper or scheduler, limits
+    )
+    store = open_store(run_dir, identity, None)
     run = Run(
         parts["space"],
         parts["strategy"],
-        TrainEvaluator(parts["space"], splits, parts["trainer"]),
+        TrainEvaluator(parts["space"], splits, parts["trainer"], limits),
         store,
         objective=objective,
         seed=parts["seed"],

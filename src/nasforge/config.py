@@ -155,6 +155,16 @@ class BudgetConfig(_Section):
     epochs: int | None = Field(None, ge=1)
 
 
+class ConstraintsConfig(_Section):
+    """Hard limits (see :class:`nasforge.constraints.Constraints`): an architecture over one is never trained."""
+
+    max_params: float | None = Field(None, gt=0)
+    max_flops: float | None = Field(None, gt=0)
+    max_size_kb: float | None = Field(None, gt=0)
+    max_activation_kb: float | None = Field(None, gt=0)
+    max_latency_ms: float | None = Field(None, gt=0)
+
+
 class Config(_Section):
     """A whole search, as the YAML file states it."""
 
@@ -168,6 +178,7 @@ class Config(_Section):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
+    constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
 
     @model_validator(mode="after")
     def _one_length(self) -> Config:

@@ -1,20 +1,38 @@
-"""What an architecture costs: parameters and FLOPs, counted once per architecture on one sample.
+"""What an architecture costs, measured on the built network before it is trained.
 
-FLOPs come from ``torch.utils.flop_counter.FlopCounterMode``, which counts a multiply-add as two FLOPs
-(FLOPs = 2 * MACs): ``Linear(10, 5)`` on one sample is 100 FLOPs. Only the ops torch has formulas for are
-counted (matmuls, convolutions, attention); elementwise ops, normalisation and pooling count as zero, which
-is the usual convention for comparing architectures.
+- **params**: parameters (shared ones once).
+- **flops**: ``torch.utils.flop_counter.FlopCounterMode`` on one sample, which counts a multiply-add as two FLOPs
+  (FLOPs = 2 * MACs): ``Linear(10, 5)`` on one sample is 100 FLOPs. Only the ops torch has formulas for are
+  counted (matmuls, convolutions, attention); elementwise ops, normalisation and pooling count as zero, which
+  is the usual convention for comparing architectures.
+- **size_kb**: parameters and buffers in memory (KiB at their dtype): what the weights take on a device.
+- **activation_kb**: an estimate of the peak activation memory of one sample in inference: the largest sum of
+  one layer's input and output (KiB, float32), what must coexist while that layer runs when a network executes
+  layer by layer. Tensors held for later branches (a cell's skip edges) are not added, so it is a lower bound,
+  exact for plain chains.
+- **latency_ms**: measured on this machine, on the device trials run on (:func:`measure_latency`).
 """
 
 from __future__ import annotations
 
+import statistics
+import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["count_flops", "count_params", "warm_up_flop_counter"]
+__all__ = [
+    "Latency",
+    "activation_bytes",
+    "count_flops",
+    "count_params",
+    "measure_latency",
+    "model_bytes",
+    "warm_up_flop_counter",
+]
 
 
 def count_params(module: nn.Module, trainable_only: bool = False) -> int:
@@ -34,9 +52,7 @@ def count_flops(module: nn.Module, input_shape: Sequence[int]) -> int:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    param = next(module.parameters(), None)
-    device = param.device if param is not None else torch.device("cpu")
-    x = torch.zeros((1, *input_shape), device=device)
+    x = torch.zeros((1, *input_shape), device=_device_of(module))
     was_training = module.training
     module.eval()
     try:
@@ -57,3 +73,94 @@ def warm_up_flop_counter() -> None:
     from torch import nn
 
     count_flops(nn.Linear(1, 1), (1,))
+
+
+def model_bytes(module: nn.Module) -> int:
+    """Bytes of the parameters and buffers (batch-norm statistics), each at its own dtype."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def activation_bytes(module: nn.Module, input_shape: Sequence[int]) -> int:
+    """Peak activation memory of one sample, estimated as the largest input + output of any leaf layer (float32
+    bytes); see the module docstring for what it leaves out."""
+    import torch
+
+    peak = 0
+
+    def hook(layer: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        nonlocal peak
+        tensors = [t for t in (*inputs, *(output if isinstance(output, tuple) else (output,))) if torch.is_tensor(t)]
+        peak = max(peak, sum(t.numel() for t in tensors) * 4)
+
+    leaves = [m for m in module.modules() if next(m.children(), None) is None]
+    handles = [leaf.register_forward_hook(hook) for leaf in leaves]
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            module(torch.zeros((1, *input_shape), device=_device_of(module)))
+    finally:
+        module.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return peak
+
+
+@dataclass(frozen=True)
+class Latency:
+    """One latency measurement: the median of ``repeats`` timed forward passes after ``warmup`` untimed ones.
+
+    ``spread_ms`` is the interquartile range of the timings (how much a single reading can be trusted);
+    ``threads`` and ``device`` say what it was measured with, since both change it several-fold.
+    """
+
+    median_ms: float
+    spread_ms: float
+    batch: int
+    repeats: int
+    threads: int
+    device: str
+
+
+def measure_latency(
+    module: nn.Module, input_shape: Sequence[int], batch: int = 1, warmup: int = 3, repeats: int = 15
+) -> Latency:
+    """Time inference of a batch of ``batch`` samples on the module's device (CUDA is synchronised around
+    every pass), in eval mode without gradients; the training flag is restored."""
+    import torch
+
+    device = _device_of(module)
+    x = torch.zeros((batch, *input_shape), device=device)
+    was_training = module.training
+    module.eval()
+    timings: list[float] = []
+    try:
+        with torch.inference_mode():
+            for n in range(warmup + repeats):
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                start = time.perf_counter()
+                module(x)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                if n >= warmup:
+                    timings.append((time.perf_counter() - start) * 1e3)
+    finally:
+        module.train(was_training)
+    quartiles = statistics.quantiles(timings, n=4) if len(timings) > 1 else [timings[0]] * 3
+    return Latency(
+        median_ms=statistics.median(timings),
+        spread_ms=quartiles[2] - quartiles[0],
+        batch=batch,
+        repeats=repeats,
+        threads=torch.get_num_threads(),
+        device=str(device),
+    )
+
+
+def _device_of(module: nn.Module) -> Any:
+    import torch
+
+    param = next(module.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")

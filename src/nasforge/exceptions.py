@@ -6,6 +6,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "ExportError",
+    "Infeasible",
     "InvalidArchitecture",
     "NasforgeError",
     "StoreError",
@@ -44,3 +45,14 @@ class TrainingDiverged(NasforgeError):
 
 class ExportError(NasforgeError):
     """An exported model does not load back or does not reproduce the PyTorch outputs."""
+
+
+class Infeasible(NasforgeError):
+    """An architecture broke a hard constraint when it was built; it is recorded ``rejected``, never trained.
+
+    ``costs`` holds what was measured (so the store shows by how much the limit was broken).
+    """
+
+    def __init__(self, message: str, costs: dict[str, float]) -> None:
+        super().__init__(message)
+        self.costs = costs

@@ -14,10 +14,10 @@ __all__ = ["COSTS", "METRICS", "Objective"]
 
 METRICS = ("accuracy", "f1", "loss")
 """Validation metrics every trained trial reports."""
-COSTS = ("params", "flops")
-"""Costs every trained trial reports, usable as objectives and penalties."""
+COSTS = ("params", "flops", "size_kb", "activation_kb", "latency_ms")
+"""Costs a trained trial reports (``latency_ms`` where it is measured), usable as objectives and penalties."""
 _MINIMISED = frozenset({"loss", *COSTS})
-_WORDS = {"flops": "FLOPs", "params": "parameters"}
+_WORDS = {"flops": "FLOPs", "params": "parameters", "latency_ms": "latency"}
 _REFERENCE = {"flops": 1e6}  # a cost's penalty factor is 1 at this value (1 for others): scales scores, never ranks
 
 
@@ -107,6 +107,11 @@ class Objective:
     def names(self) -> tuple[str, ...]:
         """The objectives, first the one that ranks trials when a single number is needed."""
         return self.metrics or (self.metric,)
+
+    @property
+    def costs(self) -> set[str]:
+        """The costs this objective reads (as objectives or penalties): the evaluator must measure them."""
+        return ({*self.names} | set(self.penalty)) & set(COSTS)
 
     @property
     def multi(self) -> bool:

@@ -18,6 +18,7 @@ import numpy as np
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluator, Plan
+from nasforge.exceptions import Infeasible
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
 from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
@@ -26,7 +27,11 @@ from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
 from nasforge.trial import DONE, Trial, TrialState, rank_key
 
-__all__ = ["MAX_CHECKPOINTS", "Run", "derive_seed"]
+__all__ = ["MAX_CHECKPOINTS", "MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
+
+MAX_REJECTED_IN_A_ROW = 500
+"""Consecutive architectures over a hard constraint after which a search stops as ``infeasible``: at a few ms
+each, 500 cost seconds, and a space where so many proposals in a row break the limits holds little that fits."""
 
 MAX_CHECKPOINTS = 256
 """Checkpoints the driver holds for promotions (a small chain's is 0.1-3 MB: weights and Adam's moments)."""
@@ -82,10 +87,12 @@ class Run:
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
         self.stop_reason: str | None = None  # why the last optimize() stopped: trials, seconds, exhausted, ...
         self.interrupted_on_open = store.interrupt_running()
-        done = store.trials(states=DONE)
+        told = store.trials(states=(*DONE, TrialState.REJECTED))
+        done = [t for t in told if t.state is not TrialState.REJECTED]
         self._seen: dict[Hashable, float | None] = {}
+        self._rejected_in_a_row = 0
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
-        for trial in done:
+        for trial in told:
             self._learn(trial)
         self.elapsed_before = max((t.elapsed or 0.0 for t in done), default=0.0)
 
@@ -156,6 +163,12 @@ class Run:
                 for future in self.executor.wait_any(pending):
                     trial = self._record(pending.pop(future), future, self.clock() - start)
                     self._learn(trial)
+                    if trial.state is TrialState.REJECTED:
+                        self._rejected_in_a_row += 1
+                        if self._rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
+                            reason = reason or "infeasible"
+                        continue  # never trained: no budget spent, no trial end to report
+                    self._rejected_in_a_row = 0
                     done, epochs = done + 1, epochs + _epochs_trained(trial)
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
@@ -224,6 +237,8 @@ class Run:
                     return finished
                 error = ValueError(f"the {self.objective.metric} metric is not finite ({score})")
         costs = getattr(error, "costs", None)
+        if isinstance(error, Infeasible):
+            return self.store.fail_trial(trial.id, str(error), costs=costs, elapsed=elapsed, state=TrialState.REJECTED)
         return self.store.fail_trial(trial.id, _describe(error), costs=costs, elapsed=elapsed, curve=curve)
 
     def _hold(self, trial: Trial, checkpoint: Any) -> None:

@@ -15,6 +15,8 @@ class TrialState(str, Enum):
 
     ``PRUNED`` marks a trial a stopping rule ended early: it has a score, at the epochs it reached, but is
     never the run's winner. ``INTERRUPTED`` marks a trial whose process died; it is redone on resume.
+    ``REJECTED`` marks an architecture that broke a hard constraint (``constraints: {max_params: ...}``) when it
+    was built: it was never trained, does not count against the budget, and its strategy was told it failed.
     """
 
     RUNNING = "running"
@@ -22,6 +24,7 @@ class TrialState(str, Enum):
     PRUNED = "pruned"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
+    REJECTED = "rejected"
 
     @property
     def is_done(self) -> bool:

@@ -16,6 +16,7 @@ from rich.table import Table
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.objective import Objective
+from nasforge.run import MAX_REJECTED_IN_A_ROW
 from nasforge.trial import Trial, TrialState, rank_key
 
 __all__ = ["Display", "trials_table"]
@@ -199,10 +200,14 @@ class _Progress(Callback):
             "seconds": f"time budget of {self.budget.seconds or 0:g} s spent",
             "exhausted": "every architecture of the space evaluated",
             "interrupted": "interrupted",
+            "infeasible": f"{MAX_REJECTED_IN_A_ROW} architectures in a row broke the constraints",
         }.get(reason, reason)
         elapsed = time.monotonic() - self.start
-        pruned = sum(t.state is TrialState.PRUNED for t in run.trials)
+        states = [t.state for t in run.trials]
+        pruned, rejected = states.count(TrialState.PRUNED), states.count(TrialState.REJECTED)
         trials = f"{run.done} trials ({pruned} pruned)" if pruned else f"{run.done} trials"
+        if rejected:
+            trials += f"; {rejected} architectures over the constraints rejected before training"
         self.console.print(f"search stopped ({why}) after {trials} in {elapsed:.0f} s")
         if reason != "interrupted":
             self.console.print(trials_table(run.top(5), f"Top 5 by {self.objective.describe()}"))

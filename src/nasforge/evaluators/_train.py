@@ -13,10 +13,18 @@ from collections.abc import Hashable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from nasforge.costs import count_flops, count_params, warm_up_flop_counter
+from nasforge.constraints import Constraints
+from nasforge.costs import (
+    activation_bytes,
+    count_flops,
+    count_params,
+    measure_latency,
+    model_bytes,
+    warm_up_flop_counter,
+)
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.evaluators._trainer import Trainer
-from nasforge.exceptions import ConfigError, DataError
+from nasforge.exceptions import ConfigError, DataError, Infeasible
 
 if TYPE_CHECKING:
     from torch import nn
@@ -44,9 +52,20 @@ class TrainEvaluator(Evaluator):
     0.93
     """
 
-    def __init__(self, space: SearchSpace, splits: Splits, trainer: Trainer | None = None) -> None:
+    def __init__(
+        self,
+        space: SearchSpace,
+        splits: Splits,
+        trainer: Trainer | None = None,
+        constraints: Constraints | None = None,
+        latency: bool = False,
+    ) -> None:
+        """``constraints`` reject architectures before training; ``latency`` measures ``latency_ms`` for every
+        trial (it is measured anyway when a constraint limits it)."""
         self.space = space
         self.trainer = trainer if trainer is not None else Trainer()
+        self.constraints = constraints or Constraints()
+        self.latency = latency or "latency_ms" in self.constraints.costs
         self.input_shape = splits.input_shape
         self.num_classes = splits.num_classes
         self._train = self.trainer.to_tensors(*splits.train)
@@ -117,8 +136,11 @@ class TrainEvaluator(Evaluator):
         t0 = time.perf_counter()
         model = self.build(arch, seed)
         t1 = time.perf_counter()
-        params, flops = count_params(model), count_flops(model, self.input_shape)
+        measured = self.costs(model)
         t2 = time.perf_counter()
+        broken = self.constraints.broken(measured)
+        if broken:
+            raise Infeasible(broken, {**measured, "build_seconds": t1 - t0, "cost_seconds": t2 - t1})
         curve: list[dict[str, float]] = []
         stop: list[str] = []
 
@@ -143,8 +165,7 @@ class TrainEvaluator(Evaluator):
         t3 = time.perf_counter()
         metrics = {k: curve[-1][k] for k in ("accuracy", "f1", "loss")}
         costs: dict[str, Any] = {
-            "params": params,
-            "flops": flops,
+            **measured,
             "epochs": fit.epochs,
             "epochs_trained": len(curve),  # a continued training's curve holds only its new epochs
             "build_seconds": t1 - t0,
@@ -153,6 +174,19 @@ class TrainEvaluator(Evaluator):
         }
         pruned = stop[0] if stop else None
         return Evaluation(metrics=metrics, costs=costs, curve=tuple(curve), pruned=pruned, checkpoint=fit.checkpoint)
+
+    def costs(self, model: nn.Module) -> dict[str, float]:
+        """What the built network costs (:mod:`nasforge.costs`): parameters, FLOPs, weight and activation KiB,
+        and its latency in ms where it is measured."""
+        out = {
+            "params": count_params(model),
+            "flops": count_flops(model, self.input_shape),
+            "size_kb": model_bytes(model) / 1024,
+            "activation_kb": activation_bytes(model, self.input_shape) / 1024,
+        }
+        if self.latency:
+            out["latency_ms"] = measure_latency(model, self.input_shape).median_ms
+        return out
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Retrain ``arch`` from scratch on train+validation with the same recipe, score it once on test.

@@ -53,7 +53,10 @@ class Store(ABC):
         costs: Mapping[str, float] | None = None,
         elapsed: float | None = None,
         curve: Sequence[Mapping[str, float]] = (),
-    ) -> Trial: ...
+        state: TrialState = TrialState.FAILED,
+    ) -> Trial:
+        """Record a trial that ended without a score: ``failed`` (its error), or ``rejected`` (the constraint
+        it broke, with the costs measured before training)."""
 
     @abstractmethod
     def interrupt_running(self) -> int:

@@ -16,18 +16,20 @@ from nasforge.trial import Trial, TrialState
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 2
-"""1: the first; 2: a ``pruned`` status, the ``curve`` and ``parent`` columns (version 1 is migrated on open)."""
+SCHEMA_VERSION = 3
+"""1: the first; 2: a ``pruned`` status, the ``curve`` and ``parent`` columns; 3: a ``rejected`` status. Older
+versions are migrated on open."""
 
 _COLUMNS_V1 = "id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error"
 _COLUMNS = _COLUMNS_V1 + ", curve, parent"
+_COLUMNS_OF = {1: _COLUMNS_V1, 2: _COLUMNS}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trials (
     id INTEGER PRIMARY KEY,
     arch TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'pruned', 'failed', 'interrupted')),
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'pruned', 'failed', 'interrupted', 'rejected')),
     seed INTEGER NOT NULL,
     score REAL,
     metrics TEXT NOT NULL DEFAULT '{}',
@@ -87,8 +89,8 @@ class SQLiteStore(Store):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = self._version()
-            if version == 1:
-                self._migrate_from_v1()
+            if version in _COLUMNS_OF:
+                self._migrate(_COLUMNS_OF[version])
             elif version not in (None, SCHEMA_VERSION):
                 raise StoreError(f"{self.path}: store schema version {version}, this nasforge reads {SCHEMA_VERSION}")
             self._db.executescript(_SCHEMA)
@@ -101,18 +103,19 @@ class SQLiteStore(Store):
         has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
         return self.get_meta("schema_version") if has_meta else None
 
-    def _migrate_from_v1(self) -> None:
-        """Version 1 -> 2 in one transaction: SQLite cannot widen a CHECK constraint, so the table is rebuilt."""
+    def _migrate(self, columns: str) -> None:
+        """An older version -> this one in one transaction: SQLite cannot widen a CHECK constraint, so the table
+        is rebuilt and the old rows (``columns``, what that version had) copied over."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
             db.execute("DROP VIEW IF EXISTS trials_flat")
-            db.execute("ALTER TABLE trials RENAME TO trials_v1")
+            db.execute("ALTER TABLE trials RENAME TO trials_old")
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
-            db.execute(f"INSERT INTO trials ({_COLUMNS_V1}) SELECT {_COLUMNS_V1} FROM trials_v1")
-            db.execute("DROP TABLE trials_v1")
+            db.execute(f"INSERT INTO trials ({columns}) SELECT {columns} FROM trials_old")
+            db.execute("DROP TABLE trials_old")
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps(SCHEMA_VERSION),))
             db.execute("COMMIT")
         except sqlite3.Error:
@@ -180,11 +183,11 @@ class SQLiteStore(Store):
         costs: Mapping[str, float] | None = None,
         elapsed: float | None = None,
         curve: Sequence[Mapping[str, float]] = (),
+        state: TrialState = TrialState.FAILED,
     ) -> Trial:
         self._write(
-            "UPDATE trials SET status = 'failed', error = ?, costs = ?, finished_at = ?, elapsed = ?, curve = ? "
-            "WHERE id = ?",
-            (error, _finite(costs or {}), time.time(), elapsed, _curve(curve), trial_id),
+            "UPDATE trials SET status = ?, error = ?, costs = ?, finished_at = ?, elapsed = ?, curve = ? WHERE id = ?",
+            (state.value, error, _finite(costs or {}), time.time(), elapsed, _curve(curve), trial_id),
         )
         return self._trial(trial_id)
 
