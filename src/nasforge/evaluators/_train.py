@@ -23,7 +23,7 @@ from nasforge.costs import (
     warm_up_flop_counter,
 )
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
-from nasforge.evaluators._trainer import Trainer
+from nasforge.evaluators._trainer import Trainer, set_threads
 from nasforge.exceptions import ConfigError, DataError, Infeasible
 
 if TYPE_CHECKING:
@@ -185,6 +185,7 @@ class TrainEvaluator(Evaluator):
             "activation_kb": activation_bytes(model, self.input_shape) / 1024,
         }
         if self.latency:
+            set_threads(self.trainer.threads)  # timed with the threads the trial trains with
             out["latency_ms"] = measure_latency(model, self.input_shape).median_ms
         return out
 
