@@ -226,7 +226,7 @@ def test_a_pareto_search_runs_under_asha_and_stores_every_objective(tmp_path):
     run = search(
         data=DATA,
         trainer=nf.Trainer(epochs=3),
-        strategy="random",
+        strategy="nsga2",
         fidelity=fidelity,
         objective=objective,
         budget=nf.Budget(trials=10),
@@ -235,6 +235,9 @@ def test_a_pareto_search_runs_under_asha_and_stores_every_objective(tmp_path):
     assert any(t.parent is not None for t in run.trials)
     assert all(t.score == t.metrics["accuracy"] and t.costs["params"] > 0 for t in run.trials)
     assert run.scheduler.objective == objective
+    for t in run.trials:  # NSGA-II learns each new architecture's objective vector
+        if t.parent is None:
+            assert run.strategy.told[run.space.from_string(t.arch)] == (t.metrics["accuracy"], -t.costs["params"])
 
 
 def test_a_search_under_asha_promotes_continues_and_ranks_by_the_deepest_rung(tmp_path):

@@ -89,7 +89,7 @@ class Run:
         self.interrupted_on_open = store.interrupt_running()
         told = store.trials(states=(*DONE, TrialState.REJECTED))
         done = [t for t in told if t.state is not TrialState.REJECTED]
-        self._seen: dict[Hashable, float | None] = {}
+        self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
         self._rejected_in_a_row = 0
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
         for trial in told:
@@ -104,12 +104,21 @@ class Run:
         """
         if trial.parent is None:
             arch = self.space.from_string(trial.arch)
-            self._seen[arch] = trial.score
-            self.strategy.tell(arch, trial.score)
+            self._seen[arch] = told = self._told(trial)
+            self.strategy.tell(arch, told)
         if self.stopper is not None:
             self.stopper.observe(trial)
         if self.scheduler is not None:
             self.scheduler.observe(trial)
+
+    def _told(self, trial: Trial) -> Any:
+        """What the strategy learns of a trial: its score, or with several objectives and a strategy that
+        takes them (``multi_objective``, e.g. NSGA-II) its objective vector; ``None`` when it has neither."""
+        if trial.score is None or trial.state is TrialState.REJECTED:
+            return None
+        if self.objective.multi and getattr(self.strategy, "multi_objective", False):
+            return self.objective.values(trial.metrics, trial.costs)
+        return trial.score
 
     # -- what the run holds ---------------------------------------------------------------------------
     @property

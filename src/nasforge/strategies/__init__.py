@@ -12,11 +12,13 @@ from nasforge.strategies._genetic import GeneticAlgorithm
 from nasforge.strategies._grid import GridSearch
 from nasforge.strategies._guided import GuidedLocalSearch
 from nasforge.strategies._local import LocalSearch
+from nasforge.strategies._nsga2 import NSGA2
 from nasforge.strategies._qlearning import QLearning
 from nasforge.strategies._random import RandomSearch
 from nasforge.strategies._reinforce import Reinforce
 
 __all__ = [
+    "NSGA2",
     "STRATEGIES",
     "Bananas",
     "GeneticAlgorithm",
