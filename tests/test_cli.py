@@ -100,6 +100,11 @@ def test_search_show_export(tmp_path):
     again = nasforge("search", "tiny.yaml", cwd=tmp_path, check=False)
     assert again.returncode == 2 and "already holds a run" in again.stderr
 
+    front = nasforge("pareto", str(run_dir), cwd=tmp_path).stdout
+    assert "Pareto front of accuracy (max), params (min)" in front and (run_dir / "pareto.png").stat().st_size > 0
+    bad_names = nasforge("pareto", str(run_dir), "--objectives", "accuracy,speed", cwd=tmp_path, check=False)
+    assert bad_names.returncode == 2 and bad_names.stderr.startswith("error: objective.metrics: each must be one of")
+
     trial_id = finished(run_dir / "store.sqlite")[-1][0]
     nasforge("export", str(run_dir), "--trial", str(trial_id), cwd=tmp_path)
     assert (run_dir / f"trial-{trial_id}" / "model.onnx").exists()

@@ -54,3 +54,25 @@ def test_hypervolume_matches_brute_force(dims):
 def test_hypervolume_ignores_points_that_do_not_beat_the_reference():
     assert hypervolume([[2.0, 2.0], [5.0, 0.5]], [1.0, 1.0]) == 1.0
     assert hypervolume([[0.5, 3.0]], [1.0, 1.0]) == 0.0
+
+
+def test_the_front_of_a_run_compares_full_trainings_on_its_objectives():
+    from nasforge.objective import Objective
+    from nasforge.pareto import front_of
+    from nasforge.trial import Trial, TrialState
+
+    def t(id, accuracy, params, epochs=8, state=TrialState.FINISHED):
+        costs = {"params": params, "epochs": epochs}
+        return Trial(id=id, arch="a", state=state, seed=0, score=accuracy, metrics={"accuracy": accuracy}, costs=costs)
+
+    trials = [
+        t(1, 0.90, 5000),
+        t(2, 0.95, 20000),
+        t(3, 0.85, 8000),  # 3 is beaten by 1
+        t(4, 0.99, 1000, epochs=2),  # an early rung: not compared with full trainings
+        t(5, 0.97, 900, state=TrialState.PRUNED),
+        t(6, 0.95, 20000),  # 6 ties 2: neither dominates
+    ]
+    front = front_of(trials, Objective(metrics=("accuracy", "params")))
+    assert [x.id for x in front] == [2, 6, 1]
+    assert front_of([], Objective(metrics=("accuracy", "params"))) == []

@@ -14,10 +14,15 @@ rows of an array: one convention, so that no caller has to remember which way ea
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["crowding_distance", "dominates", "hypervolume", "non_dominated_fronts", "pareto_order"]
+if TYPE_CHECKING:
+    from nasforge.objective import Objective
+    from nasforge.trial import Trial
+
+__all__ = ["crowding_distance", "dominates", "front_of", "hypervolume", "non_dominated_fronts", "pareto_order"]
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -102,3 +107,26 @@ def _slice(points: np.ndarray) -> float:
             rest = points[: i + 1, 1:]
             volume += depth * _slice(rest[non_dominated_fronts(rest)[0]])
     return volume
+
+
+def front_of(trials: Sequence[Trial], objective: Objective) -> list[Trial]:
+    """The run's non-dominated trials under ``objective``'s objectives, in order of its first objective (best
+    first). Only finished trials trained as long as the longest count (a scheduler's early rungs are not
+    compared with full trainings); a trial that lacks one of the objectives is left out."""
+    from nasforge.trial import TrialState
+
+    finished = [t for t in trials if t.state is TrialState.FINISHED]
+    deepest = max((t.costs.get("epochs", 0) for t in finished), default=0)
+    candidates, values = [], []
+    for t in finished:
+        if t.costs.get("epochs", 0) != deepest:
+            continue
+        try:
+            values.append(objective.values(t.metrics, t.costs))
+        except KeyError:
+            continue
+        candidates.append(t)
+    if not candidates:
+        return []
+    front = non_dominated_fronts(values)[0]
+    return [candidates[i] for i in sorted(front, key=lambda i: (-values[i][0], candidates[i].id))]

@@ -131,6 +131,36 @@ def show(
         store.close()
 
 
+def pareto(
+    run_dir: RunDir,
+    objectives: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated objectives [the run's own when it has several, else the metric,params]."),
+    ] = None,
+) -> None:
+    """The run's non-dominated trials as a table, and RUN_DIR/pareto.png; export any of them with --trial."""
+    from nasforge.cli._display import Display
+    from nasforge.objective import Objective
+    from nasforge.pareto import front_of
+    from nasforge.report import plot_pareto
+
+    store = _open(run_dir)
+    try:
+        objective = Objective(**(store.get_meta("search") or {}).get("objective", {}))
+        trials = store.trials()
+    finally:
+        store.close()
+    if objectives is not None:
+        objective = Objective(metrics=tuple(n.strip() for n in objectives.split(",") if n.strip()))
+    elif not objective.multi:
+        objective = Objective(metrics=(objective.metric, "params"))
+    front = front_of(trials, objective)
+    if not front:
+        raise NasforgeError(f"{run_dir}: no finished trial has {', '.join(objective.names)} yet")
+    path = plot_pareto(trials, front, objective, run_dir / "pareto.png")
+    Display().pareto(front, objective, path)
+
+
 def export(
     run_dir: RunDir,
     trial: Annotated[int | None, typer.Option("--trial", help="Trial id to export [the best].")] = None,

@@ -256,6 +256,13 @@ class Display:
         self.console.print(f"trial {best.trial.id} retrained on train+validation; test: {test}")
         self.console.print("wrote " + ", ".join(str(p) for p in best.paths.values()))
 
+    def pareto(self, front: Sequence[Trial], objective: Objective, path: Path) -> None:
+        """The non-dominated trials, best first in the first objective, and where the plot went."""
+        pairs = zip(objective.names, objective.directions, strict=True)
+        title = "Pareto front of " + ", ".join(f"{n} ({d})" for n, d in pairs)
+        self.console.print(trials_table(front, f"{title}: {len(front)} trials"))
+        self.console.print(f"wrote {path}; export one with 'nasforge export RUN_DIR --trial ID'")
+
     def trial(self, trial: Trial) -> None:
         """One trial in full: status, architecture, metrics, costs and its learning curve."""
         self.console.print(trials_table([trial], f"Trial {trial.id}"))

@@ -9,7 +9,7 @@ from typing import Any
 from nasforge.objective import Objective
 from nasforge.trial import Trial, TrialState, rank_key
 
-__all__ = ["plot_curves", "plot_progress"]
+__all__ = ["plot_curves", "plot_pareto", "plot_progress"]
 
 
 def _figure() -> tuple[Any, Any]:
@@ -92,4 +92,35 @@ def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winne
     ax.grid(alpha=0.3)
     if labelled:
         ax.legend(loc="best")
+    return _save(fig, path)
+
+
+def plot_pareto(trials: Sequence[Trial], front: Sequence[Trial], objective: Objective, path: Path) -> Path:
+    """Write a PNG of every finished trial on the first two objectives (dots) with the Pareto front (line)."""
+    x_name, y_name = objective.names[:2]
+
+    def value(t: Trial, name: str) -> float | None:
+        found = t.metrics.get(name, t.costs.get(name))
+        return None if found is None else float(found)
+
+    points = [(value(t, x_name), value(t, y_name)) for t in trials if t.state is TrialState.FINISHED]
+    points = [p for p in points if None not in p]
+    fig, ax = _figure()
+    if points:
+        ax.scatter(*zip(*points, strict=True), s=10, color="0.7", label="finished trials")
+    if front:
+        xs, ys = [value(t, x_name) for t in front], [value(t, y_name) for t in front]
+        ax.plot(xs, ys, "o-", color="C3", label=f"Pareto front ({len(front)})")
+    labels = [
+        f"{'validation ' if n in ('accuracy', 'f1', 'loss') else ''}{n} ({d})"
+        for n, d in zip(objective.names[:2], objective.directions[:2], strict=True)
+    ]
+    ax.set_xlabel(labels[0])
+    ax.set_ylabel(labels[1])
+    if x_name in ("params", "flops"):
+        ax.set_xscale("log")
+    if y_name in ("params", "flops"):
+        ax.set_yscale("log")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
     return _save(fig, path)
