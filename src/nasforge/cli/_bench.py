@@ -131,6 +131,41 @@ def nb201_fidelity(
     _report(console, result, out, plot if plot is not None else Path(f"nb201_fidelity_{dataset}_regret.png"))
 
 
+@bench_app.command("nb201-pareto")
+def nb201_pareto(
+    table: Annotated[Path, typer.Option(help="NAS-Bench-201 results table (its validation accuracy is searched).")],
+    latency: Annotated[Path, typer.Option(help="Latency table: arch and <device>_latency_ms columns (hwnas).")],
+    device: Annotated[str, typer.Option(help="Which <device>_latency_ms column to minimise.")] = "raspi4",
+    dataset: Annotated[str, typer.Option(help="Which <name>_valid/<name>_test columns to use.")] = "cifar10",
+    strategies: Annotated[str, typer.Option(help="Comma-separated strategy names.")] = "random,nsga2",
+    queries: Annotated[int, typer.Option(help="Query budget of each run.")] = 300,
+    seeds: Annotated[int, typer.Option(help="Runs per strategy, with seeds 0..seeds-1.")] = 30,
+    out: Annotated[Path | None, typer.Option(help="Write the results as JSON here.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Regret-curve PNG [default: nb201_pareto_<dataset>_<device>.png].")
+    ] = None,
+    jobs: Annotated[int, typer.Option(help="Searches run at once, each in its own process (1: in this one).")] = 2,
+) -> None:
+    """Strategies searching accuracy against latency: hypervolume per budget and of the returned points' test front.
+
+    Accuracy is taken as a fraction and latency divided by the table's largest, both maximised (latency
+    negated); the reference point is (0, -1), so a hypervolume is a share of the unit square.
+    """
+    from rich.console import Console
+
+    from nasforge.strategies import STRATEGIES
+    from nasforge.tabular import run_pareto_benchmark
+
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    for name in names:
+        STRATEGIES.get(name)
+    console = Console()
+    result = run_pareto_benchmark(
+        table, latency, device, dataset, names, queries=queries, seeds=seeds, jobs=jobs, progress=console.log
+    )
+    _report(console, result, out, plot if plot is not None else Path(f"nb201_pareto_{dataset}_{device}.png"))
+
+
 def _report(console: Console, result: dict[str, Any], out: Path | None, plot: Path) -> None:
     """The results table on the terminal, the JSON where asked, and the regret curves."""
     from nasforge.tabular._report import plot_regret, render_table

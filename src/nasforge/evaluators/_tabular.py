@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Hashable, Mapping
 
+import numpy as np
+
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.exceptions import DataError
 from nasforge.tabular._nb201 import NB201Table, load_nb201
@@ -40,6 +42,7 @@ class TabularEvaluator(Evaluator):
         table: NB201Table | str | os.PathLike[str] | Mapping[int, NB201Table | str | os.PathLike[str]],
         dataset: str = "cifar10",
         test_table: NB201Table | str | os.PathLike[str] | None = None,
+        latency_ms: np.ndarray | None = None,
     ) -> None:
         tables = {int(e): _load(t) for e, t in table.items()} if isinstance(table, Mapping) else {0: _load(table)}
         if not tables:
@@ -51,6 +54,7 @@ class TabularEvaluator(Evaluator):
         self.table.check_dataset(dataset)
         self.dataset = dataset
         self._valid = {e: t.valid(dataset) for e, t in self.tables.items()}
+        self.latency_ms = latency_ms  # one device's measured latency per row of the test table, a free cost
         self.queries = 0
         self.test_reads = 0
 
@@ -61,15 +65,17 @@ class TabularEvaluator(Evaluator):
         value = float(self._valid[epochs][self.tables[epochs].row(arch)])
         self.queries += 1
         metrics = {"accuracy": value / 100.0, "accuracy_pct": value}
+        costs = {} if self.latency_ms is None else {"latency_ms": float(self.latency_ms[self.table.row(arch)])}
         if not self.fidelities:
-            return Evaluation(metrics=metrics)
-        costs = {"epochs": epochs, "epochs_trained": epochs}
+            return Evaluation(metrics=metrics, costs=costs)
+        costs |= {"epochs": epochs, "epochs_trained": epochs}
         return Evaluation(metrics=metrics, costs=costs, curve=({"epoch": epochs, **metrics},))
 
     def for_workers(self, load_data: bool = False) -> TabularEvaluator:
         """The validation columns only: a worker process never holds a test column (tables are always sent)."""
         tables = {e: t.without_test() for e, t in self.tables.items()}
-        return TabularEvaluator(tables if self.fidelities else tables[0], self.dataset, self.table.without_test())
+        test = self.table.without_test()
+        return TabularEvaluator(tables if self.fidelities else tables[0], self.dataset, test, self.latency_ms)
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         value = float(self.table.test(self.dataset)[self.table.row(arch)])

@@ -9,7 +9,8 @@ from nasforge.tabular._harness import (
     run_benchmark,
     run_search,
 )
-from nasforge.tabular._nb201 import NB201Table, default_nb201_dir, load_nb201
+from nasforge.tabular._nb201 import NB201Table, default_nb201_dir, load_nb201, read_latency
+from nasforge.tabular._pareto import run_pareto_benchmark, run_pareto_search
 
 __all__ = [
     "BUDGETS",
@@ -20,9 +21,12 @@ __all__ = [
     "default_nb201_dir",
     "fidelity_setups",
     "load_nb201",
+    "read_latency",
     "resolve_strategies",
     "run_benchmark",
     "run_fidelity_benchmark",
     "run_fidelity_search",
+    "run_pareto_benchmark",
+    "run_pareto_search",
     "run_search",
 ]

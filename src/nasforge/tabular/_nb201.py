@@ -24,7 +24,7 @@ import numpy as np
 from nasforge.exceptions import DataError, InvalidArchitecture
 from nasforge.spaces import CellSpace
 
-__all__ = ["NB201Table", "default_nb201_dir", "load_nb201"]
+__all__ = ["NB201Table", "default_nb201_dir", "load_nb201", "read_latency"]
 
 _REQUIRED = ("index", "arch")
 
@@ -177,3 +177,25 @@ def _number(path: Path, line: int, column: str, text: str) -> float:
     if not math.isfinite(value):
         raise DataError(f"{path}:{line}: column {column} is not finite: {text!r}")
     return value
+
+
+def read_latency(path: str | os.PathLike[str], table: NB201Table) -> dict[str, np.ndarray]:
+    """Measured latency (ms) per device, aligned to ``table``'s rows: ``{"raspi4": array, "fpga": array}`` from
+    a csv(.gz) with an ``arch`` column and ``<device>_latency_ms`` columns (``shared/benchmarks/hwnas/``)."""
+    path = Path(path)
+    header, rows = _read_rows(path)
+    if "arch" not in header:
+        raise DataError(f"{path}: no arch column (found {', '.join(header)})")
+    devices = [h.removesuffix("_latency_ms") for h in header if h.endswith("_latency_ms")]
+    if not devices:
+        raise DataError(f"{path}: no '<device>_latency_ms' columns in {', '.join(header)}")
+    out = {d: np.full(len(table), np.nan) for d in devices}
+    col = {name: i for i, name in enumerate(header)}
+    for n, row in enumerate(rows):
+        at = table.row(row[col["arch"]])
+        for d in devices:
+            out[d][at] = _number(path, n + 2, f"{d}_latency_ms", row[col[f"{d}_latency_ms"]])
+    missing = int(np.isnan(next(iter(out.values()))).sum())
+    if missing:
+        raise DataError(f"{path}: no latency for {missing} of the table's {len(table)} architectures")
+    return out

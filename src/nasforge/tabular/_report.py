@@ -15,28 +15,34 @@ def _budgets(result: dict[str, Any]) -> list[str]:
     return sorted({b for r in result["results"].values() for b in r}, key=int)
 
 
-def _cell(per_budget: dict[str, Any], budget: str) -> str:
-    return f"{per_budget[budget]['mean']:.2f} ± {per_budget[budget]['std']:.2f}" if budget in per_budget else "-"
+def _cell(per_budget: dict[str, Any], budget: str, digits: int = 2) -> str:
+    if budget not in per_budget:
+        return "-"
+    return f"{per_budget[budget]['mean']:.{digits}f} ± {per_budget[budget]['std']:.{digits}f}"
 
 
 def _regret(result: dict[str, Any], per_budget: dict[str, Any]) -> str:
     last = max(per_budget, key=int)
-    return f"{result['oracle'] - per_budget[last]['mean']:.2f}" + (
+    return f"{result['oracle'] - per_budget[last]['mean']:.{result.get('digits', 2)}f}" + (
         "" if last == _budgets(result)[-1] else f" (@{last})"
     )
 
 
 def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: mean ± std per budget, regret at the largest, and architectures seen where counted."""
+    """Header and rows: mean ± std per budget, regret at the largest, and architectures seen or the test
+    hypervolume of the returned points where the result has them."""
     budgets = _budgets(result)
-    unit = result.get("unit", "queries")
-    counts = result.get("architectures")
+    unit, digits = result.get("unit", "queries"), result.get("digits", 2)
+    counts, test = result.get("architectures"), result.get("test_hypervolume")
     header = ["strategy", *(f"{b} {unit}" for b in budgets), f"regret@{budgets[-1]}"]
     header += ["architectures"] if counts else []
+    header += [f"test hypervolume@{budgets[-1]}"] if test else []
     rows = []
     for label, per_budget in result["results"].items():
-        row = [label, *(_cell(per_budget, b) for b in budgets), _regret(result, per_budget)]
-        rows.append(row + ([f"{counts[label]:.0f}"] if counts else []))
+        row = [label, *(_cell(per_budget, b, digits) for b in budgets), _regret(result, per_budget)]
+        row += [f"{counts[label]:.0f}"] if counts else []
+        row += [_cell({"end": test[label]}, "end", digits)] if test else []
+        rows.append(row)
     return header, rows
 
 
@@ -46,8 +52,9 @@ def render_table(result: dict[str, Any]) -> Table:
 
     seeds = max((c["seeds"] for r in result["results"].values() for c in r.values()), default=0)
     table = Table(
-        title=f"NAS-Bench-201 {result['table']} {result['dataset']}: test accuracy (%) of the returned "
-        f"architecture, {seeds} seeds; oracle {result['oracle']:.2f}"
+        title=f"NAS-Bench-201 {result['table']} {result['dataset']}: "
+        f"{result.get('measure', 'test accuracy (%) of the returned architecture')}, {seeds} seeds; "
+        f"oracle {result['oracle']:.{result.get('digits', 2)}f}"
     )
     header, rows = _rows(result)
     for n, name in enumerate(header):
@@ -78,7 +85,7 @@ def plot_regret(result: dict[str, Any], path: str | Path) -> Path:
         ax.plot(curve["budgets"], regret, label=label)
     ax.set_yscale("log")
     ax.set_xlabel(result.get("unit", "queries"))
-    ax.set_ylabel("mean regret (test accuracy, %)")
+    ax.set_ylabel("mean regret" + (" (hypervolume)" if "measure" in result else " (test accuracy, %)"))
     ax.set_title(f"NAS-Bench-201 {result['table']} {result['dataset']} (oracle {result['oracle']:.2f})")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)

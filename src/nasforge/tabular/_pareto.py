@@ -1,0 +1,200 @@
+"""Multi-objective search on NAS-Bench-201: validation accuracy against a device's measured latency.
+
+Every run is a :class:`~nasforge.run.Run` with ``Objective(metrics=("accuracy", "latency_ms"))`` over the
+:class:`~nasforge.evaluators.TabularEvaluator`, whose answers carry the architecture's latency from
+``shared/benchmarks/hwnas/`` (a property of the architecture alone, so a search may read it freely). It is judged
+by the hypervolume of the points it evaluated, after every budget:
+
+- **normalisation and reference point**: accuracy as a fraction (``valid % / 100``) and latency divided by the
+  largest latency in the table, both oriented to be maximised (``accuracy``, ``-latency / max``); the reference
+  point is ``(0, -1)``, so a hypervolume is a fraction of the unit square, 1 the unreachable ideal.
+- **validation hypervolume**: of the (validation accuracy, latency) points evaluated so far; the table's own
+  front gives the best reachable value (the "oracle").
+- **test hypervolume**: the run's returned points are its validation front; their test accuracies, read once
+  at the end, with their latencies, give a second hypervolume: what the user would actually get.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from nasforge.callbacks import Callback
+from nasforge.exceptions import ConfigError, DataError
+from nasforge.pareto import hypervolume, non_dominated_fronts
+from nasforge.strategies import Strategy
+from nasforge.tabular._harness import (
+    BUDGETS,
+    checkpoints,
+    column_stats,
+    curve_marks,
+    resolve_strategies,
+    run_chunks,
+    seed_chunks,
+)
+from nasforge.tabular._nb201 import load_nb201, read_latency
+
+if TYPE_CHECKING:
+    from nasforge.run import Run
+    from nasforge.trial import Trial
+
+__all__ = ["run_pareto_benchmark", "run_pareto_search"]
+
+_REFERENCE = (0.0, -1.0)
+
+
+def _normalised(accuracy_pct: np.ndarray, latency: np.ndarray, top_latency: float) -> np.ndarray:
+    return np.column_stack([np.asarray(accuracy_pct) / 100.0, -np.asarray(latency) / top_latency])
+
+
+class _Front(Callback):
+    """Collects each evaluated point and records the validation hypervolume at every mark."""
+
+    def __init__(self, marks: Sequence[int], top_latency: float) -> None:
+        self.marks = set(marks)
+        self.top = top_latency
+        self.points: list[tuple[str, float, float]] = []  # (arch, validation %, latency ms)
+        self.curve: list[float] = []
+        self.done = 0
+
+    def on_trial_end(self, run: Run, trial: Trial) -> None:
+        self.done += 1
+        if trial.score is not None:
+            self.points.append((trial.arch, trial.metrics["accuracy_pct"], trial.costs["latency_ms"]))
+        if self.done in self.marks:
+            self.curve.append(self.volume())
+
+    def volume(self) -> float:
+        if not self.points:
+            return 0.0
+        _, accuracy, latency = zip(*self.points, strict=True)
+        return hypervolume(_normalised(accuracy, latency, self.top), _REFERENCE)
+
+
+def run_pareto_search(
+    strategy: Strategy,
+    table_path: str,
+    latency_path: str,
+    device: str,
+    dataset: str,
+    seed: int,
+    queries: int,
+    budgets: Sequence[int] = BUDGETS,
+) -> tuple[list[float], float]:
+    """One seeded run: its validation hypervolume at every mark of :func:`curve_marks`, and the test
+    hypervolume of its returned points (its validation front) at the end."""
+    from nasforge.budget import Budget
+    from nasforge.evaluators import TabularEvaluator
+    from nasforge.objective import Objective
+    from nasforge.run import Run
+    from nasforge.store import SQLiteStore
+
+    table = load_nb201(table_path)
+    latency = _latency(latency_path, table_path)[device]
+    evaluator = TabularEvaluator(table, dataset, latency_ms=latency)
+    objective = Objective(metrics=("accuracy", "latency_ms"))
+    front = _Front(curve_marks(queries, budgets), float(latency.max()))
+    run = Run(table.space, strategy, evaluator, SQLiteStore(":memory:"), objective=objective, seed=seed)
+    run.optimize(Budget(trials=queries), callbacks=[front])
+    run.store.close()
+    while len(front.curve) < len(curve_marks(queries, budgets)):
+        front.curve.append(front.volume())
+    return front.curve, _test_volume(front, evaluator, seed)
+
+
+def _test_volume(front: _Front, evaluator: Any, seed: int) -> float:
+    """Hypervolume of the returned points (the validation front) with their test accuracies, read once each."""
+    if not front.points:
+        return 0.0
+    archs, accuracy, latency = zip(*front.points, strict=True)
+    returned = non_dominated_fronts(_normalised(accuracy, latency, front.top))[0]
+    test = [evaluator.final_test(archs[i], seed).metrics["accuracy_pct"] for i in returned]
+    return hypervolume(_normalised(test, [latency[i] for i in returned], front.top), _REFERENCE)
+
+
+_LATENCY: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+
+
+def _latency(latency_path: str, table_path: str) -> dict[str, np.ndarray]:
+    """The latency file read once per process (workers run thousands of searches on it)."""
+    key = (latency_path, table_path)
+    if key not in _LATENCY:
+        _LATENCY[key] = read_latency(latency_path, load_nb201(table_path))
+    return _LATENCY[key]
+
+
+def _run_chunk(
+    strategy: Strategy,
+    table_path: str,
+    latency_path: str,
+    device: str,
+    dataset: str,
+    seeds: list[int],
+    queries: int,
+    budgets: Sequence[int],
+    executor: Any = None,
+) -> Any:
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    with threadpool_limits(limits=1):
+        runs = [
+            run_pareto_search(strategy, table_path, latency_path, device, dataset, s, queries, budgets) for s in seeds
+        ]
+    return runs, time.perf_counter() - start
+
+
+def run_pareto_benchmark(
+    table: str | Path,
+    latency: str | Path,
+    device: str = "raspi4",
+    dataset: str = "cifar10",
+    strategies: Sequence[str | Strategy] | Mapping[str, Strategy] | None = None,
+    queries: int = 300,
+    seeds: int = 30,
+    budgets: Sequence[int] = BUDGETS,
+    jobs: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Every strategy with seeds ``0..seeds-1``: validation hypervolume per budget (the table's rows, shaped
+    like :func:`~nasforge.tabular.run_benchmark`'s, with the table's own front as the oracle) and, under
+    ``"test_hypervolume"``, the test hypervolume of the returned points."""
+    if queries < 1 or seeds < 1 or jobs < 1:
+        raise ConfigError(f"bench: queries, seeds and jobs must be >= 1, got {queries}, {seeds}, {jobs}")
+    table_path, latency_path = str(table), str(latency)
+    nb201 = load_nb201(table_path)
+    nb201.check_dataset(dataset)
+    devices = _latency(latency_path, table_path)
+    if device not in devices:
+        raise DataError(f"{latency_path}: no device {device!r}; has {', '.join(devices)}")
+    top = float(devices[device].max())
+    oracle = hypervolume(_normalised(nb201.valid(dataset), devices[device], top), _REFERENCE)
+    chosen = resolve_strategies(strategies)
+    chunks = seed_chunks(list(chosen), seeds)
+    args = [
+        (chosen[label], table_path, latency_path, device, dataset, p, queries, tuple(budgets)) for label, p in chunks
+    ]
+    outcomes, seconds = run_chunks(_run_chunk, chunks, args, jobs, progress=progress)
+    marks = curve_marks(queries, budgets)
+    results, curves, test = {}, {}, {}
+    for label, runs in outcomes.items():
+        values = np.asarray([curve for curve, _ in runs], dtype=np.float64)
+        results[label] = {str(b): column_stats(values[:, marks.index(b)]) for b in checkpoints(queries, budgets)}
+        curves[label] = {"budgets": marks, "mean_regret": [float(oracle - v) for v in values.mean(axis=0)]}
+        test[label] = column_stats(np.asarray([t for _, t in runs]))
+    return {
+        "dataset": dataset,
+        "oracle": oracle,
+        "table": f"{Path(table_path).name} x {device} latency",
+        "measure": "hypervolume of (validation accuracy, latency) evaluated, reference (0, -1) after normalising",
+        "digits": 4,
+        "queries": queries,
+        "results": results,
+        "curves": curves,
+        "test_hypervolume": test,
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }

@@ -1,0 +1,71 @@
+"""The multi-objective tabular benchmark: accuracy against latency, judged by hypervolume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nasforge.cli._bench import bench_app
+from nasforge.exceptions import DataError
+from nasforge.pareto import hypervolume
+from nasforge.strategies import STRATEGIES
+from nasforge.tabular import NB201Table, read_latency, run_pareto_benchmark, run_pareto_search
+
+
+@pytest.fixture
+def latency_file(complete_table, tmp_path):
+    table = NB201Table(complete_table)
+    lines = ["arch,dev_latency_ms,other_latency_ms"]
+    for n, arch in enumerate(table.archs):  # slower for better cells, so the two objectives conflict
+        lines.append(f"{table.space.to_string(arch)},{1 + table.valid('toy')[n] / 10 + n % 3:.3f},{n + 1}")
+    path = tmp_path / "latency.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_latency_is_read_per_device_and_aligned_to_the_rows(complete_table, latency_file):
+    table = NB201Table(complete_table)
+    latency = read_latency(latency_file, table)
+    assert set(latency) == {"dev", "other"} and latency["other"][7] == 8.0
+    short = latency_file.with_name("short.csv")
+    short.write_text("\n".join(latency_file.read_text().splitlines()[:10]) + "\n")
+    with pytest.raises(DataError, match="no latency for 116 of the table's 125 architectures"):
+        read_latency(short, table)
+
+
+def test_a_run_that_queries_everything_reaches_the_tables_hypervolume(complete_table, latency_file):
+    result = run_pareto_benchmark(complete_table, latency_file, "dev", "toy", ["grid"], queries=125, seeds=1, jobs=1)
+    assert result["results"]["grid"]["125"]["mean"] == pytest.approx(result["oracle"])
+    table, latency = NB201Table(complete_table), read_latency(latency_file, NB201Table(complete_table))["dev"]
+    points = np.column_stack([table.valid("toy") / 100, -latency / latency.max()])
+    assert result["oracle"] == pytest.approx(hypervolume(points, (0.0, -1.0)))
+    assert 0 < result["test_hypervolume"]["grid"]["mean"] <= 1
+
+
+def test_hypervolume_grows_with_the_budget_and_runs_are_deterministic(complete_table, latency_file):
+    args = (str(complete_table), str(latency_file), "dev", "toy")
+    curve, test = run_pareto_search(STRATEGIES.get("nsga2")(population=8), *args, seed=3, queries=60, budgets=(60,))
+    assert curve == sorted(curve) and test > 0
+    assert run_pareto_search(STRATEGIES.get("nsga2")(population=8), *args, seed=3, queries=60, budgets=(60,)) == (
+        curve,
+        test,
+    )
+
+
+def test_the_pareto_command_writes_json_and_refuses_an_unknown_device(complete_table, latency_file, tmp_path):
+    out = tmp_path / "mo.json"
+    args = ["nb201-pareto", "--table", str(complete_table), "--latency", str(latency_file), "--device", "dev"]
+    args += ["--dataset", "toy", "--queries", "30", "--seeds", "2", "--jobs", "1", "--out", str(out)]
+    args += ["--plot", str(tmp_path / "mo.png")]
+    result = CliRunner().invoke(bench_app, args)
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    assert "nsga2" in result.output and set(written["results"]) == set(written["test_hypervolume"]) == {
+        "random",
+        "nsga2",
+    }
+    with pytest.raises(DataError, match="no device 'gpu'; has dev, other"):
+        run_pareto_benchmark(complete_table, latency_file, "gpu", "toy", ["random"], queries=5, seeds=1, jobs=1)
