@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from nasforge.evaluators import TabularEvaluator
     from nasforge.executors import Executor
     from nasforge.fidelity import Scheduler
+    from nasforge.objective import Objective
     from nasforge.run import Run
     from nasforge.trial import Trial
 
@@ -140,11 +141,13 @@ def run_tabular(
     evaluator: TabularEvaluator,
     seed: int,
     budget: Budget,
-    answers: _Answers,
+    answers: _Answers | Any,
     scheduler: Scheduler | None = None,
     executor: Executor | None = None,
+    objective: Objective | None = None,
 ) -> None:
-    """One :class:`~nasforge.run.Run` over an in-memory store, its answers followed by ``answers``."""
+    """One :class:`~nasforge.run.Run` over an in-memory store, its answers followed by ``answers`` (a callback
+    with a ``finish(run)`` that completes its record once the run stops)."""
     from nasforge.run import Run
     from nasforge.store import SQLiteStore
 
@@ -153,6 +156,7 @@ def run_tabular(
         strategy,
         evaluator,
         SQLiteStore(":memory:"),
+        objective=objective,
         seed=seed,
         executor=executor,
         scheduler=scheduler,

@@ -34,6 +34,7 @@ from nasforge.tabular._harness import (
     curve_marks,
     resolve_strategies,
     run_chunks,
+    run_tabular,
     seed_chunks,
 )
 from nasforge.tabular._nb201 import load_nb201, read_latency
@@ -68,6 +69,10 @@ class _Front(Callback):
         if self.done in self.marks:
             self.curve.append(self.volume())
 
+    def finish(self, run: Run) -> None:
+        """Marks the run did not reach (it ran out of architectures) get its final hypervolume."""
+        self.curve += [self.volume()] * (len(self.marks) - len(self.curve))
+
     def volume(self) -> float:
         if not self.points:
             return 0.0
@@ -90,19 +95,13 @@ def run_pareto_search(
     from nasforge.budget import Budget
     from nasforge.evaluators import TabularEvaluator
     from nasforge.objective import Objective
-    from nasforge.run import Run
-    from nasforge.store import SQLiteStore
 
     table = load_nb201(table_path)
     latency = _latency(latency_path, table_path)[device]
     evaluator = TabularEvaluator(table, dataset, latency_ms=latency)
     objective = Objective(metrics=("accuracy", "latency_ms"))
     front = _Front(curve_marks(queries, budgets), float(latency.max()))
-    run = Run(table.space, strategy, evaluator, SQLiteStore(":memory:"), objective=objective, seed=seed)
-    run.optimize(Budget(trials=queries), callbacks=[front])
-    run.store.close()
-    while len(front.curve) < len(curve_marks(queries, budgets)):
-        front.curve.append(front.volume())
+    run_tabular(strategy, evaluator, seed, Budget(trials=queries), front, objective=objective)
     return front.curve, _test_volume(front, evaluator, seed)
 
 
