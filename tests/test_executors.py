@@ -209,8 +209,9 @@ def test_a_worker_killed_mid_trial_fails_that_trial_and_the_search_finishes(tmp_
     states = [t.state for t in run.trials]
     assert TrialState.RUNNING not in states and len(states) == 6
     failed = [t for t in run.trials if t.state is TrialState.FAILED]
-    assert len(failed) == 1 and "KilledWorker" in failed[0].error
-    assert states.count(TrialState.FINISHED) == 5
+    # the killed worker fails every trial it held: the one it trained, and one Dask had queued on it, if any
+    assert 1 <= len(failed) <= 2 and all("KilledWorker" in t.error for t in failed)
+    assert states.count(TrialState.FINISHED) == 6 - len(failed)
 
 
 def test_an_unreachable_scheduler_is_one_line_and_the_store_stays_resumable(tmp_path):
