@@ -156,6 +156,8 @@ def test_ctrl_c_is_one_line_stops_the_workers_and_leaves_no_trial_running(tmp_pa
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # as from a terminal: a shell that started these tests in the background left SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while len(finished(store)) < 2 and time.monotonic() < deadline and proc.poll() is None:
