@@ -25,7 +25,7 @@ from nasforge.objective import Objective
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
-from nasforge.trial import DONE, Trial, TrialState, rank_key
+from nasforge.trial import DONE, Trial, TrialState, epochs_trained, rank_key
 
 __all__ = ["MAX_CHECKPOINTS", "MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
 
@@ -148,7 +148,7 @@ class Run:
         for cb in callbacks:
             cb.on_search_start(self)
         ended = self.store.trials(states=DONE)
-        done, epochs = len(ended), sum(_epochs_trained(t) for t in ended)
+        done, epochs = len(ended), sum(epochs_trained(t) for t in ended)
         reason = ""
         self.executor.start(self.evaluator)
         try:
@@ -178,7 +178,7 @@ class Run:
                             reason = reason or "infeasible"
                         continue  # never trained: no budget spent, no trial end to report
                     self._rejected_in_a_row = 0
-                    done, epochs = done + 1, epochs + _epochs_trained(trial)
+                    done, epochs = done + 1, epochs + epochs_trained(trial)
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
         except (KeyboardInterrupt, ExecutorError):
@@ -257,11 +257,6 @@ class Run:
         if len(self._checkpoints) > MAX_CHECKPOINTS:
             worst = max(self._checkpoints.values(), key=lambda held: rank_key(held[0]))[0]
             del self._checkpoints[worst.id]
-
-
-def _epochs_trained(trial: Trial) -> float:
-    """What ``trial`` spent of an epochs budget: the epochs it trained (0 where the evaluator does not say)."""
-    return float(trial.costs.get("epochs_trained", 0))
 
 
 def _describe(error: BaseException) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["DONE", "Trial", "TrialState", "rank_key"]
+__all__ = ["DONE", "Trial", "TrialState", "epochs_trained", "rank_key"]
 
 
 class TrialState(str, Enum):
@@ -78,3 +78,8 @@ def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
     loss = trial.metrics.get("loss", math.inf)
     epochs = trial.costs.get("epochs", 0.0)
     return (-epochs, -score, loss if loss == loss else math.inf, trial.costs.get("flops", 0.0), trial.id)
+
+
+def epochs_trained(trial: Trial) -> float:
+    """What ``trial`` spent of an epochs budget: the epochs it trained (0 where its evaluator does not say)."""
+    return float(trial.costs.get("epochs_trained", 0))

@@ -39,10 +39,10 @@ from nasforge.tabular._harness import (
     seed_chunks,
 )
 from nasforge.tabular._nb201 import load_nb201
+from nasforge.trial import epochs_trained
 
 if TYPE_CHECKING:
     from nasforge.executors import Executor
-    from nasforge.trial import Trial
 
 __all__ = ["FidelitySetup", "fidelity_setups", "run_fidelity_benchmark", "run_fidelity_search"]
 
@@ -82,10 +82,6 @@ def fidelity_setups(
     return setups
 
 
-def _epochs_trained(trial: Trial) -> float:
-    return float(trial.costs.get("epochs_trained", 0))
-
-
 def run_fidelity_search(
     setup: FidelitySetup,
     tables: Mapping[int, str],
@@ -108,7 +104,7 @@ def run_fidelity_search(
     scheduler = None
     if setup.scheduler is not None:
         scheduler = SCHEDULERS[setup.scheduler](max_epochs=high, eta=setup.eta, rungs=setup.epochs)
-    answers = _Answers([m * high for m in marks(trainings)], cost=_epochs_trained)
+    answers = _Answers([m * high for m in marks(trainings)], cost=epochs_trained)
     run_tabular(setup.strategy, evaluator, seed, Budget(epochs=trainings * high), answers, scheduler, executor)
     return answers.curve, answers.architectures
 
