@@ -14,9 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from nasforge.strategies import STRATEGIES, Strategy
 from nasforge.tabular import default_nb201_dir, resolve_strategies, run_benchmark
@@ -27,17 +29,22 @@ class OptunaTPE(Strategy):
     """Optuna's TPE sampler (default settings, seeded) over the space's categorical decisions."""
 
     name = "optuna_tpe"
+    objectives = 1  # how many values each tell carries (each maximised)
 
     def __init__(self, multivariate: bool = False) -> None:
         self.multivariate = multivariate
+
+    def sampler(self, seed: int) -> Any:
+        import optuna
+
+        return optuna.samplers.TPESampler(seed=seed, multivariate=self.multivariate)
 
     def setup(self) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        seed = int(self.rng.integers(2**31))
-        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=self.multivariate)
-        self.study = optuna.create_study(direction="maximize", sampler=sampler)
+        sampler = self.sampler(int(self.rng.integers(2**31)))
+        self.study = optuna.create_study(directions=["maximize"] * self.objectives, sampler=sampler)
         self.pending: dict[Hashable, list[Any]] = {}
 
     def ask(self) -> Hashable:
@@ -49,14 +56,14 @@ class OptunaTPE(Strategy):
         self.pending.setdefault(arch, []).append(trial)
         return arch
 
-    def tell(self, arch: Hashable, score: float | None) -> None:
+    def tell(self, arch: Hashable, score: float | Sequence[float] | None) -> None:
         import optuna
 
         state = optuna.trial.TrialState.FAIL if score is None else optuna.trial.TrialState.COMPLETE
-        value = None if score is None else float(score)
+        values = None if score is None else [float(v) for v in np.atleast_1d(score)]
         trials = self.pending.get(arch)
         if trials:
-            self.study.tell(trials.pop(0), value, state=state)
+            self.study.tell(trials.pop(0), values, state=state)
             return
         decisions = self.space.to_decisions(arch)
         self.study.add_trial(
@@ -65,10 +72,26 @@ class OptunaTPE(Strategy):
                 distributions={
                     d.name: optuna.distributions.CategoricalDistribution(list(d.choices)) for d in self.space.decisions
                 },
-                value=value,
+                values=values,
                 state=state,
             )
         )
+
+
+class OptunaNSGA2(OptunaTPE):
+    """Optuna's ``NSGAIISampler`` (seeded, default settings unless given) on two objectives, both maximised."""
+
+    name = "optuna_nsga2"
+    objectives = 2
+    multi_objective = True
+
+    def __init__(self, population_size: int = 50) -> None:
+        self.population_size = population_size
+
+    def sampler(self, seed: int) -> Any:
+        import optuna
+
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=self.population_size)
 
 
 def main() -> None:

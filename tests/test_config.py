@@ -23,6 +23,9 @@ DIGITS = {"data": {"builtin": "digits"}}
         ({**DIGITS, "colour": "red"}, "colour: unknown field (allowed: name, seed, data"),
         ({"data": {"path": "x.npz", "size": 32}}, "data: unexpected option(s) size for a file (allowed: path,"),
         ([1, 2], "config: must be a mapping"),
+        ({**DIGITS, "final": {"front": 0}}, "final.front: must be >= 1, got 0"),
+        ({**DIGITS, "final": {"points": 3}}, "final.points: unknown field (allowed: front)"),
+        ({**DIGITS, "latency": {"batch": 0}}, "latency.batch: must be >= 1, got 0"),
     ],
 )
 def test_config_errors_are_one_line_naming_the_field(raw, message):
@@ -119,3 +122,10 @@ def test_every_example_config_is_valid(path):
     config = load_config(path)
     assert config.data.builtin or config.data.path
     make_strategy({"name": config.strategy.name, **config.strategy.params})
+
+
+def test_the_final_and_latency_sections_reach_the_search():
+    from nasforge.api import components_from_config
+
+    parts = components_from_config(parse_config({**DIGITS, "final": {"front": 3}, "latency": {"batch": 16}}))
+    assert (parts["front"], parts["latency_batch"]) == (3, 16)

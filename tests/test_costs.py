@@ -57,3 +57,20 @@ def test_latency_is_a_median_of_repeated_timings_with_its_spread() -> None:
     assert latency.median_ms > 0 and latency.spread_ms >= 0
     assert (latency.batch, latency.repeats, latency.device) == (8, 9, "cpu") and latency.threads >= 1
     assert model.training
+
+
+def test_a_search_records_latency_on_the_configured_batch_with_its_spread_and_threads(tmp_path) -> None:
+    import nasforge as nf
+    from nasforge.data import synthetic
+
+    objective = nf.Objective(metrics=("accuracy", "latency_ms"))
+    data = synthetic("image", n=90, classes=3, shape=(1, 8, 8), seed=0)
+    common = {"data": data, "trainer": nf.Trainer(epochs=1), "objective": objective, "budget": nf.Budget(trials=2)}
+    run = nf.search(**common, latency_batch=4, run_dir=tmp_path)
+    for trial in run.trials:
+        assert trial.costs["latency_batch"] == 4 and trial.costs["latency_threads"] >= 1
+        assert trial.costs["latency_ms"] > 0 and trial.costs["latency_spread_ms"] >= 0
+    with pytest.raises(nf.StoreError, match="latency changed"):  # latencies on another batch do not compare
+        nf.search(**common, run_dir=tmp_path)
+    with pytest.raises(nf.ConfigError, match=r"latency\.batch: must be >= 1, got 0"):
+        nf.search(**common, latency_batch=0)

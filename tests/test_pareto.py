@@ -76,3 +76,60 @@ def test_the_front_of_a_run_compares_full_trainings_on_its_objectives():
     front = front_of(trials, Objective(metrics=("accuracy", "params")))
     assert [x.id for x in front] == [2, 6, 1]
     assert front_of([], Objective(metrics=("accuracy", "params"))) == []
+
+
+def test_scalarize_is_parego_augmented_tchebycheff_on_scaled_objectives():
+    from nasforge.pareto import scalarize
+
+    values = [[0.9, -300.0], [0.5, -100.0], [0.7, -200.0]]  # accuracy, -params: scaled to [1, 0], [0, 1], [.5, .5]
+    # shortfalls d = 1 - u: [0, 1], [1, 0], [.5, .5]; weights (0.8, 0.2) -> w*d = [0, .2], [.8, 0], [.4, .1]
+    assert scalarize(values, [0.8, 0.2]) == pytest.approx(
+        [-(0.2 + 0.05 * 0.2), -(0.8 + 0.05 * 0.8), -(0.4 + 0.05 * 0.5)]
+    )
+    assert scalarize([[1.0, 2.0], [1.0, 3.0]], [0.5, 0.5])[1] == 0.0  # a constant objective costs nothing
+
+
+def test_spread_front_keeps_the_ends_and_the_given_point():
+    from nasforge.objective import Objective
+    from nasforge.trial import Trial, TrialState
+    from nasforge.winner import spread_front
+
+    objective = Objective(metrics=("accuracy", "params"))
+    front = [  # a front in order of accuracy, best first
+        Trial(
+            id=i, arch="a", state=TrialState.FINISHED, seed=0, score=acc, metrics={"accuracy": acc}, costs={"params": p}
+        )
+        for i, (acc, p) in enumerate([(0.9, 500), (0.88, 400), (0.8, 390), (0.7, 100), (0.6, 50)])
+    ]
+    assert [t.id for t in spread_front(front, objective, 2)] == [0, 4]  # the two ends (infinite crowding)
+    assert [t.id for t in spread_front(front, objective, 2, keep=front[2])] == [0, 2]
+    assert [t.id for t in spread_front(front, objective, 9)] == [0, 1, 2, 3, 4]
+
+
+def test_a_pareto_search_names_its_front_and_tests_the_chosen_points(tmp_path):
+    import json
+
+    import nasforge as nf
+    from nasforge.data import synthetic
+    from nasforge.objective import Objective
+
+    objective = Objective(metrics=("accuracy", "params"))
+    run = nf.search(
+        data=synthetic("image", n=240, classes=3, shape=(1, 8, 8), seed=0),
+        trainer=nf.Trainer(epochs=2),
+        strategy="nsga2",
+        objective=objective,
+        budget=nf.Budget(trials=8),
+        run_dir=tmp_path,
+        front=2,
+    )
+    best = json.loads((tmp_path / "best.json").read_text())
+    from nasforge.pareto import front_of
+
+    assert best["front"]["trials"] == [t.id for t in front_of(run.trials, objective)]
+    tested = best["front"]["tested"]
+    assert len(tested) == min(2, len(best["front"]["trials"])) and best["trial"] in [p["trial"] for p in tested]
+    assert all(0 <= p["test"]["accuracy"] <= 1 and p["costs"]["params"] > 0 for p in tested)
+    assert best["front"]["objectives"] == ["accuracy", "params"]
+    with pytest.raises(nf.ConfigError, match=r"final\.front: must be >= 1"):
+        nf.search(data=synthetic("image", n=60, classes=3, shape=(1, 8, 8)), objective=objective, front=0)

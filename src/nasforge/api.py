@@ -12,7 +12,7 @@ from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.constraints import Constraints
-from nasforge.exceptions import StoreError
+from nasforge.exceptions import ConfigError, StoreError
 from nasforge.executors import Executor
 from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import Objective
@@ -97,6 +97,8 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "executor": make_executor(config.executor.model_dump()),
         "fidelity": config.fidelity.spec(),
         "constraints": Constraints(**config.constraints.model_dump(exclude_none=True)),
+        "front": config.final.front,
+        "latency_batch": config.latency.batch,
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -121,6 +123,8 @@ def search(
     executor: Executor | str | dict[str, Any] | None = None,
     fidelity: Stopper | Scheduler | dict[str, Any] | None = None,
     constraints: Constraints | dict[str, float] | None = None,
+    front: int = 5,
+    latency_batch: int = 1,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
@@ -136,6 +140,9 @@ def search(
     :class:`~nasforge.fidelity.Stopper` or :class:`~nasforge.fidelity.Scheduler`); ``None`` trains all fully.
     ``constraints`` (``{"max_params": 5000}``, the keys of the config's ``constraints:`` block, or a
     :class:`~nasforge.constraints.Constraints`) rejects architectures over a limit before training them.
+    With several objectives (``Objective(metrics=(...))``), up to ``front`` points of the run's Pareto front
+    are retrained and tested once each, and ``best.json`` names the whole front (the config's ``final.front``).
+    ``latency_batch`` is the batch ``latency_ms`` is timed on where it is measured (the config's ``latency.batch``).
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -145,6 +152,8 @@ def search(
     from nasforge.data import split
     from nasforge.evaluators import Trainer, TrainEvaluator
 
+    if front < 1:
+        raise ConfigError(f"final.front: must be >= 1, got {front}")
     splits = split(data, seed=seed, valid=valid, test=test)
     space = make_space(space, splits.input_shape)
     strategy = make_strategy(strategy)
@@ -155,10 +164,11 @@ def search(
     out_dir = Path(run_dir) if run_dir is not None else None
     stopper, scheduler = make_fidelity(fidelity, objective, trainer.epochs)
     limits = constraints if isinstance(constraints, Constraints) else Constraints(**(constraints or {}))
-    identity = search_identity(space, strategy, objective, seed, stopper or scheduler, limits)
+    identity = search_identity(space, strategy, objective, seed, stopper or scheduler, limits, latency_batch)
     store = open_store(out_dir, identity, config)
     executor = make_executor(executor)
-    evaluator = TrainEvaluator(space, splits, trainer, limits, latency="latency_ms" in objective.costs)
+    timed = "latency_ms" in objective.costs
+    evaluator = TrainEvaluator(space, splits, trainer, limits, latency=timed, latency_batch=latency_batch)
     run = Run(
         space,
         strategy,
@@ -174,7 +184,7 @@ def search(
         run.optimize(budget, callbacks)
     finally:
         executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
-    run.best = _finish(run, out_dir, splits.input_shape, splits.num_classes, config)
+    run.best = _finish(run, out_dir, splits.input_shape, splits.num_classes, config, front)
     return run
 
 
@@ -185,17 +195,21 @@ def search_identity(
     seed: int,
     fidelity: Stopper | Scheduler | None = None,
     constraints: Constraints | None = None,
+    latency_batch: int = 1,
 ) -> dict[str, Any]:
     """What makes a search the same search: a run resumed or exported under another one is refused.
 
     A stopper or scheduler is part of it when there is one (a run resumed under another scheduler would
-    promote trials it never ranked), and so are constraints (they decide which trials were rejected).
+    promote trials it never ranked), and so are constraints (they decide which trials were rejected) and a
+    latency batch other than 1 (latencies timed on other batches are not comparable).
     """
     identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.config(), "seed": seed}
     if fidelity is not None:
         identity["fidelity"] = fidelity.describe()
     if constraints:
         identity["constraints"] = constraints.config()
+    if latency_batch != 1:
+        identity["latency"] = {"batch": latency_batch}
     return identity
 
 
@@ -220,7 +234,9 @@ def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str,
     return store
 
 
-def _finish(run: Run, out_dir: Path | None, input_shape: Sequence[int], num_classes: int, config: Any) -> Any:
+def _finish(
+    run: Run, out_dir: Path | None, input_shape: Sequence[int], num_classes: int, config: Any, front: int
+) -> Any:
     from nasforge.exceptions import NasforgeError
     from nasforge.winner import report_winner
 
@@ -230,7 +246,7 @@ def _finish(run: Run, out_dir: Path | None, input_shape: Sequence[int], num_clas
             f"constraints: no architecture fits ({MAX_REJECTED_IN_A_ROW} in a row broke a limit, the last: "
             f"{last.error}); loosen the limits or search a smaller space"
         )
-    best = report_winner(run, out_dir, input_shape, num_classes, config=config)
+    best = report_winner(run, out_dir, input_shape, num_classes, config=config, front=front)
     if out_dir is not None:
         from nasforge.report import plot_curves, plot_progress
 
@@ -253,7 +269,13 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
     stopper, scheduler = make_fidelity(parts["fidelity"], objective, parts["trainer"].epochs)
     limits = parts["constraints"]
     identity = search_identity(
-        parts["space"], parts["strategy"], objective, parts["seed"], stopper or scheduler, limits
+        parts["space"],
+        parts["strategy"],
+        objective,
+        parts["seed"],
+        stopper or scheduler,
+        limits,
+        parts["latency_batch"],
     )
     store = open_store(run_dir, identity, None)
     run = Run(

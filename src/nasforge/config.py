@@ -165,6 +165,18 @@ class ConstraintsConfig(_Section):
     max_latency_ms: float | None = Field(None, gt=0)
 
 
+class LatencyConfig(_Section):
+    """How ``latency_ms`` is measured where an objective, penalty or constraint needs it."""
+
+    batch: int = Field(1, ge=1)
+
+
+class FinalConfig(_Section):
+    """After the search: how many points of a Pareto front are retrained and tested once each."""
+
+    front: int = Field(5, ge=1)
+
+
 class Config(_Section):
     """A whole search, as the YAML file states it."""
 
@@ -179,6 +191,8 @@ class Config(_Section):
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
     constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
+    latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    final: FinalConfig = Field(default_factory=FinalConfig)
 
     @model_validator(mode="after")
     def _one_length(self) -> Config:

@@ -6,6 +6,9 @@ rows of an array: one convention, so that no caller has to remember which way ea
 - Non-dominated sorting and crowding distance follow NSGA-II (Deb et al., IEEE TEC 2002): the first front is
   the set no other point dominates, the next front is that of the rest, and so on; within a front, points in
   sparse regions (large crowding distance, infinite at the ends) rank first.
+- Random scalarisations follow ParEGO (Knowles, IEEE TEC 2006): objectives scaled to [0, 1] over the points
+  seen, then the augmented Tchebycheff distance to the ideal point under one weight vector, so that a
+  single-objective model can chase one region of the front at a time.
 - The hypervolume is the volume dominated by the points and bounded by a reference point, computed exactly by
   slicing along the first objective (the "hypervolume by slicing objectives" recursion of While et al., IEEE TEC
   2006), which is fast for the two or three objectives and fronts of hundreds of points a search produces.
@@ -22,7 +25,15 @@ if TYPE_CHECKING:
     from nasforge.objective import Objective
     from nasforge.trial import Trial
 
-__all__ = ["crowding_distance", "dominates", "front_of", "hypervolume", "non_dominated_fronts", "pareto_order"]
+__all__ = [
+    "crowding_distance",
+    "dominates",
+    "front_of",
+    "hypervolume",
+    "non_dominated_fronts",
+    "pareto_order",
+    "scalarize",
+]
 
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
@@ -78,6 +89,31 @@ def pareto_order(values: np.ndarray | Sequence[Sequence[float]]) -> list[int]:
         crowd = crowding_distance(points[front])
         order += [front[i] for i in sorted(range(len(front)), key=lambda i: (-crowd[i], front[i]))]
     return order
+
+
+def scalarize(
+    values: np.ndarray | Sequence[Sequence[float]],
+    weights: Sequence[float],
+    rho: float = 0.05,
+    bounds: tuple[Sequence[float] | float, Sequence[float] | float] | None = None,
+) -> np.ndarray:
+    """ParEGO's augmented Tchebycheff scalarisation of every row, negated so that higher is better.
+
+    Each objective is scaled to [0, 1] between ``bounds`` (low, high; by default the rows' own minimum and
+    maximum, and a constant objective counts as 1), its shortfall ``d = 1 - u`` weighted, and a row scores
+    ``-(max_i w_i d_i + rho * sum_i w_i d_i)``: 0 at the ideal point. The max term lets any point of a concave
+    front win for some weights (a weighted sum would not); the small sum term breaks ties between weakly
+    dominated points.
+
+    >>> scalarize([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], [0.5, 0.5]).round(4).tolist()
+    [-0.525, -0.525, -0.275]
+    """
+    points = np.asarray(values, dtype=float)
+    low, high = (points.min(axis=0), points.max(axis=0)) if bounds is None else np.broadcast_arrays(*bounds)
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    span = np.where(high > low, high - low, 1.0)
+    shortfall = np.where(high > low, (high - points) / span, 0.0) * np.asarray(weights, dtype=float)
+    return -(shortfall.max(axis=1) + rho * shortfall.sum(axis=1))
 
 
 def hypervolume(values: np.ndarray | Sequence[Sequence[float]], reference: Sequence[float]) -> float:

@@ -1,4 +1,10 @@
-"""After the search: retrain the winner, evaluate it once on the test split, export and describe it."""
+"""After the search: retrain the winner, evaluate it once on the test split, export and describe it.
+
+In a Pareto search there is no single winner: the run's front (:func:`~nasforge.pareto.front_of`) is named in
+``best.json``, and up to ``front`` of its points, spread along it, are retrained and tested once each. The point
+best in the first objective is the one exported as ``best.*``; any other is exported with ``nasforge export
+--trial ID``.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasforge.exceptions import NasforgeError
+from nasforge.objective import COSTS
+from nasforge.pareto import front_of, pareto_order
 from nasforge.run import Run, derive_seed
 from nasforge.trial import Trial
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["Best", "report_winner"]
+__all__ = ["Best", "report_winner", "spread_front"]
 
 
 @dataclass
@@ -27,6 +35,7 @@ class Best:
     test: Mapping[str, float]
     model: nn.Module | None = None
     paths: dict[str, Path] = field(default_factory=dict)
+    front: list[dict[str, Any]] = field(default_factory=list)
     _build: Any = None
 
     @property
@@ -56,11 +65,13 @@ def report_winner(
     trial: Trial | None = None,
     stem: str = "best",
     config: Mapping[str, Any] | None = None,
+    front: int = 0,
 ) -> Best:
     """Retrain ``trial`` (default: the best by validation) on train+validation, test it once, export it.
 
     Writes ``<stem>.json`` and, when the evaluator produced a model, ``<stem>.pt`` and a verified
-    ``<stem>.onnx`` into ``out_dir``.
+    ``<stem>.onnx`` into ``out_dir``. In a Pareto search with ``front > 0``, up to ``front`` points of the run's
+    front (``trial`` among them) are retrained and tested too, and ``best.json`` names the whole front.
     """
     trial = trial or run.best_trial
     if trial is None:
@@ -68,6 +79,14 @@ def report_winner(
     arch = run.space.from_string(trial.arch)
     report = run.evaluator.final_test(arch, derive_seed(run.seed, 2, trial.id))
     best = Best(trial=trial, arch=arch, test=dict(report.metrics), model=report.model)
+    pareto: dict[str, Any] = {}
+    if front > 0 and run.objective.multi:
+        points = front_of(run.trials, run.objective)
+        pareto = {"objectives": list(run.objective.names), "trials": [t.id for t in points]}
+        for point in spread_front(points, run.objective, front, keep=trial):
+            test = best.test if point.id == trial.id else _test_once(run, point)
+            best.front.append({**_describe(point), "test": test})
+        pareto["tested"] = best.front
     if input_shape is not None and num_classes is not None:
         best._build = lambda: run.space.build(arch, input_shape, num_classes)
     if out_dir is None:
@@ -81,13 +100,11 @@ def report_winner(
         best.paths.update(pt=result.pt, onnx=result.onnx)
         exported = result.describe()
     payload = {
-        "arch": trial.arch,
-        "trial": trial.id,
-        "validation": dict(trial.metrics),
+        **_describe(trial),
         "test": best.test,
-        "costs": {k: v for k, v in trial.costs.items() if k in ("params", "flops")},
         "timings": {k: v for k, v in trial.costs.items() if k.endswith("seconds")},
         "export": exported,
+        **({"front": pareto} if pareto else {}),
         "search": {"trials": run.done, "seconds": round(run.elapsed_before, 1), "stopped_by": run.stop_reason},
         "config": dict(config or {}),
     }
@@ -95,3 +112,31 @@ def report_winner(
     write_best_json(json_path, payload)
     best.paths["json"] = json_path
     return best
+
+
+def spread_front(front: Sequence[Trial], objective: Any, k: int, keep: Trial | None = None) -> list[Trial]:
+    """Up to ``k`` points of ``front`` spread along it: its ends first, then the least crowded (NSGA-II's
+    crowding distance), always including ``keep``; in order of the first objective, best first."""
+    points = list(front)
+    order = pareto_order([objective.values(t.metrics, t.costs) for t in points])
+    chosen = [points[i] for i in order]
+    if keep is not None and keep in chosen:
+        chosen.remove(keep)
+        chosen.insert(0, keep)
+    chosen = chosen[:k]
+    return [t for t in points if t in chosen]
+
+
+def _test_once(run: Run, trial: Trial) -> dict[str, float]:
+    """Retrain one more point of the front on train+validation and test it once (its model is not kept)."""
+    arch = run.space.from_string(trial.arch)
+    return dict(run.evaluator.final_test(arch, derive_seed(run.seed, 2, trial.id)).metrics)
+
+
+def _describe(trial: Trial) -> dict[str, Any]:
+    return {
+        "arch": trial.arch,
+        "trial": trial.id,
+        "validation": dict(trial.metrics),
+        "costs": {k: v for k, v in trial.costs.items() if k in COSTS},
+    }

@@ -78,3 +78,14 @@ def test_nsga2_covers_more_of_the_front_than_random_search_over_many_seeds():
     assert np.mean(nsga2) > np.mean(random)
     wins = sum(n > r for n, r in zip(nsga2, random, strict=True))
     assert wins >= 14, f"NSGA-II won on {wins} of 20 seeds"
+
+
+def test_bananas_told_objective_vectors_covers_more_of_the_front_than_random_search():
+    from nasforge.strategies import Bananas
+
+    seeds = range(10)
+    bananas = [hypervolume_after(Bananas(ensemble=3, epochs=100), s, 100) for s in seeds]
+    random = [hypervolume_after(RandomSearch(), s, 100) for s in seeds]
+    assert np.mean(bananas) > np.mean(random)
+    wins = sum(b > r for b, r in zip(bananas, random, strict=True))
+    assert wins >= 8, f"BANANAS (random scalarisations) won on {wins} of 10 seeds"

@@ -32,7 +32,7 @@ def test_latency_is_read_per_device_and_aligned_to_the_rows(complete_table, late
     assert set(latency) == {"dev", "other"} and latency["other"][7] == 8.0
     short = latency_file.with_name("short.csv")
     short.write_text("\n".join(latency_file.read_text().splitlines()[:10]) + "\n")
-    with pytest.raises(DataError, match="no latency for 116 of the table's 125 architectures"):
+    with pytest.raises(DataError, match="no values for 116 of the table's 125 architectures"):
         read_latency(short, table)
 
 
@@ -67,5 +67,32 @@ def test_the_pareto_command_writes_json_and_refuses_an_unknown_device(complete_t
         "random",
         "nsga2",
     }
-    with pytest.raises(DataError, match="no device 'gpu'; has dev, other"):
+    with pytest.raises(DataError, match="no device or cost 'gpu'; has dev, other"):
         run_pareto_benchmark(complete_table, latency_file, "gpu", "toy", ["random"], queries=5, seeds=1, jobs=1)
+
+
+def test_nb201_costs_match_the_values_nas_bench_201_publishes():
+    from nasforge.tabular import cell_costs
+
+    # NB201's architecture 0 on CIFAR-10: 0.129306 M parameters, 15.64737 M multiply-adds (NB201 also counts the
+    # classifier's 10 bias additions, which torch's counter leaves out: 10 multiply-adds, 1e-5 M)
+    [(_, params, flops)] = cell_costs(
+        ["|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"]
+    )
+    assert params == 129_306
+    assert flops / 2e6 == pytest.approx(15.64737, abs=2e-5)
+
+
+def test_a_costs_file_drives_a_pareto_benchmark_on_parameters(complete_table, tmp_path):
+    from nasforge.tabular import cost_column, write_nb201_costs
+
+    costs = write_nb201_costs(complete_table, tmp_path / "costs.csv.gz", jobs=1)
+    name, params = cost_column(str(costs), str(complete_table), "params")
+    table = NB201Table(complete_table)
+    assert name == "params" and len(params) == len(table) and params.min() > 0
+    empty = table.row("|none~0|+|none~0|none~1|")  # nothing but the skeleton: the fewest parameters
+    assert params[empty] == params.min()
+    result = run_pareto_benchmark(complete_table, costs, "params", "toy", ["grid"], queries=125, seeds=1, jobs=1)
+    assert result["results"]["grid"]["125"]["mean"] == pytest.approx(result["oracle"])
+    with pytest.raises(DataError, match="no device or cost 'latency'; has params, flops"):
+        cost_column(str(costs), str(complete_table), "latency")

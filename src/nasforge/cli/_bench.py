@@ -134,8 +134,15 @@ def nb201_fidelity(
 @bench_app.command("nb201-pareto")
 def nb201_pareto(
     table: Annotated[Path, typer.Option(help="NAS-Bench-201 results table (its validation accuracy is searched).")],
-    latency: Annotated[Path, typer.Option(help="Latency table: arch and <device>_latency_ms columns (hwnas).")],
-    device: Annotated[str, typer.Option(help="Which <device>_latency_ms column to minimise.")] = "raspi4",
+    latency: Annotated[
+        Path | None, typer.Option(help="Latency table: arch and <device>_latency_ms columns (hwnas).")
+    ] = None,
+    costs: Annotated[
+        Path | None, typer.Option(help="Costs table from 'nasforge bench nb201-costs' (params, flops columns).")
+    ] = None,
+    device: Annotated[
+        str, typer.Option(help="What to minimise: a <device> of --latency, or params / flops of --costs.")
+    ] = "raspi4",
     dataset: Annotated[str, typer.Option(help="Which <name>_valid/<name>_test columns to use.")] = "cifar10",
     strategies: Annotated[str, typer.Option(help="Comma-separated strategy names.")] = "random,nsga2",
     queries: Annotated[int, typer.Option(help="Query budget of each run.")] = 300,
@@ -146,9 +153,9 @@ def nb201_pareto(
     ] = None,
     jobs: Annotated[int, typer.Option(help="Searches run at once, each in its own process (1: in this one).")] = 2,
 ) -> None:
-    """Strategies searching accuracy against latency: hypervolume per budget and of the returned points' test front.
+    """Strategies searching accuracy against a cost: hypervolume per budget and of the returned points' test front.
 
-    Accuracy is taken as a fraction and latency divided by the table's largest, both maximised (latency
+    Accuracy is taken as a fraction and the cost divided by the table's largest, both maximised (the cost
     negated); the reference point is (0, -1), so a hypervolume is a share of the unit square.
     """
     from rich.console import Console
@@ -156,14 +163,40 @@ def nb201_pareto(
     from nasforge.strategies import STRATEGIES
     from nasforge.tabular import run_pareto_benchmark
 
+    source = costs if device in ("params", "flops") else latency
+    if source is None:
+        option = "--costs" if device in ("params", "flops") else "--latency"
+        raise ConfigError(f"{option}: needed to minimise {device!r}")
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     for name in names:
         STRATEGIES.get(name)
     console = Console()
     result = run_pareto_benchmark(
-        table, latency, device, dataset, names, queries=queries, seeds=seeds, jobs=jobs, progress=console.log
+        table, source, device, dataset, names, queries=queries, seeds=seeds, jobs=jobs, progress=console.log
     )
     _report(console, result, out, plot if plot is not None else Path(f"nb201_pareto_{dataset}_{device}.png"))
+
+
+@bench_app.command("nb201-costs")
+def nb201_costs(
+    table: Annotated[Path, typer.Option(help="Any NAS-Bench-201 table: its arch column lists the architectures.")],
+    out: Annotated[Path, typer.Option(help="Where to write arch,params,flops (gzip'd if it ends in .gz).")] = Path(
+        "nb201_costs.csv.gz"
+    ),
+    jobs: Annotated[int, typer.Option(help="Processes building networks at once.")] = 2,
+) -> None:
+    """Parameters and FLOPs of every NAS-Bench-201 architecture, built by nasforge on NB201's skeleton.
+
+    16 stem channels, 3 stages of 5 cells, 3x32x32 input, 10 classes; FLOPs count 2 per multiply-add
+    (NB201 publishes multiply-adds, so its figures are these / 2). Use the file with nb201-pareto --costs.
+    """
+    from rich.console import Console
+
+    from nasforge.tabular import write_nb201_costs
+
+    console = Console()
+    path = write_nb201_costs(table, out, jobs=jobs, progress=console.log)
+    console.print(f"wrote {path}")
 
 
 def _report(console: Console, result: dict[str, Any], out: Path | None, plot: Path) -> None:

@@ -42,7 +42,7 @@ class TabularEvaluator(Evaluator):
         table: NB201Table | str | os.PathLike[str] | Mapping[int, NB201Table | str | os.PathLike[str]],
         dataset: str = "cifar10",
         test_table: NB201Table | str | os.PathLike[str] | None = None,
-        latency_ms: np.ndarray | None = None,
+        costs: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         tables = {int(e): _load(t) for e, t in table.items()} if isinstance(table, Mapping) else {0: _load(table)}
         if not tables:
@@ -54,7 +54,9 @@ class TabularEvaluator(Evaluator):
         self.table.check_dataset(dataset)
         self.dataset = dataset
         self._valid = {e: t.valid(dataset) for e, t in self.tables.items()}
-        self.latency_ms = latency_ms  # one device's measured latency per row of the test table, a free cost
+        # properties of the architecture alone, one value per row of the test table (a device's measured
+        # latency, parameters, FLOPs): free to read during search, as a real search measures them before training
+        self.costs = dict(costs or {})
         self.queries = 0
         self.test_reads = 0
 
@@ -65,7 +67,8 @@ class TabularEvaluator(Evaluator):
         value = float(self._valid[epochs][self.tables[epochs].row(arch)])
         self.queries += 1
         metrics = {"accuracy": value / 100.0, "accuracy_pct": value}
-        costs = {} if self.latency_ms is None else {"latency_ms": float(self.latency_ms[self.table.row(arch)])}
+        row = self.table.row(arch)
+        costs = {name: float(values[row]) for name, values in self.costs.items()}
         if not self.fidelities:
             return Evaluation(metrics=metrics, costs=costs)
         costs |= {"epochs": epochs, "epochs_trained": epochs}
@@ -75,7 +78,7 @@ class TabularEvaluator(Evaluator):
         """The validation columns only: a worker process never holds a test column (tables are always sent)."""
         tables = {e: t.without_test() for e, t in self.tables.items()}
         test = self.table.without_test()
-        return TabularEvaluator(tables if self.fidelities else tables[0], self.dataset, test, self.latency_ms)
+        return TabularEvaluator(tables if self.fidelities else tables[0], self.dataset, test, self.costs)
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         value = float(self.table.test(self.dataset)[self.table.row(arch)])

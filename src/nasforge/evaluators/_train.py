@@ -59,13 +59,17 @@ class TrainEvaluator(Evaluator):
         trainer: Trainer | None = None,
         constraints: Constraints | None = None,
         latency: bool = False,
+        latency_batch: int = 1,
     ) -> None:
         """``constraints`` reject architectures before training; ``latency`` measures ``latency_ms`` for every
-        trial (it is measured anyway when a constraint limits it)."""
+        trial (it is measured anyway when a constraint limits it), on batches of ``latency_batch`` samples."""
+        if latency_batch < 1:
+            raise ConfigError(f"latency.batch: must be >= 1, got {latency_batch}")
         self.space = space
         self.trainer = trainer if trainer is not None else Trainer()
         self.constraints = constraints or Constraints()
         self.latency = latency or "latency_ms" in self.constraints.costs
+        self.latency_batch = latency_batch
         self.input_shape = splits.input_shape
         self.num_classes = splits.num_classes
         self._train = self.trainer.to_tensors(*splits.train)
@@ -177,7 +181,8 @@ class TrainEvaluator(Evaluator):
 
     def costs(self, model: nn.Module) -> dict[str, float]:
         """What the built network costs (:mod:`nasforge.costs`): parameters, FLOPs, weight and activation KiB,
-        and its latency in ms where it is measured."""
+        and, where it is measured, its latency: the median ms of a batch of ``latency_batch`` samples, with the
+        interquartile range of the timings, the batch and the thread count it was measured with."""
         out = {
             "params": count_params(model),
             "flops": count_flops(model, self.input_shape),
@@ -186,7 +191,13 @@ class TrainEvaluator(Evaluator):
         }
         if self.latency:
             set_threads(self.trainer.threads)  # timed with the threads the trial trains with
-            out["latency_ms"] = measure_latency(model, self.input_shape).median_ms
+            latency = measure_latency(model, self.input_shape, batch=self.latency_batch)
+            out |= {
+                "latency_ms": latency.median_ms,
+                "latency_spread_ms": latency.spread_ms,
+                "latency_batch": latency.batch,
+                "latency_threads": latency.threads,
+            }
         return out
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:

@@ -1,13 +1,25 @@
 """BANANAS, White et al., "BANANAS: Bayesian Optimization with Neural Architectures for Neural Architecture
 Search" (AAAI 2021): an ensemble of neural predictors on the path encoding, an acquisition function, and
-candidates made by mutating the best architectures so far."""
+candidates made by mutating the best architectures so far.
+
+In a Pareto run it is told objective vectors and searches with random scalarisations, ParEGO's idea (Knowles,
+IEEE TEC 2006) in the form of Paria et al., "A Flexible Framework for Multi-Objective Bayesian Optimization
+using Random Scalarizations" (UAI 2019): one ensemble per objective, each fitted on that objective scaled to
+[0, 1] over the results so far; the acquisition draws each candidate's value of every objective (Thompson
+sampling), and each slot of the batch goes to the best candidate under a weight vector drawn afresh from the
+simplex (augmented Tchebycheff, :func:`~nasforge.pareto.scalarize`). Parents are the best told architectures
+by Pareto front, then crowding distance. Why not ParEGO's own form (one predictor refitted on the scalarised
+results of one weight vector per refill, a whole batch chasing that one direction): on NAS-Bench-201 against
+Raspberry Pi 4 latency it fell below random search (``docs/benchmarks.md``, issue 19)."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
+from typing import ClassVar
 
 import numpy as np
 
+from nasforge.pareto import pareto_order, scalarize
 from nasforge.strategies._base import STRATEGIES, Strategy
 from nasforge.strategies._history import History, check
 from nasforge.strategies._predictor import MLPEnsemble
@@ -64,6 +76,7 @@ class Bananas(PredictorMixin, Strategy):
     """
 
     name = "bananas"
+    multi_objective: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -99,6 +112,7 @@ class Bananas(PredictorMixin, Strategy):
         self._setup_predictor()
         self._model: MLPEnsemble | None = None
         self._fitted_at = -1
+        self._vectors: dict[Hashable, np.ndarray] = {}  # a Pareto run's objective vectors
 
     def ask(self) -> Hashable:
         if len(self.history.scores) < self.init:
@@ -112,24 +126,53 @@ class Bananas(PredictorMixin, Strategy):
                 return self.history.fresh(lambda: self.space.sample(self.rng))
 
     def _refill(self) -> bool:
-        pool = [a for a in self._candidates() if not self.history.known(a)]
+        if self._vectors:
+            return self._refill_pareto()
+        pool = [a for a in self._candidates(self.history.best(self.parents)) if not self.history.known(a)]
         if not pool:
             return False
         if self._model is None or len(self.history) - self._fitted_at >= self.batch:
             self._model, self._fitted_at = self._fit(), len(self.history)
-        mean, std = self._predict(self._model, pool)
-        if self.acquisition == "its":
-            value = mean + std * self.rng.standard_normal(len(pool))
-        elif self.acquisition == "ucb":
-            value = mean + self.kappa * std
-        else:
-            value = mean
+        value = self._acquire(*self._predict(self._model, pool))
         order = np.argsort(-value, kind="stable")[: self.batch]
         self.queue = [pool[i] for i in order[::-1]]
         return True
 
-    def _candidates(self) -> list[Hashable]:
-        top = self.history.best(self.parents)
+    def _refill_pareto(self) -> bool:
+        """Random scalarisations of per-objective predictions; failed architectures count as the worst seen in
+        every objective, so the predictors learn where infeasible or broken architectures lie."""
+        archs = list(self._vectors)
+        values = np.stack([self._vectors[a] for a in archs])
+        parents = [archs[i] for i in pareto_order(values)[: self.parents]]
+        pool = [a for a in self._candidates(parents) if not self.history.known(a)]
+        if not pool:
+            return False
+        failed = [a for a, score in self.history.scores.items() if score is None]
+        low, high = values.min(axis=0), values.max(axis=0)
+        scaled = np.vstack([(values - low) / np.where(high > low, high - low, 1.0), np.zeros((len(failed), len(low)))])
+        x, candidates = self._encode(archs + failed), self._encode(pool)
+        draws = np.empty((len(pool), len(low)))
+        for k in range(len(low)):
+            model = MLPEnsemble(self.rng, members=self.ensemble, epochs=self.epochs).fit(x, scaled[:, k])
+            preds = model.predict(candidates)
+            draws[:, k] = self._acquire(preds.mean(axis=0), preds.std(axis=0))
+        chosen: list[int] = []
+        for _ in range(min(self.batch, len(pool))):
+            value = scalarize(draws, self.rng.dirichlet(np.ones(len(low))), bounds=(0.0, 1.0))
+            value[chosen] = -np.inf
+            chosen.append(int(np.argmax(value)))
+        self.queue = [pool[i] for i in chosen[::-1]]
+        return True
+
+    def _acquire(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        if self.acquisition == "its":
+            return mean + std * self.rng.standard_normal(len(mean))
+        if self.acquisition == "ucb":
+            return mean + self.kappa * std
+        return mean
+
+    def _candidates(self, top: list[Hashable]) -> list[Hashable]:
+        """All neighbours of ``top`` and ``candidates`` one- or two-step mutants of them."""
         found: dict[Hashable, None] = {}
         for arch in top:
             found.update(dict.fromkeys(self.space.neighbors(arch)))
@@ -140,5 +183,8 @@ class Bananas(PredictorMixin, Strategy):
             found.setdefault(child)
         return list(found)
 
-    def tell(self, arch: Hashable, score: float | None) -> None:
+    def tell(self, arch: Hashable, score: float | Sequence[float] | None) -> None:
+        if score is not None and np.ndim(score) > 0:  # a Pareto run's objective vector
+            self._vectors[arch] = np.asarray(score, dtype=np.float64)
+            score = 0.0  # the history only tracks that it was told; the vectors are what the search ranks
         self.history.told(arch, score)

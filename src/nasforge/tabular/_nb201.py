@@ -24,7 +24,7 @@ import numpy as np
 from nasforge.exceptions import DataError, InvalidArchitecture
 from nasforge.spaces import CellSpace
 
-__all__ = ["NB201Table", "default_nb201_dir", "load_nb201", "read_latency"]
+__all__ = ["NB201Table", "default_nb201_dir", "load_nb201", "read_columns", "read_latency"]
 
 _REQUIRED = ("index", "arch")
 
@@ -179,23 +179,30 @@ def _number(path: Path, line: int, column: str, text: str) -> float:
     return value
 
 
-def read_latency(path: str | os.PathLike[str], table: NB201Table) -> dict[str, np.ndarray]:
-    """Measured latency (ms) per device, aligned to ``table``'s rows: ``{"raspi4": array, "fpga": array}`` from
-    a csv(.gz) with an ``arch`` column and ``<device>_latency_ms`` columns (``shared/benchmarks/hwnas/``)."""
+def read_columns(path: str | os.PathLike[str], table: NB201Table, suffix: str = "") -> dict[str, np.ndarray]:
+    """The numeric columns (those ending in ``suffix``) of a csv(.gz) with an ``arch`` column, aligned to
+    ``table``'s rows; every architecture of the table must have a row."""
     path = Path(path)
     header, rows = _read_rows(path)
     if "arch" not in header:
         raise DataError(f"{path}: no arch column (found {', '.join(header)})")
-    devices = [h.removesuffix("_latency_ms") for h in header if h.endswith("_latency_ms")]
-    if not devices:
-        raise DataError(f"{path}: no '<device>_latency_ms' columns in {', '.join(header)}")
-    out = {d: np.full(len(table), np.nan) for d in devices}
+    names = [h for h in header if h not in _REQUIRED and h.endswith(suffix)]
+    if not names:
+        raise DataError(f"{path}: no '*{suffix}' columns in {', '.join(header)}")
+    out = {name: np.full(len(table), np.nan) for name in names}
     col = {name: i for i, name in enumerate(header)}
     for n, row in enumerate(rows):
         at = table.row(row[col["arch"]])
-        for d in devices:
-            out[d][at] = _number(path, n + 2, f"{d}_latency_ms", row[col[f"{d}_latency_ms"]])
+        for name in names:
+            out[name][at] = _number(path, n + 2, name, row[col[name]])
     missing = int(np.isnan(next(iter(out.values()))).sum())
     if missing:
-        raise DataError(f"{path}: no latency for {missing} of the table's {len(table)} architectures")
+        raise DataError(f"{path}: no values for {missing} of the table's {len(table)} architectures")
     return out
+
+
+def read_latency(path: str | os.PathLike[str], table: NB201Table) -> dict[str, np.ndarray]:
+    """Measured latency (ms) per device, aligned to ``table``'s rows: ``{"raspi4": array, "fpga": array}`` from
+    a csv(.gz) with an ``arch`` column and ``<device>_latency_ms`` columns (``shared/benchmarks/hwnas/``)."""
+    columns = read_columns(path, table, suffix="_latency_ms")
+    return {name.removesuffix("_latency_ms"): values for name, values in columns.items()}

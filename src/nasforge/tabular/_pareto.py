@@ -1,17 +1,18 @@
-"""Multi-objective search on NAS-Bench-201: validation accuracy against a device's measured latency.
+"""Multi-objective search on NAS-Bench-201: validation accuracy against a cost (device latency, params, FLOPs).
 
-Every run is a :class:`~nasforge.run.Run` with ``Objective(metrics=("accuracy", "latency_ms"))`` over the
-:class:`~nasforge.evaluators.TabularEvaluator`, whose answers carry the architecture's latency from
-``shared/benchmarks/hwnas/`` (a property of the architecture alone, so a search may read it freely). It is judged
-by the hypervolume of the points it evaluated, after every budget:
+Every run is a :class:`~nasforge.run.Run` with ``Objective(metrics=("accuracy", cost))`` over the
+:class:`~nasforge.evaluators.TabularEvaluator`, whose answers carry the architecture's cost: a device's
+measured latency from ``shared/benchmarks/hwnas/`` (``latency_ms``), or the parameters or FLOPs that
+``nasforge bench nb201-costs`` computed (a property of the architecture alone, so a search may read it
+freely). It is judged by the hypervolume of the points it evaluated, after every budget:
 
-- **normalisation and reference point**: accuracy as a fraction (``valid % / 100``) and latency divided by the
-  largest latency in the table, both oriented to be maximised (``accuracy``, ``-latency / max``); the reference
+- **normalisation and reference point**: accuracy as a fraction (``valid % / 100``) and the cost divided by the
+  largest cost in the table, both oriented to be maximised (``accuracy``, ``-cost / max``); the reference
   point is ``(0, -1)``, so a hypervolume is a fraction of the unit square, 1 the unreachable ideal.
-- **validation hypervolume**: of the (validation accuracy, latency) points evaluated so far; the table's own
+- **validation hypervolume**: of the (validation accuracy, cost) points evaluated so far; the table's own
   front gives the best reachable value (the "oracle").
 - **test hypervolume**: the run's returned points are its validation front; their test accuracies, read once
-  at the end, with their latencies, give a second hypervolume: what the user would actually get.
+  at the end, with their costs, give a second hypervolume: what the user would actually get.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from nasforge.callbacks import Callback
 from nasforge.exceptions import ConfigError, DataError
+from nasforge.objective import COSTS
 from nasforge.pareto import hypervolume, non_dominated_fronts
 from nasforge.strategies import Strategy
 from nasforge.tabular._harness import (
@@ -37,7 +39,7 @@ from nasforge.tabular._harness import (
     run_tabular,
     seed_chunks,
 )
-from nasforge.tabular._nb201 import load_nb201, read_latency
+from nasforge.tabular._nb201 import load_nb201, read_columns
 
 if TYPE_CHECKING:
     from nasforge.run import Run
@@ -48,24 +50,25 @@ __all__ = ["run_pareto_benchmark", "run_pareto_search"]
 _REFERENCE = (0.0, -1.0)
 
 
-def _normalised(accuracy_pct: np.ndarray, latency: np.ndarray, top_latency: float) -> np.ndarray:
-    return np.column_stack([np.asarray(accuracy_pct) / 100.0, -np.asarray(latency) / top_latency])
+def _normalised(accuracy_pct: np.ndarray, cost: np.ndarray, top_cost: float) -> np.ndarray:
+    return np.column_stack([np.asarray(accuracy_pct) / 100.0, -np.asarray(cost) / top_cost])
 
 
 class _Front(Callback):
     """Collects each evaluated point and records the validation hypervolume at every mark."""
 
-    def __init__(self, marks: Sequence[int], top_latency: float) -> None:
+    def __init__(self, marks: Sequence[int], cost: str, top_cost: float) -> None:
         self.marks = set(marks)
-        self.top = top_latency
-        self.points: list[tuple[str, float, float]] = []  # (arch, validation %, latency ms)
+        self.cost = cost
+        self.top = top_cost
+        self.points: list[tuple[str, float, float]] = []  # (arch, validation %, cost)
         self.curve: list[float] = []
         self.done = 0
 
     def on_trial_end(self, run: Run, trial: Trial) -> None:
         self.done += 1
         if trial.score is not None:
-            self.points.append((trial.arch, trial.metrics["accuracy_pct"], trial.costs["latency_ms"]))
+            self.points.append((trial.arch, trial.metrics["accuracy_pct"], trial.costs[self.cost]))
         if self.done in self.marks:
             self.curve.append(self.volume())
 
@@ -76,31 +79,31 @@ class _Front(Callback):
     def volume(self) -> float:
         if not self.points:
             return 0.0
-        _, accuracy, latency = zip(*self.points, strict=True)
-        return hypervolume(_normalised(accuracy, latency, self.top), _REFERENCE)
+        _, accuracy, cost = zip(*self.points, strict=True)
+        return hypervolume(_normalised(accuracy, cost, self.top), _REFERENCE)
 
 
 def run_pareto_search(
     strategy: Strategy,
     table_path: str,
-    latency_path: str,
-    device: str,
+    cost_path: str,
+    cost: str,
     dataset: str,
     seed: int,
     queries: int,
     budgets: Sequence[int] = BUDGETS,
 ) -> tuple[list[float], float]:
-    """One seeded run: its validation hypervolume at every mark of :func:`curve_marks`, and the test
-    hypervolume of its returned points (its validation front) at the end."""
+    """One seeded run against ``cost`` (see :func:`cost_column`): its validation hypervolume at every mark of
+    :func:`curve_marks`, and the test hypervolume of its returned points (its validation front) at the end."""
     from nasforge.budget import Budget
     from nasforge.evaluators import TabularEvaluator
     from nasforge.objective import Objective
 
     table = load_nb201(table_path)
-    latency = _latency(latency_path, table_path)[device]
-    evaluator = TabularEvaluator(table, dataset, latency_ms=latency)
-    objective = Objective(metrics=("accuracy", "latency_ms"))
-    front = _Front(curve_marks(queries, budgets), float(latency.max()))
+    name, values = cost_column(cost_path, table_path, cost)
+    evaluator = TabularEvaluator(table, dataset, costs={name: values})
+    objective = Objective(metrics=("accuracy", name))
+    front = _Front(curve_marks(queries, budgets), name, float(values.max()))
     run_tabular(strategy, evaluator, seed, Budget(trials=queries), front, objective=objective)
     return front.curve, _test_volume(front, evaluator, seed)
 
@@ -109,28 +112,37 @@ def _test_volume(front: _Front, evaluator: Any, seed: int) -> float:
     """Hypervolume of the returned points (the validation front) with their test accuracies, read once each."""
     if not front.points:
         return 0.0
-    archs, accuracy, latency = zip(*front.points, strict=True)
-    returned = non_dominated_fronts(_normalised(accuracy, latency, front.top))[0]
+    archs, accuracy, cost = zip(*front.points, strict=True)
+    returned = non_dominated_fronts(_normalised(accuracy, cost, front.top))[0]
     test = [evaluator.final_test(archs[i], seed).metrics["accuracy_pct"] for i in returned]
-    return hypervolume(_normalised(test, [latency[i] for i in returned], front.top), _REFERENCE)
+    return hypervolume(_normalised(test, [cost[i] for i in returned], front.top), _REFERENCE)
 
 
-_LATENCY: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+_COLUMNS: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
 
-def _latency(latency_path: str, table_path: str) -> dict[str, np.ndarray]:
-    """The latency file read once per process (workers run thousands of searches on it)."""
-    key = (latency_path, table_path)
-    if key not in _LATENCY:
-        _LATENCY[key] = read_latency(latency_path, load_nb201(table_path))
-    return _LATENCY[key]
+def cost_column(cost_path: str, table_path: str, cost: str) -> tuple[str, np.ndarray]:
+    """The objective's name and the values, per table row, of ``cost`` in ``cost_path``: a device whose
+    ``<device>_latency_ms`` column the file has (``latency_ms``), or one of nasforge's costs (``params``,
+    ``flops``) as a column of that name. The file is read once per process (workers run thousands of
+    searches on it)."""
+    key = (cost_path, table_path)
+    if key not in _COLUMNS:
+        _COLUMNS[key] = read_columns(cost_path, load_nb201(table_path))
+    columns = _COLUMNS[key]
+    if f"{cost}_latency_ms" in columns:
+        return "latency_ms", columns[f"{cost}_latency_ms"]
+    if cost in columns and cost in COSTS:
+        return cost, columns[cost]
+    offered = [c.removesuffix("_latency_ms") for c in columns if c.endswith("_latency_ms") or c in COSTS]
+    raise DataError(f"{cost_path}: no device or cost {cost!r}; has {', '.join(offered) or 'none'}")
 
 
 def _run_chunk(
     strategy: Strategy,
     table_path: str,
-    latency_path: str,
-    device: str,
+    cost_path: str,
+    cost: str,
     dataset: str,
     seeds: list[int],
     queries: int,
@@ -141,16 +153,14 @@ def _run_chunk(
 
     start = time.perf_counter()
     with threadpool_limits(limits=1):
-        runs = [
-            run_pareto_search(strategy, table_path, latency_path, device, dataset, s, queries, budgets) for s in seeds
-        ]
+        runs = [run_pareto_search(strategy, table_path, cost_path, cost, dataset, s, queries, budgets) for s in seeds]
     return runs, time.perf_counter() - start
 
 
 def run_pareto_benchmark(
     table: str | Path,
-    latency: str | Path,
-    device: str = "raspi4",
+    costs: str | Path,
+    cost: str = "raspi4",
     dataset: str = "cifar10",
     strategies: Sequence[str | Strategy] | Mapping[str, Strategy] | None = None,
     queries: int = 300,
@@ -164,19 +174,15 @@ def run_pareto_benchmark(
     ``"test_hypervolume"``, the test hypervolume of the returned points."""
     if queries < 1 or seeds < 1 or jobs < 1:
         raise ConfigError(f"bench: queries, seeds and jobs must be >= 1, got {queries}, {seeds}, {jobs}")
-    table_path, latency_path = str(table), str(latency)
+    table_path, cost_path = str(table), str(costs)
     nb201 = load_nb201(table_path)
     nb201.check_dataset(dataset)
-    devices = _latency(latency_path, table_path)
-    if device not in devices:
-        raise DataError(f"{latency_path}: no device {device!r}; has {', '.join(devices)}")
-    top = float(devices[device].max())
-    oracle = hypervolume(_normalised(nb201.valid(dataset), devices[device], top), _REFERENCE)
+    name, values = cost_column(cost_path, table_path, cost)
+    top = float(values.max())
+    oracle = hypervolume(_normalised(nb201.valid(dataset), values, top), _REFERENCE)
     chosen = resolve_strategies(strategies)
     chunks = seed_chunks(list(chosen), seeds)
-    args = [
-        (chosen[label], table_path, latency_path, device, dataset, p, queries, tuple(budgets)) for label, p in chunks
-    ]
+    args = [(chosen[label], table_path, cost_path, cost, dataset, p, queries, tuple(budgets)) for label, p in chunks]
     outcomes, seconds = run_chunks(_run_chunk, chunks, args, jobs, progress=progress)
     marks = curve_marks(queries, budgets)
     results, curves, test = {}, {}, {}
@@ -188,8 +194,8 @@ def run_pareto_benchmark(
     return {
         "dataset": dataset,
         "oracle": oracle,
-        "table": f"{Path(table_path).name} x {device} latency",
-        "measure": "hypervolume of (validation accuracy, latency) evaluated, reference (0, -1) after normalising",
+        "table": f"{Path(table_path).name} x {cost} {name}",
+        "measure": f"hypervolume of (validation accuracy, {name}) evaluated, reference (0, -1) after normalising",
         "digits": 4,
         "queries": queries,
         "results": results,
