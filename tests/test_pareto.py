@@ -130,6 +130,7 @@ def test_a_pareto_search_names_its_front_and_tests_the_chosen_points(tmp_path):
     tested = best["front"]["tested"]
     assert len(tested) == min(2, len(best["front"]["trials"])) and best["trial"] in [p["trial"] for p in tested]
     assert all(0 <= p["test"]["accuracy"] <= 1 and p["costs"]["params"] > 0 for p in tested)
-    assert best["front"]["objectives"] == ["accuracy", "params"]
+    assert best["front"]["objectives"] == ["accuracy", "params"] and best["trial"] in best["front"]["trials"]
+    assert (tmp_path / "pareto.png").stat().st_size > 0  # the front, the tested points marked
     with pytest.raises(nf.ConfigError, match=r"final\.front: must be >= 1"):
         nf.search(data=synthetic("image", n=60, classes=3, shape=(1, 8, 8)), objective=objective, front=0)

@@ -252,7 +252,17 @@ def _finish(
 
         best.paths["plot"] = plot_progress(run.trials, run.objective, out_dir / "progress.png")
         best.paths["curves"] = plot_curves(run.trials, run.objective, out_dir / "curves.png", winner=best.trial.id)
-        run.store.set_meta("final", {"trial": best.trial.id, "test": dict(best.test)})
+        final = {"trial": best.trial.id, "test": dict(best.test)}
+        if best.front:
+            from nasforge.pareto import front_of
+            from nasforge.report import plot_pareto
+
+            tested = {p["trial"] for p in best.front}
+            returned = [t for t in run.trials if t.id in tested]
+            front = front_of(run.trials, run.objective)
+            best.paths["pareto"] = plot_pareto(run.trials, front, run.objective, out_dir / "pareto.png", returned)
+            final["front"] = sorted(tested)
+        run.store.set_meta("final", final)
     return best
 
 
@@ -261,7 +271,7 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
     from nasforge.data import split
     from nasforge.evaluators import TrainEvaluator
     from nasforge.exceptions import NasforgeError
-    from nasforge.winner import report_winner
+    from nasforge.winner import report_winner, winner_of
 
     parts = components_from_config(config)
     splits = split(parts["data"], seed=parts["seed"], valid=parts["valid"], test=parts["test"])
@@ -287,7 +297,7 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
         seed=parts["seed"],
     )
     trials = {t.id: t for t in run.top()}
-    chosen = run.best_trial if trial_id is None else trials.get(trial_id)
+    chosen = winner_of(run) if trial_id is None else trials.get(trial_id)
     if chosen is None:
         known = ", ".join(str(i) for i in sorted(trials)) or "none"
         raise NasforgeError(f"--trial: no finished trial with id {trial_id} (finished trials: {known})")

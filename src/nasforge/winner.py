@@ -2,8 +2,8 @@
 
 In a Pareto search there is no single winner: the run's front (:func:`~nasforge.pareto.front_of`) is named in
 ``best.json``, and up to ``front`` of its points, spread along it, are retrained and tested once each. The point
-best in the first objective is the one exported as ``best.*``; any other is exported with ``nasforge export
---trial ID``.
+best in the objective's first validation metric is the one exported as ``best.*``; any other is exported with
+``nasforge export --trial ID``.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from nasforge.exceptions import NasforgeError
 from nasforge.objective import COSTS
 from nasforge.pareto import front_of, pareto_order
 from nasforge.run import Run, derive_seed
-from nasforge.trial import Trial
+from nasforge.trial import Trial, rank_key
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["Best", "report_winner", "spread_front"]
+__all__ = ["Best", "report_winner", "spread_front", "winner_of"]
 
 
 @dataclass
@@ -73,7 +73,7 @@ def report_winner(
     ``<stem>.onnx`` into ``out_dir``. In a Pareto search with ``front > 0``, up to ``front`` points of the run's
     front (``trial`` among them) are retrained and tested too, and ``best.json`` names the whole front.
     """
-    trial = trial or run.best_trial
+    trial = trial or winner_of(run)
     if trial is None:
         raise NasforgeError("no trial finished, so there is no winner to report (see the failed trials' errors)")
     arch = run.space.from_string(trial.arch)
@@ -112,6 +112,17 @@ def report_winner(
     write_best_json(json_path, payload)
     best.paths["json"] = json_path
     return best
+
+
+def winner_of(run: Run) -> Trial | None:
+    """The trial a run returns: its best (:func:`~nasforge.trial.rank_key`), or in a Pareto search the best point
+    of its front by that same ranking, since the most accurate trial may be dominated by an equally accurate,
+    cheaper one."""
+    if run.objective.multi:
+        front = front_of(run.trials, run.objective)
+        if front:
+            return min(front, key=rank_key)
+    return run.best_trial
 
 
 def spread_front(front: Sequence[Trial], objective: Any, k: int, keep: Trial | None = None) -> list[Trial]:

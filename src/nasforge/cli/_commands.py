@@ -148,6 +148,7 @@ def pareto(
     try:
         objective = Objective(**(store.get_meta("search") or {}).get("objective", {}))
         trials = store.trials()
+        tested = set((store.get_meta("final") or {}).get("front", []))
     finally:
         store.close()
     if objectives is not None:
@@ -157,7 +158,8 @@ def pareto(
     front = front_of(trials, objective)
     if not front:
         raise NasforgeError(f"{run_dir}: no finished trial has {', '.join(objective.names)} yet")
-    path = plot_pareto(trials, front, objective, run_dir / "pareto.png")
+    returned = [t for t in trials if t.id in tested]  # a finished Pareto run's retrained and tested points
+    path = plot_pareto(trials, front, objective, run_dir / "pareto.png", returned)
     Display().pareto(front, objective, path)
 
 

@@ -249,6 +249,14 @@ class Display:
             f"test (once, after retraining on train+validation): {test}\n"
             f"  params {_num(costs.get('params'))}, FLOPs {_num(costs.get('flops'))}"
         )
+        if best.front:  # a Pareto search: the points retrained and tested, in order of the first objective
+            self.console.print(f"Pareto front: {len(best.front)} points retrained and tested once each")
+            for point in best.front:
+                values = ", ".join(
+                    f"{n} {_num(point['costs'].get(n, point['validation'].get(n)))}" for n in run.objective.names
+                )
+                test = "  ".join(f"{k} {_num(v)}" for k, v in point["test"].items())
+                self.console.print(f"  trial {point['trial']}: {values}; test {test}")
         self.console.print("wrote " + ", ".join(str(p) for p in best.paths.values()))
 
     def exported(self, best: Any) -> None:

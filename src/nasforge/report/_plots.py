@@ -95,8 +95,11 @@ def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winne
     return _save(fig, path)
 
 
-def plot_pareto(trials: Sequence[Trial], front: Sequence[Trial], objective: Objective, path: Path) -> Path:
-    """Write a PNG of every finished trial on the first two objectives (dots) with the Pareto front (line)."""
+def plot_pareto(
+    trials: Sequence[Trial], front: Sequence[Trial], objective: Objective, path: Path, returned: Sequence[Trial] = ()
+) -> Path:
+    """Write a PNG of every finished trial on the first two objectives (dots) with the Pareto front (line) and
+    the points the run returned, retrained and tested (stars)."""
     x_name, y_name = objective.names[:2]
 
     def value(t: Trial, name: str) -> float | None:
@@ -111,6 +114,10 @@ def plot_pareto(trials: Sequence[Trial], front: Sequence[Trial], objective: Obje
     if front:
         xs, ys = [value(t, x_name) for t in front], [value(t, y_name) for t in front]
         ax.plot(xs, ys, "o-", color="C3", label=f"Pareto front ({len(front)})")
+    if returned:
+        xs, ys = [value(t, x_name) for t in returned], [value(t, y_name) for t in returned]
+        label = f"returned: retrained and tested ({len(returned)})"
+        ax.scatter(xs, ys, marker="*", s=160, color="C0", edgecolor="k", zorder=3, label=label)
     labels = [
         f"{'validation ' if n in ('accuracy', 'f1', 'loss') else ''}{n} ({d})"
         for n, d in zip(objective.names[:2], objective.directions[:2], strict=True)

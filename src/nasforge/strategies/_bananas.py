@@ -7,10 +7,14 @@ IEEE TEC 2006) in the form of Paria et al., "A Flexible Framework for Multi-Obje
 using Random Scalarizations" (UAI 2019): one ensemble per objective, each fitted on that objective scaled to
 [0, 1] over the results so far; the acquisition draws each candidate's value of every objective (Thompson
 sampling), and each slot of the batch goes to the best candidate under a weight vector drawn afresh from the
-simplex (augmented Tchebycheff, :func:`~nasforge.pareto.scalarize`). Parents are the best told architectures
-by Pareto front, then crowding distance. Why not ParEGO's own form (one predictor refitted on the scalarised
-results of one weight vector per refill, a whole batch chasing that one direction): on NAS-Bench-201 against
-Raspberry Pi 4 latency it fell below random search (``docs/benchmarks.md``, issue 19)."""
+simplex (augmented Tchebycheff, :func:`~nasforge.pareto.scalarize`, towards an ideal point 20% beyond the best
+seen in each objective, so that a candidate predicted to extend the front past its ends earns credit).
+Candidates are mutants of the best told architectures by Pareto front, then crowding distance, and as many
+random ones: a front spans the space, and without them some seeds never reached its cheap end.
+
+Why not ParEGO's own form (one predictor refitted on the results scalarised under one weight vector per
+refill, a whole batch chasing that one direction): on NAS-Bench-201 against Raspberry Pi 4 latency it fell
+below random search (``docs/benchmarks.md``, issue 19)."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from nasforge.strategies._predictor import MLPEnsemble
 __all__ = ["Bananas", "PredictorMixin"]
 
 _ACQUISITIONS = ("its", "ucb", "mean")
+_IDEAL = 1.2  # a Pareto run's ideal point, in objectives scaled to [0, 1] over the results so far
 
 
 class PredictorMixin:
@@ -144,7 +149,8 @@ class Bananas(PredictorMixin, Strategy):
         archs = list(self._vectors)
         values = np.stack([self._vectors[a] for a in archs])
         parents = [archs[i] for i in pareto_order(values)[: self.parents]]
-        pool = [a for a in self._candidates(parents) if not self.history.known(a)]
+        fresh = [self.space.sample(self.rng) for _ in range(self.candidates)]
+        pool = [a for a in dict.fromkeys(self._candidates(parents) + fresh) if not self.history.known(a)]
         if not pool:
             return False
         failed = [a for a, score in self.history.scores.items() if score is None]
@@ -158,7 +164,7 @@ class Bananas(PredictorMixin, Strategy):
             draws[:, k] = self._acquire(preds.mean(axis=0), preds.std(axis=0))
         chosen: list[int] = []
         for _ in range(min(self.batch, len(pool))):
-            value = scalarize(draws, self.rng.dirichlet(np.ones(len(low))), bounds=(0.0, 1.0))
+            value = scalarize(draws, self.rng.dirichlet(np.ones(len(low))), bounds=(0.0, _IDEAL))
             value[chosen] = -np.inf
             chosen.append(int(np.argmax(value)))
         self.queue = [pool[i] for i in chosen[::-1]]
