@@ -84,9 +84,11 @@ def test_nb201_costs_match_the_values_nas_bench_201_publishes():
 
 
 def test_a_costs_file_drives_a_pareto_benchmark_on_parameters(complete_table, tmp_path):
-    from nasforge.tabular import cost_column, write_nb201_costs
+    from nasforge.tabular import cost_column
 
-    costs = write_nb201_costs(complete_table, tmp_path / "costs.csv.gz", jobs=1)
+    costs = tmp_path / "costs.csv.gz"
+    made = CliRunner().invoke(bench_app, ["nb201-costs", "--table", str(complete_table), "--out", str(costs)])
+    assert made.exit_code == 0 and "wrote" in made.output, made.output
     name, params = cost_column(str(costs), str(complete_table), "params")
     table = NB201Table(complete_table)
     assert name == "params" and len(params) == len(table) and params.min() > 0
@@ -96,3 +98,6 @@ def test_a_costs_file_drives_a_pareto_benchmark_on_parameters(complete_table, tm
     assert result["results"]["grid"]["125"]["mean"] == pytest.approx(result["oracle"])
     with pytest.raises(DataError, match="no device or cost 'latency'; has params, flops"):
         cost_column(str(costs), str(complete_table), "latency")
+    args = ["nb201-pareto", "--table", str(complete_table), "--device", "params", "--dataset", "toy"]
+    missing = CliRunner().invoke(bench_app, args)
+    assert missing.exit_code != 0 and "--costs: needed to minimise 'params'" in str(missing.exception)

@@ -32,6 +32,8 @@ class NSGA2(Strategy):
     It is told objective vectors (each component maximised) when the run has several objectives, and plain
     scores otherwise (then it is a genetic algorithm with tournament selection). Failed or rejected
     architectures (``None``) never survive. A child already told or pending is bred again (up to 50 times).
+    The default ``population`` of 30 was chosen on NAS-Bench-201 against device latency: with 20, one seed of
+    30 never found the cheap end of the FPGA front; 30 and 50 did (``docs/benchmarks.md``, issue 19).
 
     >>> from nasforge.spaces import CellSpace
     >>> s = NSGA2(population=10).bind(CellSpace(), seed=0)
@@ -41,7 +43,7 @@ class NSGA2(Strategy):
     name = "nsga2"
     multi_objective: ClassVar[bool] = True
 
-    def __init__(self, population: int = 20, crossover_rate: float = 0.9) -> None:
+    def __init__(self, population: int = 30, crossover_rate: float = 0.9) -> None:
         check(population >= 2, "population", ">= 2", population)
         check(0 <= crossover_rate <= 1, "crossover_rate", "in [0, 1]", crossover_rate)
         self.population = population
