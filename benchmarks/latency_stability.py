@@ -6,9 +6,10 @@
 Each architecture is sampled from the space, built for the data's input shape and timed exactly as a search
 times it (``TrainEvaluator.costs``: ``measure_latency`` with 3 warm-up and 15 timed passes, the trainer's
 thread count). Pass 1 times all architectures, then pass 2 times them all again, so that the two readings of
-one model are minutes apart rather than back to back. Printed: the median and the worst relative spread
-(interquartile range / median) of one model's timings, the Spearman rank correlation of the two passes' medians,
-and the ratio of each model's pass-2 median to its pass-1 median (the baseline in the same process).
+one model are apart (every other model ran between them), not back to back. Printed: the median and the worst
+relative spread (interquartile range / median) of one model's timings, the Spearman rank correlation of the two
+passes' medians, and the ratio of each model's pass-2 median to its pass-1 median (the baseline in the same
+process).
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ __all__ = ["Best", "report_winner", "spread_front", "winner_of"]
 
 @dataclass
 class Best:
-    """The architecture a run returns: the best validation score (metric with FLOPs penalty), retrained, tested once."""
+    """The architecture a run returns (:func:`winner_of`), retrained and tested once; in a Pareto search ``front``
+    holds the points of the front that were retrained and tested too."""
 
     trial: Trial
     arch: Hashable

@@ -89,3 +89,34 @@ def test_bananas_told_objective_vectors_covers_more_of_the_front_than_random_sea
     assert np.mean(bananas) > np.mean(random)
     wins = sum(b > r for b, r in zip(bananas, random, strict=True))
     assert wins >= 8, f"BANANAS (random scalarisations) won on {wins} of 10 seeds"
+
+
+def rejected_late(strategy: Strategy, seed: int, queries: int, pareto: bool) -> int:
+    """How many of the last half of ``queries`` proposals break a constraint that makes the cell's most
+    valuable single choice infeasible (as a parameter limit makes the best-scoring large ops infeasible)."""
+    strategy.bind(SPACE, seed)
+    best_edge, best_op = np.unravel_index(np.argmax(_UNARY), _UNARY.shape)
+    told: dict = {}
+    late = 0
+    for n in range(queries):
+        arch = ask_new(strategy, told)
+        infeasible = SPACE.to_decisions(arch)[best_edge] == best_op
+        late += infeasible and n >= queries // 2
+        told[arch] = None if infeasible else (objectives(arch) if pareto else objective(arch))
+        strategy.tell(arch, told[arch])
+    return late
+
+
+def test_strategies_told_of_infeasible_architectures_propose_fewer_of_them():
+    from nasforge.strategies import NSGA2, Bananas
+
+    seeds = range(5)
+    random = np.mean([rejected_late(RandomSearch(), s, 100, False) for s in seeds])  # about 50 / 5 = 10
+    for strategy, pareto in [
+        (Bananas(ensemble=3, epochs=100), False),
+        (Bananas(ensemble=3, epochs=100), True),
+        (RegularizedEvolution(population=10, sample=3), False),
+        (NSGA2(population=10), True),
+    ]:
+        learned = np.mean([rejected_late(strategy, s, 100, pareto) for s in seeds])
+        assert learned < 0.5 * random, f"{strategy.name} (pareto={pareto}): {learned} against random's {random}"
