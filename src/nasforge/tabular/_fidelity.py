@@ -19,7 +19,6 @@ not counted in it).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,7 @@ from nasforge.tabular._harness import (
     run_chunks,
     run_tabular,
     seed_chunks,
+    timed_seeds,
 )
 from nasforge.tabular._nb201 import load_nb201
 from nasforge.trial import epochs_trained
@@ -122,12 +122,7 @@ def _run_chunk(
     trainings: int,
     executor: Executor | None = None,
 ) -> Any:
-    from threadpoolctl import threadpool_limits
-
-    start = time.perf_counter()
-    with threadpool_limits(limits=1):
-        runs = [run_fidelity_search(setup, tables, dataset, s, trainings, executor) for s in seeds]
-    return runs, time.perf_counter() - start
+    return timed_seeds(lambda s: run_fidelity_search(setup, tables, dataset, s, trainings, executor), seeds)
 
 
 def run_fidelity_benchmark(

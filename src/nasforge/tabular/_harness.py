@@ -180,13 +180,18 @@ def _run_chunk(
     budgets: Sequence[int],
     executor: Executor | None = None,
 ) -> Any:
+    return timed_seeds(lambda s: run_search(strategy, table_path, dataset, s, queries, budgets, executor), seeds)
+
+
+def timed_seeds(search: Callable[[int], Any], seeds: Sequence[int]) -> tuple[list[Any], float]:
+    """``search(seed)`` for every seed, BLAS limited to one thread (predictors multiply small matrices: more
+    threads only contend with the other benchmark processes); the outcomes and the seconds they took."""
     from threadpoolctl import threadpool_limits
 
     start = time.perf_counter()
-    # predictors multiply small matrices: BLAS threads only contend with the other processes
     with threadpool_limits(limits=1):
-        curves = [run_search(strategy, table_path, dataset, s, queries, budgets, executor) for s in seeds]
-    return curves, time.perf_counter() - start
+        outcomes = [search(seed) for seed in seeds]
+    return outcomes, time.perf_counter() - start
 
 
 def run_benchmark(

@@ -17,7 +17,6 @@ freely). It is judged by the hypervolume of the points it evaluated, after every
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ from nasforge.tabular._harness import (
     run_chunks,
     run_tabular,
     seed_chunks,
+    timed_seeds,
 )
 from nasforge.tabular._nb201 import load_nb201, read_columns
 
@@ -149,12 +149,9 @@ def _run_chunk(
     budgets: Sequence[int],
     executor: Any = None,
 ) -> Any:
-    from threadpoolctl import threadpool_limits
-
-    start = time.perf_counter()
-    with threadpool_limits(limits=1):
-        runs = [run_pareto_search(strategy, table_path, cost_path, cost, dataset, s, queries, budgets) for s in seeds]
-    return runs, time.perf_counter() - start
+    return timed_seeds(
+        lambda s: run_pareto_search(strategy, table_path, cost_path, cost, dataset, s, queries, budgets), seeds
+    )
 
 
 def run_pareto_benchmark(
