@@ -74,7 +74,8 @@ class Bananas(PredictorMixin, Strategy):
     neighbours, and queues the ``batch`` best by the acquisition: ``its`` (independent Thompson sampling: one
     draw from each candidate's Gaussian of ensemble predictions), ``ucb`` (mean + ``kappa`` std) or ``mean``.
     Retraining at most once per ``batch`` tells keeps the overhead low. Candidates already told or pending are
-    dropped before scoring, so the queue never holds a duplicate.
+    dropped before scoring, so the queue never holds a duplicate. Told objective vectors (a Pareto run), it
+    searches by random scalarisations instead (see the module docstring).
 
     >>> from nasforge.spaces import CellSpace
     >>> s = Bananas(init=10, batch=5).bind(CellSpace(), seed=0)
