@@ -13,13 +13,11 @@ objectives, exactly as nasforge's ``nsga2`` and ``bananas`` are. Optuna is a ben
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 from nasforge.tabular import default_nb201_dir, resolve_strategies, run_pareto_benchmark
-from nasforge.tabular._report import markdown_table, plot_regret, render_table
-from nb201_strategies import OptunaNSGA2
+from nb201_strategies import OptunaNSGA2, show
 
 _HWNAS = default_nb201_dir().parent / "hwnas" / "hwnas_nb201_cifar10_latency.csv.gz"
 
@@ -55,16 +53,9 @@ def main() -> None:
         progress=lambda line: print(line, flush=True),
     )
     result["wall_seconds"] = round(time.perf_counter() - start, 1)
-    from rich.console import Console
-
-    Console(width=200).print(render_table(result))
-    print(markdown_table(result))
+    show(result, args.out, args.plot)
     print(f"oracle hypervolume {result['oracle']:.4f}; strategy seconds (summed over jobs): {result['seconds']}")
     print(f"wall-clock: {result['wall_seconds']} s with {args.jobs} jobs")
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=1))
-    if args.plot:
-        plot_regret(result, args.plot)
 
 
 if __name__ == "__main__":

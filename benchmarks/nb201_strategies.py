@@ -126,18 +126,24 @@ def main() -> None:
         result["tpe_wall_seconds"] = round(time.perf_counter() - start, 1)
         for key in ("results", "curves", "seconds"):
             result[key].update(tpe[key])
-    from rich.console import Console
-
-    Console(width=200).print(render_table(result))
-    print(markdown_table(result))
+    show(result, args.out, args.plot)
     print(f"strategy seconds (summed over jobs): {result['seconds']}")
     print(f"wall-clock, nasforge strategies: {result['wall_seconds']} s with {args.jobs} jobs")
     if "tpe_wall_seconds" in result:
         print(f"wall-clock, Optuna TPE: {result['tpe_wall_seconds']} s")
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=1))
-    if args.plot:
-        plot_regret(result, args.plot)
+
+
+def show(result: dict[str, Any], out: Path | None, plot: Path | None) -> None:
+    """The results as a terminal table and as markdown (for docs/benchmarks.md); the JSON and the regret
+    curves where asked."""
+    from rich.console import Console
+
+    Console(width=200).print(render_table(result))
+    print(markdown_table(result))
+    if out:
+        out.write_text(json.dumps(result, indent=1))
+    if plot:
+        plot_regret(result, plot)
 
 
 if __name__ == "__main__":
