@@ -254,13 +254,12 @@ def _finish(
         best.paths["curves"] = plot_curves(run.trials, run.objective, out_dir / "curves.png", winner=best.trial.id)
         final = {"trial": best.trial.id, "test": dict(best.test)}
         if best.front:
-            from nasforge.pareto import front_of
             from nasforge.report import plot_pareto
 
             tested = {p["trial"] for p in best.front}
-            returned = [t for t in run.trials if t.id in tested]
-            front = front_of(run.trials, run.objective)
-            best.paths["pareto"] = plot_pareto(run.trials, front, run.objective, out_dir / "pareto.png", returned)
+            returned = [t for t in best.front_trials if t.id in tested]
+            path = out_dir / "pareto.png"
+            best.paths["pareto"] = plot_pareto(run.trials, best.front_trials, run.objective, path, returned)
             final["front"] = sorted(tested)
         run.store.set_meta("final", final)
     return best

@@ -37,6 +37,7 @@ class Best:
     model: nn.Module | None = None
     paths: dict[str, Path] = field(default_factory=dict)
     front: list[dict[str, Any]] = field(default_factory=list)
+    front_trials: list[Trial] = field(default_factory=list)  # the whole front (a Pareto search)
     _build: Any = None
 
     @property
@@ -74,15 +75,15 @@ def report_winner(
     ``<stem>.onnx`` into ``out_dir``. In a Pareto search with ``front > 0``, up to ``front`` points of the run's
     front (``trial`` among them) are retrained and tested too, and ``best.json`` names the whole front.
     """
-    trial = trial or winner_of(run)
+    points = front_of(run.trials, run.objective) if run.objective.multi else []
+    trial = trial or winner_of(run, points)
     if trial is None:
         raise NasforgeError("no trial finished, so there is no winner to report (see the failed trials' errors)")
     arch = run.space.from_string(trial.arch)
     report = run.evaluator.final_test(arch, derive_seed(run.seed, 2, trial.id))
-    best = Best(trial=trial, arch=arch, test=dict(report.metrics), model=report.model)
+    best = Best(trial=trial, arch=arch, test=dict(report.metrics), model=report.model, front_trials=points)
     pareto: dict[str, Any] = {}
     if front > 0 and run.objective.multi:
-        points = front_of(run.trials, run.objective)
         pareto = {"objectives": list(run.objective.names), "trials": [t.id for t in points]}
         for point in spread_front(points, run.objective, front, keep=trial):
             test = best.test if point.id == trial.id else _test_once(run, point)
@@ -115,12 +116,12 @@ def report_winner(
     return best
 
 
-def winner_of(run: Run) -> Trial | None:
+def winner_of(run: Run, front: Sequence[Trial] | None = None) -> Trial | None:
     """The trial a run returns: its best (:func:`~nasforge.trial.rank_key`), or in a Pareto search the best point
-    of its front by that same ranking, since the most accurate trial may be dominated by an equally accurate,
-    cheaper one."""
+    of its front (``front`` when the caller has it) by that same ranking, since the most accurate trial may be
+    dominated by an equally accurate, cheaper one."""
     if run.objective.multi:
-        front = front_of(run.trials, run.objective)
+        front = front_of(run.trials, run.objective) if front is None else front
         if front:
             return min(front, key=rank_key)
     return run.best_trial
