@@ -61,7 +61,7 @@ def test_help_does_not_import_torch():
     ("config", "message"),
     [
         ("data: {builtin: digits}\nbudget: {trials: 0}\n", "error: budget.trials: must be >= 1, got 0"),
-        ("data: {builtin: digts}\n", "error: data.builtin: unknown dataset 'digts'; did you mean 'digits'?"),
+        ("data: {builtin: digts}\n", "error: data.builtin: unknown dataset 'digts'; did you mean 'digits'"),
         ("data: {builtin: digits}\nstrategy: {name: evolution, population: 0}\n", "error: strategy.population"),
         ("data: {path: nowhere.npz}\n", "error: data.path: file not found"),
     ],

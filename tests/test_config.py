@@ -17,7 +17,10 @@ DIGITS = {"data": {"builtin": "digits"}}
     [
         ({}, "data: required field is missing"),
         ({**DIGITS, "budget": {"trials": 0}}, "budget.trials: must be >= 1, got 0"),
-        ({**DIGITS, "objective": {"metric": "auc"}}, "objective.metric: must be one of 'accuracy', 'f1' or 'loss'"),
+        (
+            {**DIGITS, "objective": {"metric": "auc"}},
+            "objective.metric: must be one of 'accuracy', 'f1', 'loss', 'mse', 'mae' or 'r2'",
+        ),
         ({"data": {"builtin": "digits", "path": "x.npz"}}, "data: give exactly one of builtin"),
         ({"data": {"builtin": "digits", "valid": 0.5, "test": 0.5}}, "data: valid + test must leave data"),
         ({**DIGITS, "colour": "red"}, "colour: unknown field (allowed: name, seed, data"),
@@ -48,12 +51,13 @@ def test_builtin_options_reach_the_dataset_and_typos_fail_as_one_line():
 
 def test_defaults_fill_everything_but_data():
     cfg = parse_config(DIGITS)
-    assert (cfg.space.type, cfg.strategy.name, cfg.train.params, cfg.objective.metric) == (
+    assert (cfg.space.type, cfg.strategy.name, cfg.train.params, cfg.objective.build().metric) == (
         "chain",
         "evolution",
         {},
         "accuracy",
     )
+    assert cfg.objective.build("regression").metric == "mse"
 
 
 def test_strategy_parameters_are_checked_by_name():
@@ -106,7 +110,7 @@ def test_objective_penalty_is_checked_before_any_data_is_loaded():
         components_from_config(config)
     assert parse_config(DIGITS).objective.flops_penalty == 0
     config = parse_config({"data": {"path": "missing.npz"}, "objective": {"metrics": ["accuracy", "speed"]}})
-    with pytest.raises(ConfigError, match=r"^objective.metrics: each must be one of accuracy, f1, loss, params"):
+    with pytest.raises(ConfigError, match=r"^objective.metrics: each must be one of accuracy, f1, loss, mse"):
         components_from_config(config)
 
 

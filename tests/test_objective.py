@@ -75,9 +75,15 @@ def test_a_penalty_on_any_cost_generalises_the_flops_penalty():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"metrics": ("accuracy", "speed")}, "objective.metrics: each must be one of accuracy, f1, loss, params"),
+        (
+            {"metrics": ("accuracy", "speed")},
+            "objective.metrics: each must be one of accuracy, f1, loss, mse, mae, r2, params",
+        ),
         ({"metrics": ("accuracy",)}, "objective.metrics: two or more different names"),
-        ({"metrics": ("params", "flops")}, "objective.metrics: need one of accuracy, f1, loss besides costs"),
+        (
+            {"metrics": ("params", "flops")},
+            "objective.metrics: need one of accuracy, f1, loss, mse, mae, r2 besides costs",
+        ),
         ({"metrics": ("accuracy", "params"), "directions": ("max",)}, "objective.directions: one of max, min per"),
         ({"metrics": ("accuracy", "params"), "penalty": {"flops": 0.1}}, "objective.penalty: not with several"),
         ({"penalty": {"seconds": 0.1}}, "objective.penalty: costs are params, flops, size_kb, .* got 'seconds'"),

@@ -15,14 +15,14 @@ from nasforge.constraints import Constraints
 from nasforge.exceptions import ConfigError, StoreError
 from nasforge.executors import Executor
 from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
-from nasforge.objective import Objective
+from nasforge.objective import TASK_METRICS, Objective
 from nasforge.run import MAX_REJECTED_IN_A_ROW, Run
 from nasforge.spaces import SPACES, SearchSpace
 from nasforge.store import SQLiteStore
 from nasforge.strategies import STRATEGIES, Strategy
 
 if TYPE_CHECKING:
-    from nasforge.data import Dataset
+    from nasforge.data import Dataset, Splits
     from nasforge.evaluators import Trainer
 
 __all__ = [
@@ -38,15 +38,23 @@ __all__ = [
 STORE_FILE = "store.sqlite"
 
 
-def make_space(spec: SearchSpace | str | dict[str, Any], input_shape: Sequence[int]) -> SearchSpace:
-    """A space from an object, a registered type name or a config mapping (``{"type": "chain", ...}``)."""
+def make_space(
+    spec: SearchSpace | str | dict[str, Any], input_shape: Sequence[int], vocab_size: int | None = None
+) -> SearchSpace:
+    """A space from an object, a registered type name or a config mapping (``{"type": "chain", ...}``), for
+    inputs of ``input_shape`` (token ids below ``vocab_size`` when it is given)."""
     if isinstance(spec, SearchSpace):
         return spec
     params = {"type": spec} if isinstance(spec, str) else dict(spec)
     kind = params.pop("type", "chain")
     factory = SPACES.get(kind)
-    needs_shape = "input_shape" in inspect.signature(factory).parameters
-    return check_params("space", factory, params, **({"input_shape": tuple(input_shape)} if needs_shape else {}))
+    takes = inspect.signature(factory).parameters
+    fixed: dict[str, Any] = {"input_shape": tuple(input_shape)} if "input_shape" in takes else {}
+    if vocab_size is not None:
+        if "vocab_size" not in takes:
+            raise ConfigError(f"space.type: {kind} does not take text or token input (the chain space does)")
+        fixed["vocab_size"] = vocab_size
+    return check_params("space", factory, params, **fixed)
 
 
 def make_strategy(spec: Strategy | str | dict[str, Any]) -> Strategy:
@@ -79,15 +87,20 @@ def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:
 
 def components_from_config(config: Config) -> dict[str, Any]:
     """Everything :func:`search` needs, built from a validated config (the cheap parts first, data last)."""
-    objective = config.objective.build()
+    config.objective.build()  # a bad key fails here, before the data loads; the task's metrics are checked below
     strategy = make_strategy({"name": config.strategy.name, **config.strategy.params})
-    from nasforge.data import load
-    from nasforge.evaluators import Trainer
+    from nasforge.data import load, split
+    from nasforge.evaluators import Trainer, input_defaults
 
     trainer = check_params("train", Trainer, config.train.params)
     trainer = replace(trainer, epochs=scheduled_epochs(config.fidelity.spec(), trainer.epochs))
     data = load(config.data.source)
-    space = make_space({"type": config.space.type, **config.space.params}, data.input_shape)
+    objective = config.objective.build(data.task)
+    # The network's input is known once the data is split: text is tokenised on the training part.
+    shaped = split(data, seed=config.seed, valid=config.data.valid, test=config.data.test)
+    space = make_space({"type": config.space.type, **config.space.params}, shaped.input_shape, shaped.vocab_size)
+    unset = {k: v for k, v in input_defaults(shaped.input_kind).items() if k not in config.train.params}
+    trainer = replace(trainer, **unset)
     return {
         "space": space,
         "data": data,
@@ -113,7 +126,7 @@ def search(
     strategy: Strategy | str | dict[str, Any] = "evolution",
     trainer: Trainer | None = None,
     budget: Budget | None = None,
-    objective: Objective | str = "accuracy",
+    objective: Objective | str | None = None,
     run_dir: str | Path | None = None,
     seed: int = 0,
     valid: float = 0.2,
@@ -150,17 +163,19 @@ def search(
     >>> run.best.arch, run.best.test["accuracy"]  # doctest: +SKIP
     """
     from nasforge.data import split
-    from nasforge.evaluators import Trainer, TrainEvaluator
+    from nasforge.evaluators import Trainer, TrainEvaluator, input_defaults
 
     if front < 1:
         raise ConfigError(f"final.front: must be >= 1, got {front}")
     splits = split(data, seed=seed, valid=valid, test=test)
-    space = make_space(space, splits.input_shape)
+    space = make_space(space, splits.input_shape, splits.vocab_size)
     strategy = make_strategy(strategy)
-    trainer = trainer or Trainer()
+    trainer = trainer or Trainer(**input_defaults(splits.input_kind))
     trainer = replace(trainer, epochs=scheduled_epochs(fidelity, trainer.epochs))
     budget = budget or Budget()
-    objective = objective if isinstance(objective, Objective) else Objective(objective)
+    if not isinstance(objective, Objective):
+        objective = Objective(objective or TASK_METRICS[splits.task][0])
+    objective.check_task(splits.task)
     out_dir = Path(run_dir) if run_dir is not None else None
     stopper, scheduler = make_fidelity(fidelity, objective, trainer.epochs)
     limits = constraints if isinstance(constraints, Constraints) else Constraints(**(constraints or {}))
@@ -184,7 +199,7 @@ def search(
         run.optimize(budget, callbacks)
     finally:
         executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
-    run.best = _finish(run, out_dir, splits.input_shape, splits.num_classes, config, front)
+    run.best = _finish(run, out_dir, splits, config, front)
     return run
 
 
@@ -234,9 +249,7 @@ def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str,
     return store
 
 
-def _finish(
-    run: Run, out_dir: Path | None, input_shape: Sequence[int], num_classes: int, config: Any, front: int
-) -> Any:
+def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: int) -> Any:
     from nasforge.exceptions import NasforgeError
     from nasforge.winner import report_winner
 
@@ -246,7 +259,9 @@ def _finish(
             f"constraints: no architecture fits ({MAX_REJECTED_IN_A_ROW} in a row broke a limit, the last: "
             f"{last.error}); loosen the limits or search a smaller space"
         )
-    best = report_winner(run, out_dir, input_shape, num_classes, config=config, front=front)
+    best = report_winner(
+        run, out_dir, splits.input_shape, splits.outputs, config=config, front=front, data=splits.describe()
+    )
     if out_dir is not None:
         from nasforge.report import plot_curves, plot_progress
 
@@ -305,8 +320,9 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
         run,
         out_dir,
         splits.input_shape,
-        splits.num_classes,
+        splits.outputs,
         trial=chosen,
         stem="model",
         config=config.model_dump(mode="json"),
+        data=splits.describe(),
     )

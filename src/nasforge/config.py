@@ -17,13 +17,22 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from nasforge.exceptions import ConfigError, NasforgeError
-from nasforge.objective import Objective
+from nasforge.objective import TASK_METRICS, Objective
 
 __all__ = ["Config", "ExecutorConfig", "check_params", "load_config", "parse_config", "parse_executor"]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class TokenizerConfig(_Section):
+    """How a text column becomes token ids (``nasforge.data.Tokenizer``); ``level`` defaults by text length."""
+
+    level: Literal["char", "word"] | None = None
+    vocab: int = Field(20000, ge=1)
+    max_len: int = Field(256, ge=1)
+    lowercase: bool = True
 
 
 class DataConfig(BaseModel):
@@ -38,6 +47,12 @@ class DataConfig(BaseModel):
     builtin: str | None = None
     path: str | None = None
     target: str | None = None
+    text: str | None = None
+    group: str | list[str] | None = None
+    task: Literal["classification", "regression"] | None = None
+    tokenizer: TokenizerConfig | None = None
+    vocab_size: int | None = Field(None, ge=2)
+    input: Literal["tokens", "numeric"] | None = None
     valid: float = Field(0.2, gt=0, lt=1)
     test: float = Field(0.2, gt=0, lt=1)
 
@@ -47,15 +62,16 @@ class DataConfig(BaseModel):
             raise ValueError("give exactly one of builtin (e.g. digits) or path (a .npz or .csv file)")
         if self.path is not None and self.model_extra:
             unexpected = ", ".join(sorted(self.model_extra))
-            raise ValueError(f"unexpected option(s) {unexpected} for a file (allowed: path, target, valid, test)")
+            allowed = "path, target, text, group, task, tokenizer, vocab_size, input, valid, test"
+            raise ValueError(f"unexpected option(s) {unexpected} for a file (allowed: {allowed})")
         if self.valid + self.test >= 1:
             raise ValueError(f"valid + test must leave data to train on, got {self.valid} + {self.test}")
         return self
 
     @property
     def source(self) -> dict[str, Any]:
-        """The loader's spec: builtin or path, target, and the built-in dataset's options."""
-        chosen = self.model_dump(include={"builtin", "path", "target"}, exclude_none=True)
+        """The loader's spec: builtin or path, the file's options, and the built-in dataset's options."""
+        chosen = self.model_dump(exclude={"valid", "test"}, exclude_none=True)
         return {**chosen, **(self.model_extra or {})}
 
 
@@ -85,15 +101,19 @@ class ObjectiveConfig(_Section):
     """The keys are :class:`nasforge.objective.Objective` arguments, which it checks itself: one ``metric`` with
     an optional ``penalty`` per cost (``flops_penalty`` is ``penalty: {flops: q}``), or several ``metrics``."""
 
-    metric: Literal["accuracy", "f1", "loss"] = "accuracy"
+    metric: Literal["accuracy", "f1", "loss", "mse", "mae", "r2"] | None = None
     flops_penalty: float = 0.0
     penalty: dict[str, float] | None = None
     metrics: list[str] | None = None
     directions: list[str] | None = None
 
-    def build(self) -> Objective:
-        """The objective; a bad value raises a one-line ``ConfigError`` naming ``objective.<key>``."""
-        return Objective(**{k: tuple(v) if isinstance(v, list) else v for k, v in self.model_dump().items() if v})
+    def build(self, task: str = "classification") -> Objective:
+        """The objective for ``task`` (the metric defaults to its first: accuracy, or mse for regression); a bad
+        value raises a one-line ``ConfigError`` naming ``objective.<key>``."""
+        given = {k: tuple(v) if isinstance(v, list) else v for k, v in self.model_dump().items() if v}
+        if "metrics" not in given:
+            given.setdefault("metric", TASK_METRICS[task][0])
+        return Objective(**given).check_task(task)
 
 
 class ExecutorConfig(_Section):

@@ -66,7 +66,8 @@ def export_model(
 ) -> ExportResult:
     """Write ``<stem>.pt`` and ``<stem>.onnx`` (dynamic batch axis) for ``model`` and verify both.
 
-    ``samples`` are real inputs ``(n, *input_shape)`` to verify on (random normal ones if ``None``);
+    ``samples`` are real inputs ``(n, *input_shape)`` to verify on (random normal ones if ``None``; random token
+    ids, some rows padded, for a model with a ``vocab_size``: its ONNX input is then int64 token ids);
     ``rebuild`` returns a fresh, untrained module of the same architecture to load ``<stem>.pt`` into (a copy
     of ``model`` if ``None``). The model is exported from a CPU copy in eval mode; ``model`` is not changed.
     """
@@ -77,7 +78,7 @@ def export_model(
     # The trainer keeps image models channels-last; a fresh module (what users load the state dict into) is
     # not, and the two layouts run different kernels whose outputs differ in the last bits.
     model = copy.deepcopy(model).cpu().eval().to(memory_format=torch.contiguous_format)
-    x = _samples(samples, input_shape)
+    x = _samples(samples, input_shape, getattr(model, "vocab_size", None))
     with torch.no_grad():
         expected = model(x).numpy()
     pt = out / f"{stem}.pt"
@@ -138,13 +139,20 @@ def _atomic(path: Path, write: Callable[[str], Any]) -> Any:
     return result
 
 
-def _samples(samples: Any, input_shape: Sequence[int]) -> torch.Tensor:
+def _samples(samples: Any, input_shape: Sequence[int], vocab_size: int | None = None) -> torch.Tensor:
+    """The inputs to verify on: ``samples``, or 8 random ones (token ids below ``vocab_size``, with padding at
+    the end of every other row, for a model on text; standard normal values otherwise)."""
     import torch
 
     if samples is None:
         generator = torch.Generator().manual_seed(0)
-        return torch.randn((8, *input_shape), generator=generator)
-    x = torch.as_tensor(np.asarray(samples, dtype=np.float32))
+        if vocab_size is None:
+            return torch.randn((8, *input_shape), generator=generator)
+        tokens = torch.randint(1, vocab_size, (8, *input_shape), generator=generator)
+        tokens[::2, input_shape[0] // 2 :] = 0
+        return tokens
+    raw = np.asarray(samples)
+    x = torch.as_tensor(raw.astype(np.int64 if vocab_size is not None else np.float32))
     if tuple(x.shape[1:]) != tuple(input_shape) or len(x) == 0:
         raise ExportError(
             f"export: samples must have shape (n, {', '.join(map(str, input_shape))}), got {tuple(x.shape)}"

@@ -10,13 +10,14 @@ from typing import Any
 
 from nasforge.exceptions import ConfigError
 
-__all__ = ["COSTS", "METRICS", "Objective"]
+__all__ = ["COSTS", "METRICS", "TASK_METRICS", "Objective"]
 
-METRICS = ("accuracy", "f1", "loss")
-"""Validation metrics every trained trial reports."""
+TASK_METRICS = {"classification": ("accuracy", "f1", "loss"), "regression": ("mse", "mae", "r2", "loss")}
+"""Validation metrics every trained trial reports, by task; the first is the default objective."""
+METRICS = ("accuracy", "f1", "loss", "mse", "mae", "r2")
 COSTS = ("params", "flops", "size_kb", "activation_kb", "latency_ms")
 """Costs a trained trial reports (``latency_ms`` where it is measured), usable as objectives and penalties."""
-_MINIMISED = frozenset({"loss", *COSTS})
+_MINIMISED = frozenset({"loss", "mse", "mae", *COSTS})
 _WORDS = {"flops": "FLOPs", "params": "parameters", "latency_ms": "latency"}
 _REFERENCE = {"flops": 1e6}  # a cost's penalty factor is 1 at this value (1 for others): scales scores, never ranks
 
@@ -25,7 +26,8 @@ _REFERENCE = {"flops": 1e6}  # a cost's penalty factor is 1 at this value (1 for
 class Objective:
     """What a search optimises: one validation metric, softly traded against costs, or several objectives at once.
 
-    **One objective.** The metric is read as an error (``1 - accuracy``, ``1 - f1``, or the loss itself), and a
+    **One objective.** The metric is read as an error (``1 - accuracy``, ``1 - f1``, ``1 - r2``, or the loss, MSE
+    or MAE itself; the score every strategy maximises is minus a minimised metric: negated here only), and a
     ``penalty`` ``q`` on a cost (``{"flops": 0.1}``; ``flops_penalty=q`` is the same as ``{"flops": q}``) is the
     fraction by which a network with twice that cost must cut that error to rank higher: the error is divided by
     ``(1 - q) ** log2(cost / reference)`` (a soft cost constraint in the spirit of MnasNet, Tan et al., CVPR
@@ -126,12 +128,22 @@ class Objective:
         if self.multi:
             return self.values(metrics, costs)[self.metrics.index(self.metric)]
         value = float(metrics[self.metric])
-        error = value if self.metric == "loss" else 1.0 - value
+        minimised = self.metric in _MINIMISED
+        error = value if minimised else 1.0 - value
         for name, q in self.penalty.items():
             cost = (costs or {}).get(name)
             if cost:
                 error /= (1.0 - q) ** math.log2(float(cost) / _REFERENCE.get(name, 1.0))
-        return -error if self.metric == "loss" else 1.0 - error
+        return -error if minimised else 1.0 - error
+
+    def check_task(self, task: str) -> Objective:
+        """This objective, or a one-line ``ConfigError`` when it reads a metric ``task`` does not report."""
+        allowed = TASK_METRICS[task]
+        wrong = [n for n in self.names if n in METRICS and n not in allowed]
+        if wrong:
+            key = "objective.metrics" if self.multi else "objective.metric"
+            raise ConfigError(f"{key}: {wrong[0]} is not a {task} metric (allowed: {', '.join(allowed)})")
+        return self
 
     def values(self, metrics: Mapping[str, float], costs: Mapping[str, Any] | None = None) -> tuple[float, ...]:
         """The objective vector, each component to be maximised (minimised ones negated); one objective: its
@@ -152,7 +164,7 @@ class Objective:
         what = f"validation {self.metric}"
         if not self.penalty:
             return what
-        error = "loss" if self.metric == "loss" else f"error (1 - {self.metric})"
+        error = self.metric if self.metric in _MINIMISED else f"error (1 - {self.metric})"
         words = {n: _WORDS.get(n, n) for n in self.penalty}
         trades = ", ".join(f"2x the {words[n]} must cut the {error} by {q:.0%}" for n, q in self.penalty.items())
         return f"{what} traded against {' and '.join(words.values())} ({trades})"

@@ -68,12 +68,15 @@ def report_winner(
     stem: str = "best",
     config: Mapping[str, Any] | None = None,
     front: int = 0,
+    data: Mapping[str, Any] | None = None,
 ) -> Best:
     """Retrain ``trial`` (default: the best by validation) on train+validation, test it once, export it.
 
     Writes ``<stem>.json`` and, when the evaluator produced a model, ``<stem>.pt`` and a verified
-    ``<stem>.onnx`` into ``out_dir``. In a Pareto search with ``front > 0``, up to ``front`` points of the run's
-    front (``trial`` among them) are retrained and tested too, and ``best.json`` names the whole front.
+    ``<stem>.onnx`` into ``out_dir``. ``data`` (:meth:`~nasforge.data.Splits.describe`) goes into the JSON as
+    ``"data"``: the input scaler, tokenizer and target scaler that new inputs must pass through. In a Pareto
+    search with ``front > 0``, up to ``front`` points of the run's front (``trial`` among them) are retrained
+    and tested too, and ``best.json`` names the whole front.
     """
     points = front_of(run.trials, run.objective) if run.objective.multi else []
     trial = trial or winner_of(run, points)
@@ -107,6 +110,7 @@ def report_winner(
         "timings": {k: v for k, v in trial.costs.items() if k.endswith("seconds")},
         "export": exported,
         **({"front": pareto} if pareto else {}),
+        **({"data": dict(data)} if data is not None else {}),
         "search": {"trials": run.done, "seconds": round(run.elapsed_before, 1), "stopped_by": run.stop_reason},
         "config": dict(config or {}),
     }

@@ -16,9 +16,14 @@ from nasforge.exceptions import DataError
 @pytest.mark.parametrize("name", DATASETS.names())
 def test_every_builtin_loads_as_a_valid_dataset(name: str) -> None:
     ds = load({"builtin": name})
-    assert ds.X.dtype == np.float32 and ds.y.dtype == np.int64
-    assert set(np.unique(ds.y)) == set(range(ds.num_classes))
-    assert ds.input_kind in ("flat", "sequence", "image")
+    if ds.input_kind == "text":
+        assert ds.X.dtype == object and all(isinstance(t, str) and t for t in ds.X)
+    else:
+        assert ds.X.dtype == np.float32 and ds.input_kind in ("flat", "sequence", "image")
+    if ds.task == "regression":
+        assert ds.y.dtype == np.float64 and ds.classes == () and np.isfinite(ds.y).all()
+    else:
+        assert ds.y.dtype == np.int64 and set(np.unique(ds.y)) == set(range(ds.num_classes))
 
 
 def test_digits_are_single_channel_images() -> None:
@@ -70,7 +75,10 @@ def test_npz_string_labels_keep_their_names(tmp_path: Path) -> None:
         ),
         ({"X": np.array([[np.nan, 1.0], [2.0, 3.0]]), "y": np.zeros(2)}, "x.npz: X has 1 NaN or infinite values"),
         ({"X": np.zeros((3, 1, 1, 1, 1)), "y": np.zeros(3)}, "X must be (N,F), (N,C,L) or (N,C,H,W); got 5 dimensions"),
-        ({"X": np.zeros((2, 2)), "y": np.array([0.5, 1.0])}, "x.npz: y: labels are not whole numbers"),
+        (
+            {"X": np.zeros((2, 2)), "y": np.array(["a", "b"]), "vocab_size": 1},
+            "data.vocab_size: must be an integer >= 2",
+        ),
     ],
 )
 def test_npz_errors(tmp_path: Path, arrays: dict[str, np.ndarray], message: str) -> None:
@@ -122,11 +130,11 @@ def test_csv_errors(tmp_path: Path, text: str, target: str, message: str) -> Non
     [
         (
             {"builtin": "digts"},
-            "data.builtin: unknown dataset 'digts'; did you mean 'digits'? "
-            "(choose from breast_cancer, digits, glyphs, synthetic, wine)",
+            "data.builtin: unknown dataset 'digts'; did you mean 'digits', 'diabetes'? "
+            "(choose from breast_cancer, diabetes, digits, glyphs, synthetic, wine, word_order)",
         ),
         ({"path": "nowhere/x.npz"}, "data.path: file not found: nowhere/x.npz"),
-        ({"path": "x.parquet"}, "data.path: unsupported file type '.parquet'; use .npz or .csv"),
+        ({"path": "x.parquet"}, "data.path: unsupported file type '.parquet'; use .npz, .csv or .csv.gz"),
         ({"path": "x.csv"}, "data.target: name the label column of x.csv"),
         ({}, "data: give exactly one of 'builtin' (e.g. digits) or 'path' (a .npz or .csv file)"),
         ({"builtin": "digits", "n": 3}, "data: unexpected option(s) n for builtin 'digits' (it takes no options)"),

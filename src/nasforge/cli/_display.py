@@ -15,7 +15,7 @@ from rich.table import Table
 
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
-from nasforge.objective import Objective
+from nasforge.objective import TASK_METRICS, Objective
 from nasforge.run import MAX_REJECTED_IN_A_ROW
 from nasforge.trial import Trial, TrialState, rank_key
 
@@ -40,17 +40,22 @@ def _status(trial: Trial) -> str:
     return trial.state.value
 
 
+def _metric_names(points: Sequence[dict[str, Any]]) -> tuple[str, ...]:
+    """The validation metrics these trials (or curve points) report: a regression's, or a classification's."""
+    regression = any("mse" in point for point in points)
+    return TASK_METRICS["regression" if regression else "classification"]
+
+
 def trials_table(trials: Sequence[Trial], title: str) -> Table:
     """Trials with their validation metrics and costs, in the order given."""
     table = Table(title=title, title_justify="left")
+    metrics = _metric_names([t.metrics for t in trials])
     for name, justify in (
         ("#", "right"),
         ("trial", "right"),
         ("status", "left"),
         ("epochs", "right"),
-        ("accuracy", "right"),
-        ("f1", "right"),
-        ("loss", "right"),
+        *((m, "right") for m in metrics),
         ("params", "right"),
         ("FLOPs", "right"),
         ("seconds", "right"),
@@ -65,9 +70,7 @@ def trials_table(trials: Sequence[Trial], title: str) -> Table:
             str(t.id) if t.parent is None else f"{t.id} (from {t.parent})",
             status,
             _num(t.costs.get("epochs")),
-            _num(t.metrics.get("accuracy")),
-            _num(t.metrics.get("f1")),
-            _num(t.metrics.get("loss")),
+            *(_num(t.metrics.get(m)) for m in metrics),
             _num(t.costs.get("params")),
             _num(t.costs.get("flops")),
             _num(seconds, 1),
@@ -87,16 +90,11 @@ def _stopping(spec: dict[str, Any] | None, epochs: int) -> str:
 def curve_table(trial: Trial) -> Table:
     """A trial's learning curve: the validation metrics after every epoch."""
     table = Table(title=f"Trial {trial.id} ({_status(trial)}): validation after each epoch", title_justify="left")
-    for name in ("epoch", "accuracy", "f1", "loss", "seconds"):
+    metrics = _metric_names(trial.curve)
+    for name in ("epoch", *metrics, "seconds"):
         table.add_column(name, justify="right")
     for point in trial.curve:
-        table.add_row(
-            _num(point.get("epoch")),
-            _num(point.get("accuracy")),
-            _num(point.get("f1")),
-            _num(point.get("loss")),
-            _num(point.get("seconds"), 1),
-        )
+        table.add_row(_num(point.get("epoch")), *(_num(point.get(m)) for m in metrics), _num(point.get("seconds"), 1))
     return table
 
 

@@ -13,7 +13,7 @@ from nasforge.data._dataset import Dataset, InputKind
 from nasforge.exceptions import DataError
 from nasforge.registry import Registry
 
-__all__ = ["DATASETS", "breast_cancer", "digits", "synthetic", "wine"]
+__all__ = ["DATASETS", "breast_cancer", "diabetes", "digits", "synthetic", "wine", "word_order"]
 
 DATASETS: Registry[Dataset] = Registry("dataset")
 """Built-in datasets by the name a config's ``data.builtin`` uses."""
@@ -93,3 +93,90 @@ def synthetic(
             window += tuple(slice(s, s + m) for s, m in zip(start, motif_shape, strict=True))
             X[window] += motifs[label]
     return Dataset(f"synthetic-{kind}", X, y, tuple(f"c{k}" for k in range(classes)))
+
+
+@DATASETS.register("diabetes")
+def diabetes() -> Dataset:
+    """sklearn's diabetes table: 442 patients, 10 flat features, a real-valued target (disease progression)."""
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes()
+    return Dataset("diabetes", bunch.data, bunch.target, task="regression")
+
+
+_FILLER = tuple(
+    [
+        "the",
+        "a",
+        "of",
+        "to",
+        "and",
+        "in",
+        "is",
+        "it",
+        "for",
+        "on",
+        "with",
+        "as",
+        "at",
+        "by",
+        "from",
+        "this",
+        "that",
+        "be",
+        "are",
+        "was",
+        "we",
+        "they",
+        "you",
+        "our",
+        "new",
+        "old",
+        "good",
+        "time",
+        "day",
+        "year",
+        "work",
+        "home",
+        "city",
+        "road",
+        "plan",
+        "team",
+        "game",
+        "book",
+        "room",
+        "hand",
+        "part",
+        "case",
+        "week",
+    ]
+)
+
+
+@DATASETS.register("word_order")
+def word_order(n: int = 2000, seed: int = 0, min_words: int = 8, max_words: int = 24) -> Dataset:
+    """A text task where only word order tells the classes apart: every text holds the words ``before`` and
+    ``after`` once each among filler words, and its class says which comes first.
+
+    Both classes have the same words, so a bag of words (or any order-blind model) scores 50%; a network must
+    relate two positions up to ``max_words`` apart: a recurrent or attention layer, or convolutions that see
+    far enough. Word-level texts of 8-24 words, balanced classes, generated from ``seed``.
+
+    >>> ds = word_order(n=4)
+    >>> ds.input_kind, ds.classes
+    ('text', ('after_first', 'before_first'))
+    """
+    if n < 4 or not 2 <= min_words <= max_words:
+        raise DataError(f"word_order: need n >= 4 and 2 <= min_words <= max_words, got {n}, {min_words}, {max_words}")
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    rng.shuffle(y)
+    texts = []
+    for label in y:
+        words = list(rng.choice(_FILLER, size=int(rng.integers(min_words, max_words + 1)) - 2))
+        i, j = sorted(rng.choice(len(words) + 2, size=2, replace=False))
+        first, second = ("before", "after") if label == 1 else ("after", "before")
+        words.insert(i, first)
+        words.insert(j, second)
+        texts.append(" ".join(words))
+    return Dataset("word_order", np.asarray(texts, dtype=object), y, ("after_first", "before_first"))

@@ -2,11 +2,18 @@
 
 Every problem is a :class:`DataError` with a one-line message that names the file, the column or the config
 field, because these are the errors a user meets first and fixes by editing a file.
+
+The task: regression when declared (``task: regression``) or when the target holds numbers that are not all
+whole; classification otherwise (whole numbers are class ids: declare a count or a year a regression target).
+The input: a CSV's ``text`` column is raw text; an ``.npz`` integer ``X`` of shape ``(N, L)`` is token ids
+when a ``vocab_size`` is declared (in the config, or as an array ``vocab_size`` in the file) and numeric
+features when ``input: numeric`` says so; undeclared, it is refused, because either reading is plausible.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import inspect
 import math
 from collections.abc import Mapping, Sequence
@@ -17,12 +24,34 @@ from typing import Any
 import numpy as np
 
 from nasforge.data._builtin import DATASETS
-from nasforge.data._dataset import Dataset
+from nasforge.data._dataset import TASKS, Dataset, Task
 from nasforge.exceptions import DataError
 
 __all__ = ["load", "load_csv", "load_npz"]
 
 _MISSING = {"", "na", "nan", "null", "none", "?"}
+_FILE_OPTIONS = ("target", "text", "group", "task", "tokenizer", "vocab_size", "input")
+
+
+def _target(
+    values: Sequence[Any] | np.ndarray, task: str | None, where: str
+) -> tuple[np.ndarray, tuple[str, ...], Task]:
+    """Targets, class names and the task (see the module docstring for how an undeclared task is decided)."""
+    if task is not None and task not in TASKS:
+        raise DataError(f"data.task: must be classification or regression, got {task!r}")
+    raw = np.asarray(values)
+    numbers = raw.astype(np.float64) if raw.dtype.kind in "fiub" else None
+    if numbers is None and raw.dtype.kind in "OUS":
+        parsed = [_number(str(v).strip()) for v in raw.tolist()]
+        if all(v is not None for v in parsed):
+            numbers = np.asarray(parsed, dtype=np.float64)
+    whole = numbers is not None and bool(np.all(np.isfinite(numbers) & (numbers == np.round(numbers))))
+    if task == "regression" or (task is None and numbers is not None and not whole):
+        if numbers is None:
+            raise DataError(f"{where}: a regression target must be numeric (task: regression)")
+        return numbers, (), "regression"
+    y, classes = encode_labels(raw, where)
+    return y, classes, "classification"
 
 
 def encode_labels(values: Sequence[Any] | np.ndarray, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -32,7 +61,7 @@ def encode_labels(values: Sequence[Any] | np.ndarray, where: str) -> tuple[np.nd
         if not np.all(np.isfinite(raw)):
             raise DataError(f"{where}: labels have {int(np.count_nonzero(~np.isfinite(raw)))} missing values")
         if not np.all(raw == np.round(raw)):
-            raise DataError(f"{where}: labels are not whole numbers; only classification targets are supported")
+            raise DataError(f"{where}: labels are not whole numbers; for real values set task: regression")
         raw = raw.astype(np.int64)
     if raw.dtype.kind in "iub":
         names, y = np.unique(raw, return_inverse=True)
@@ -57,8 +86,15 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def load_npz(path: str | Path) -> Dataset:
-    """Arrays ``X`` and ``y`` from an ``.npz``; the shape of ``X`` says flat, sequence or image input."""
+def load_npz(
+    path: str | Path,
+    task: str | None = None,
+    vocab_size: int | None = None,
+    input: str | None = None,
+) -> Dataset:
+    """Arrays ``X`` and ``y`` (and optionally ``groups``, ``vocab_size``) from an ``.npz``; the shape of ``X``
+    says flat, sequence or image input, and an integer ``(N, L)`` ``X`` needs its kind declared (module
+    docstring)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path}")
@@ -78,32 +114,90 @@ def load_npz(path: str | Path) -> Dataset:
     nan = int(np.count_nonzero(~np.isfinite(X)))
     if nan:
         raise DataError(f"{path.name}: X has {nan} NaN or infinite values")
-    y, classes = encode_labels(raw_y, f"{path.name}: y")
-    return Dataset(path.stem, X, y, classes)
+    vocab_size = _vocab_size(path.name, X, vocab_size, arrays.get("vocab_size"), input)
+    y, classes, task = _target(raw_y, task, f"{path.name}: y")
+    groups = arrays.get("groups")
+    return Dataset(path.stem, X, y, classes, task=task, vocab_size=vocab_size, groups=groups)
 
 
-def load_csv(path: str | Path, target: str) -> Dataset:
-    """A CSV with a header row: column ``target`` holds the labels, every other column a numeric feature."""
+def _vocab_size(file: str, X: np.ndarray, given: Any, stored: np.ndarray | None, input: str | None) -> int | None:
+    """The declared vocabulary size of token ids, or None for numeric input; refuses an undeclared int (N, L)."""
+    if input not in (None, "tokens", "numeric"):
+        raise DataError(f"data.input: must be tokens or numeric, got {input!r}")
+    if given is None and stored is not None:
+        given = stored.item() if stored.size == 1 else stored
+    if input == "numeric":
+        if given is not None:
+            raise DataError("data.vocab_size: not with input: numeric (token ids have a vocabulary, features do not)")
+        return None
+    if given is not None:
+        if isinstance(given, bool) or not isinstance(given, (int, np.integer)) or given < 2:
+            raise DataError(f"data.vocab_size: must be an integer >= 2, got {given!r}")
+        return int(given)
+    if input == "tokens":
+        raise DataError(f"data.vocab_size: token ids in {file} need their vocabulary size (largest id + 1)")
+    if X.ndim == 2 and X.dtype.kind in "iu":
+        raise DataError(
+            f"{file}: X is an integer (N, L) array, which may be token ids or numeric features; "
+            "declare data.vocab_size (tokens) or data.input: numeric"
+        )
+    return None
+
+
+def load_csv(
+    path: str | Path,
+    target: str,
+    text: str | None = None,
+    group: str | Sequence[str] | None = None,
+    task: str | None = None,
+    tokenizer: Mapping[str, Any] | None = None,
+) -> Dataset:
+    """A CSV with a header row: column ``target`` holds the targets; the input is the ``text`` column (raw text)
+    or else every other column as a numeric feature. ``group`` names the column (or columns, together) whose
+    value keeps rows in one part of the split; it is not a feature."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path}")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = [row for row in csv.reader(handle) if row]
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path.name}: not a readable CSV file ({exc})") from None
     if len(rows) < 2:
         raise DataError(f"{path.name}: needs a header row and at least one data row")
     header = [name.strip() for name in rows[0]]
-    if target not in header:
-        raise DataError(f"data.target: column {target!r} not in {path.name} (columns: {', '.join(header)})")
+    group_names = [group] if isinstance(group, str) else list(group or [])
+    for field, name in [("target", target), ("text", text), *(("group", g) for g in group_names)]:
+        if name is not None and name not in header:
+            raise DataError(f"data.{field}: column {name!r} not in {path.name} (columns: {', '.join(header)})")
     for lineno, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise DataError(f"{path.name}: line {lineno} has {len(row)} fields, the header has {len(header)}")
-    columns = list(zip(*rows[1:], strict=True))
-    t = header.index(target)
-    y, classes = encode_labels(columns[t], f"{path.name}: column {target!r}")
-    features = [_feature(path.name, header[j], col) for j, col in enumerate(columns) if j != t]
+    columns = dict(zip(header, zip(*rows[1:], strict=True), strict=True))
+    y, classes, task = _target(columns[target], task, f"{path.name}: column {target!r}")
+    groups = None
+    if group_names:
+        groups = np.asarray(["\x1f".join(parts) for parts in zip(*(columns[g] for g in group_names), strict=True)])
+    if text is not None:
+        if text == target:
+            raise DataError(f"data.text: the text column {text!r} is also the target")
+        return Dataset(
+            path.stem,
+            np.asarray(columns[text], dtype=object),
+            y,
+            classes,
+            task=task,
+            groups=groups,
+            tokenizer=tokenizer,
+        )
+    if tokenizer is not None:
+        raise DataError("data.tokenizer: only for a text column (data.text)")
+    skip = {target, *group_names}
+    features = [_feature(path.name, name, col) for name, col in columns.items() if name not in skip]
     if not features:
         raise DataError(f"{path.name}: no feature columns besides the target {target!r}")
-    return Dataset(path.stem, np.stack(features, axis=1), y, classes)
+    return Dataset(path.stem, np.stack(features, axis=1), y, classes, task=task, groups=groups)
 
 
 def _feature(file: str, name: str, values: Sequence[str]) -> np.ndarray:
@@ -147,19 +241,27 @@ def _load(spec: dict[str, Any]) -> Dataset:
     if "builtin" in spec:
         return _builtin(str(spec.pop("builtin")), spec)
     path = Path(str(spec.pop("path")))
-    target = spec.pop("target", None)
-    if spec:
-        raise DataError(f"data: unexpected option(s) {', '.join(sorted(spec))} for a file")
-    suffix = path.suffix.lower()
+    unknown = sorted(set(spec) - set(_FILE_OPTIONS))
+    if unknown:
+        raise DataError(
+            f"data: unexpected option(s) {', '.join(unknown)} for a file (allowed: {', '.join(_FILE_OPTIONS)})"
+        )
+    suffix = ".csv" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
     if suffix == ".npz":
-        if target is not None:
-            raise DataError("data.target: only CSV files take a target column; an .npz holds arrays X and y")
-        return load_npz(path)
+        wrong = sorted(set(spec) & {"target", "text", "group", "tokenizer"})
+        if wrong:
+            raise DataError(
+                f"data.{wrong[0]}: only CSV files name columns; an .npz holds arrays X, y and optionally groups"
+            )
+        return load_npz(path, **spec)
     if suffix == ".csv":
-        if target is None:
+        if "target" not in spec:
             raise DataError(f"data.target: name the label column of {path.name}")
-        return load_csv(path, str(target))
-    raise DataError(f"data.path: unsupported file type {path.suffix or '(none)'!r}; use .npz or .csv")
+        wrong = sorted(set(spec) & {"vocab_size", "input"})
+        if wrong:
+            raise DataError(f"data.{wrong[0]}: only for .npz token ids; a CSV's text column is tokenised by nasforge")
+        return load_csv(path, **spec)
+    raise DataError(f"data.path: unsupported file type {path.suffix or '(none)'!r}; use .npz, .csv or .csv.gz")
 
 
 def _builtin(name: str, options: dict[str, Any]) -> Dataset:

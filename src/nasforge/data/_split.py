@@ -1,8 +1,13 @@
-"""Seeded stratified train/validation/test splits with a scaler fitted on the training split only.
+"""Seeded train/validation/test splits, with everything fitted to the data fitted on the training split only.
 
 Protocol: the search trains on ``train`` and scores on ``valid``; ``test`` must only be touched by
-:meth:`nasforge.evaluators.Evaluator.final_test`, once, for the architecture the search returns. The scaler
-never sees validation or test samples, so neither leaks into training.
+:meth:`nasforge.evaluators.Evaluator.final_test`, once, for the architecture the search returns. The input
+scaler, the tokenizer (text) and the target scaler (regression) never see validation or test samples.
+
+How samples are split: stratified by class for classification; for regression, stratified by deciles of the
+target (so that each part covers its range; a plain shuffled split where the deciles are too few to
+stratify); and when the data has ``groups`` (rows of one speech, patient or user), by group with sklearn's
+``GroupShuffleSplit``, every group in one part, the fractions then counting groups rather than rows.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from nasforge.data._dataset import Dataset, InputKind, input_kind_of
+from nasforge.data._dataset import Dataset, InputKind, Task, input_kind_of
+from nasforge.data._text import Tokenizer
 from nasforge.exceptions import ConfigError, DataError
 
-__all__ = ["MIN_PER_CLASS", "Scaler", "SplitRecipe", "Splits", "split"]
+__all__ = ["MIN_PER_CLASS", "Scaler", "SplitRecipe", "Splits", "TargetScaler", "split", "split_indices"]
 
 MIN_PER_CLASS = 3
 """The fewest samples a class may have: one for each of train, validation and test."""
@@ -49,6 +55,31 @@ class Scaler:
 
 
 @dataclass(frozen=True)
+class TargetScaler:
+    """A regression target's standardisation, fitted on the training split: networks learn ``(y - mean) / std``
+    (one scale for every dataset, so the trainer's learning rate suits them all) and metrics are reported in
+    the target's own units (:meth:`unscale`)."""
+
+    mean: float
+    std: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> TargetScaler:
+        std = float(y.std())
+        return cls(float(y.mean()), std if std > 1e-12 else 1.0)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        return ((y - self.mean) / self.std).astype(np.float32)
+
+    def unscale(self, standardised: np.ndarray) -> np.ndarray:
+        """Predictions of the network in the target's units."""
+        return np.asarray(standardised, dtype=np.float64) * self.std + self.mean
+
+    def to_dict(self) -> dict[str, float]:
+        return {"mean": self.mean, "std": self.std}
+
+
+@dataclass(frozen=True)
 class SplitRecipe:
     """How to make the same splits elsewhere: the dataset's ``data:`` spec, the seed and the fractions.
 
@@ -69,20 +100,26 @@ class SplitRecipe:
 
 @dataclass(frozen=True)
 class Splits:
-    """Standardised ``(X, y)`` arrays of the three splits and what a space needs to build a network.
+    """``(X, y)`` arrays of the three splits, ready to train on, and what a space needs to build a network.
 
-    ``test`` is for the final report only; see the module docstring.
+    Numeric inputs are standardised (``scaler``); text becomes token ids (``tokenizer``); regression targets
+    are standardised (``target``). ``test`` is for the final report only; see the module docstring.
     """
 
     train: Arrays
     valid: Arrays
     test: Arrays
     classes: tuple[str, ...]
-    scaler: Scaler
+    scaler: Scaler | None
     seed: int
     name: str = "data"
     recipe: SplitRecipe | None = None
     """How to redo these splits from the data's source (``None`` for a dataset built from arrays)."""
+    task: Task = "classification"
+    target: TargetScaler | None = None
+    vocab_size: int | None = None
+    tokenizer: Tokenizer | None = None
+    grouped: bool = False
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -90,61 +127,127 @@ class Splits:
 
     @property
     def input_kind(self) -> InputKind:
-        return input_kind_of(self.input_shape)
+        return "tokens" if self.vocab_size is not None else input_kind_of(self.input_shape)
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
+    @property
+    def outputs(self) -> int:
+        """Outputs of the network: one per class, or one real value for regression."""
+        return 1 if self.task == "regression" else self.num_classes
+
     def describe(self) -> dict[str, Any]:
-        """Sizes, shapes and the scaler as plain data, for the store and ``best.json``."""
-        return {
+        """Sizes, shapes and what was fitted on the training split as plain data, for the store and ``best.json``:
+        an exported model expects inputs prepared the same way."""
+        out: dict[str, Any] = {
             "name": self.name,
+            "task": self.task,
             "input_shape": list(self.input_shape),
             "input_kind": self.input_kind,
             "classes": list(self.classes),
             "sizes": {"train": len(self.train[1]), "valid": len(self.valid[1]), "test": len(self.test[1])},
             "seed": self.seed,
-            "scaler": self.scaler.to_dict(),
+            "grouped": self.grouped,
         }
+        if self.scaler is not None:
+            out["scaler"] = self.scaler.to_dict()
+        if self.target is not None:
+            out["target"] = self.target.to_dict()
+        if self.vocab_size is not None:
+            out["vocab_size"] = self.vocab_size
+        if self.tokenizer is not None:
+            out["tokenizer"] = self.tokenizer.to_dict()
+        return out
 
 
 def split(dataset: Dataset, seed: int, valid: float = 0.2, test: float = 0.2) -> Splits:
-    """Stratified split into train/validation/test (fractions of the whole), standardised on train only.
+    """Split into train/validation/test (fractions of the whole; see the module docstring for how) and prepare
+    the inputs and targets with what is fitted on the training split.
 
     >>> from nasforge.data import synthetic
     >>> s = split(synthetic("flat", n=100), seed=0)
     >>> len(s.train[1]), len(s.valid[1]), len(s.test[1])
     (60, 20, 20)
     """
-    from sklearn.model_selection import train_test_split
-
     for name, value in (("valid", valid), ("test", test)):
         if not 0.0 < value < 1.0:
             raise ConfigError(f"data.{name}: must be a fraction in (0, 1), got {value!r}")
     if valid + test >= 1.0:
         raise ConfigError(f"data.valid + data.test must leave samples to train on, got {valid} + {test}")
-    _check_counts(dataset, valid, test)
-    idx = np.arange(len(dataset))
-    try:
-        rest, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=dataset.y)
-        train_idx, valid_idx = train_test_split(
-            rest, test_size=valid / (1.0 - test), random_state=seed, stratify=dataset.y[rest]
-        )
-    except ValueError as exc:  # sklearn's own check, for splits too small for the number of classes
-        raise DataError(f"{dataset.name}: cannot split stratified: {exc}".replace("\n", " ")) from None
+    train_idx, valid_idx, test_idx = split_indices(dataset, seed, valid, test)
     X, y = dataset.X, dataset.y
-    scaler = Scaler.fit(X[train_idx])
+    scaler = tokenizer = target = None
+    vocab_size = dataset.vocab_size
+    if dataset.input_kind == "text":
+        tokenizer = Tokenizer.from_options(dataset.tokenizer, X[train_idx].tolist()).fit(X[train_idx].tolist())
+        X, vocab_size = tokenizer.encode(X.tolist()), tokenizer.vocab_size
+    elif dataset.input_kind != "tokens":
+        scaler = Scaler.fit(X[train_idx])
+        X = scaler.transform(X)
+    if dataset.task == "regression":
+        target = TargetScaler.fit(y[train_idx])
+        y = target.transform(y)
     return Splits(
-        train=(scaler.transform(X[train_idx]), y[train_idx].copy()),
-        valid=(scaler.transform(X[valid_idx]), y[valid_idx].copy()),
-        test=(scaler.transform(X[test_idx]), y[test_idx].copy()),
+        train=(X[train_idx], y[train_idx].copy()),
+        valid=(X[valid_idx], y[valid_idx].copy()),
+        test=(X[test_idx], y[test_idx].copy()),
         classes=dataset.classes,
         scaler=scaler,
         seed=seed,
         name=dataset.name,
         recipe=None if dataset.source is None else SplitRecipe(dict(dataset.source), seed, valid, test),
+        task=dataset.task,
+        target=target,
+        vocab_size=vocab_size,
+        tokenizer=tokenizer,
+        grouped=dataset.groups is not None,
     )
+
+
+def split_indices(
+    dataset: Dataset, seed: int, valid: float = 0.2, test: float = 0.2
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the train, validation and test parts that :func:`split` uses (for baselines on the same rows)."""
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    if dataset.task == "classification":
+        _check_counts(dataset, valid, test)
+    idx = np.arange(len(dataset))
+    if dataset.groups is not None:
+        groups = dataset.groups
+        if len(np.unique(groups)) < 3:
+            raise DataError(f"{dataset.name}: a split by group needs at least 3 groups, got {len(np.unique(groups))}")
+        rest, test_idx = next(GroupShuffleSplit(1, test_size=test, random_state=seed).split(idx, groups=groups))
+        inner = GroupShuffleSplit(1, test_size=valid / (1.0 - test), random_state=seed)
+        train_pos, valid_pos = next(inner.split(rest, groups=groups[rest]))
+        parts = (rest[train_pos], rest[valid_pos], test_idx)
+        if min(len(p) for p in parts) == 0:
+            raise DataError(f"{dataset.name}: too few groups to give train, validation and test one each")
+        return parts
+    strata = dataset.y if dataset.task == "classification" else _deciles(dataset.y)
+    try:
+        rest, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=strata)
+        train_idx, valid_idx = train_test_split(
+            rest,
+            test_size=valid / (1.0 - test),
+            random_state=seed,
+            stratify=None if strata is None else strata[rest],
+        )
+    except ValueError as exc:  # sklearn's own check, for splits too small for the number of classes
+        if dataset.task == "regression":  # too few samples per decile: a plain shuffled split
+            rest, test_idx = train_test_split(idx, test_size=test, random_state=seed)
+            train_idx, valid_idx = train_test_split(rest, test_size=valid / (1.0 - test), random_state=seed)
+            return train_idx, valid_idx, test_idx
+        raise DataError(f"{dataset.name}: cannot split stratified: {exc}".replace("\n", " ")) from None
+    return train_idx, valid_idx, test_idx
+
+
+def _deciles(y: np.ndarray) -> np.ndarray | None:
+    """Each target's decile (fewer bins when values repeat), or None when there is nothing to stratify."""
+    edges = np.unique(np.quantile(y, np.linspace(0.1, 0.9, 9)))
+    return np.searchsorted(edges, y, side="right") if len(edges) else None
 
 
 def _check_counts(dataset: Dataset, valid: float, test: float) -> None:
@@ -155,6 +258,8 @@ def _check_counts(dataset: Dataset, valid: float, test: float) -> None:
             f"{dataset.name}: class {dataset.classes[k]!r} has {counts[k]} samples; a stratified "
             f"train/validation/test split needs at least {MIN_PER_CLASS} per class"
         )
+    if dataset.groups is not None:
+        return  # a split by group cannot promise every class in every part; the group split checks its own
     n = len(dataset)
     smallest = min(int(np.ceil(n * test)), int(np.ceil(n * valid)))
     if smallest < dataset.num_classes:

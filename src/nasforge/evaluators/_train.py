@@ -25,6 +25,7 @@ from nasforge.costs import (
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.evaluators._trainer import Trainer, set_threads
 from nasforge.exceptions import ConfigError, DataError, Infeasible
+from nasforge.objective import TASK_METRICS
 
 if TYPE_CHECKING:
     from torch import nn
@@ -71,7 +72,9 @@ class TrainEvaluator(Evaluator):
         self.latency = latency or "latency_ms" in self.constraints.costs
         self.latency_batch = latency_batch
         self.input_shape = splits.input_shape
-        self.num_classes = splits.num_classes
+        self.num_classes = splits.outputs
+        self.metric_names = TASK_METRICS[splits.task]
+        self.target_scale = splits.target.std if splits.target is not None else 1.0
         self._train = self.trainer.to_tensors(*splits.train)
         self._valid = self.trainer.to_tensors(*splits.valid)
         self._test = splits.test  # numpy, read by final_test only
@@ -129,7 +132,8 @@ class TrainEvaluator(Evaluator):
         return model.to(self.trainer.torch_device)
 
     def evaluate(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Evaluation:
-        """Validation ``accuracy``/``f1``/``loss``, the learning curve and costs: ``params``, ``flops``, seconds.
+        """Validation ``accuracy``/``f1``/``loss`` (regression: ``mse``/``mae``/``r2``/``loss``), the learning curve
+        and costs: ``params``, ``flops``, seconds.
 
         The validation metrics are measured after every epoch (the curve; the last epoch's are the trial's
         metrics). A ``plan`` may stop the training early (its rule sees each epoch's ``{"epoch", "accuracy",
@@ -149,7 +153,7 @@ class TrainEvaluator(Evaluator):
         stop: list[str] = []
 
         def record(epoch: int, progress: Mapping[str, float]) -> bool:
-            point = {"epoch": epoch, **{k: progress[f"valid_{k}"] for k in ("accuracy", "f1", "loss")}}
+            point = {"epoch": epoch, **{k: progress[f"valid_{k}"] for k in self.metric_names}}
             curve.append({**point, "seconds": progress["seconds"]})
             reason = plan.rule(epoch, point) if plan.rule is not None else None
             if reason:
@@ -165,9 +169,10 @@ class TrainEvaluator(Evaluator):
             until=plan.until,
             start=plan.start,
             keep=plan.keep,
+            target_scale=self.target_scale,
         )
         t3 = time.perf_counter()
-        metrics = {k: curve[-1][k] for k in ("accuracy", "f1", "loss")}
+        metrics = {k: curve[-1][k] for k in self.metric_names}
         costs: dict[str, Any] = {
             **measured,
             "epochs": fit.epochs,
@@ -215,5 +220,5 @@ class TrainEvaluator(Evaluator):
         y = torch.cat([self._train[1], self._valid[1]])
         model = self.build(arch, seed)
         trainer.fit(model, X, y, seed=seed)
-        metrics = trainer.evaluate(model, *self._test)
+        metrics = trainer.evaluate(model, *self._test, target_scale=self.target_scale)
         return FinalReport(metrics=metrics, model=model)

@@ -51,7 +51,7 @@ def int_at_least(name: str, value: Any, low: int = 1) -> int:
 
 
 def _best(objective: Objective, values: list[float]) -> float:
-    return min(values) if objective.metric == "loss" else max(values)
+    return min(values) if objective.better(0.0, 1.0) else max(values)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nasforge.objective import Objective
+from nasforge.objective import METRICS, Objective
 from nasforge.trial import Trial, TrialState, rank_key
 
 __all__ = ["plot_curves", "plot_pareto", "plot_progress"]
@@ -119,7 +119,7 @@ def plot_pareto(
         label = f"returned: retrained and tested ({len(returned)})"
         ax.scatter(xs, ys, marker="*", s=160, color="C0", edgecolor="k", zorder=3, label=label)
     labels = [
-        f"{'validation ' if n in ('accuracy', 'f1', 'loss') else ''}{n} ({d})"
+        f"{'validation ' if n in METRICS else ''}{n} ({d})"
         for n, d in zip(objective.names[:2], objective.directions[:2], strict=True)
     ]
     ax.set_xlabel(labels[0])

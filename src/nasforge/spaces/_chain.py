@@ -1,4 +1,4 @@
-"""Macro "list of layers" space for image ``(C,H,W)``, sequence ``(C,L)`` and flat ``(F,)`` inputs.
+"""Macro "list of layers" space for image ``(C,H,W)``, sequence ``(C,L)``, token ``(L,)`` and flat ``(F,)`` inputs.
 
 Decisions are the depth and, per layer slot, op, width, kernel, stride, activation, a 2x2 max-pool after the
 layer (plus batch norm and dropout when given several choices). Canonical values drop ``identity`` layers and
@@ -7,6 +7,12 @@ whose downsampling would shrink a spatial axis below one element (or whose pool 
 is invalid, as is one whose last layer sees too little of the input or one with a layer too large to train
 cheaply (``min_receptive_field``, ``max_activations``): ``from_decisions`` rejects it with the reason, so no
 strategy proposes it and no training run crashes on it or is wasted on it.
+
+Sequences and token ids (text) also choose recurrent (``gru``, ``lstm``: hidden width, uni- or bidirectional)
+and self-attention layers (``attention``: model width, heads), stacked by the chain's depth, and a ``readout``
+that pools the positions (mean, max, last, attention); token chains start with an embedding (``embed``
+dimensions). A recurrent or attention layer that cannot be built (heads not dividing the width, an odd
+bidirectional width) is rejected with the reason, like any layer that does not fit.
 """
 
 from __future__ import annotations
@@ -19,18 +25,31 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from nasforge.exceptions import ConfigError, InvalidArchitecture
 from nasforge.spaces._base import SPACES, Decision, SearchSpace
-from nasforge.spaces._chain_arch import LEARNED_OPS, Chain, Layer
+from nasforge.spaces._chain_arch import LEARNED_OPS, READOUTS, SEQUENCE_LAYER_OPS, WEIGHTED_OPS, Chain, Layer
 from nasforge.spaces._chain_fit import Extent, advance, default_choices
 
 if TYPE_CHECKING:
-    from nasforge.spaces._chain_net import ChainNetwork
+    from torch import nn
 
 __all__ = ["ChainSpace"]
 
 _KINDS = {1: "flat", 2: "sequence", 3: "image"}
 _SPATIAL_OPS = ("conv", "sep_conv", "max_pool", "avg_pool", "identity")  # allowed; defaults drop avg_pool
-_FIELDS = ("op", "width", "kernel", "stride", "activation", "pool", "batch_norm", "dropout")
-_PLURAL = {"batch_norm": "batch_norms", "dropout": "dropouts", "pool": "pools"}
+_ALLOWED_OPS = {
+    "flat": ("dense", "identity"),
+    "sequence": _SPATIAL_OPS + SEQUENCE_LAYER_OPS,
+    "image": _SPATIAL_OPS,
+    "tokens": ("conv", "sep_conv", "identity", *SEQUENCE_LAYER_OPS),
+}
+_FIELDS = ("op", "width", "kernel", "stride", "activation", "pool", "batch_norm", "dropout", "heads", "bidirectional")
+_PLURAL = {
+    "batch_norm": "batch_norms",
+    "dropout": "dropouts",
+    "pool": "pools",
+    "bidirectional": "bidirectionals",
+    "heads": "heads",
+}
+_GLOBAL = ("embed", "readout")  # decisions of the whole chain, before the per-layer ones
 
 
 def _relevant(op: str, field: str) -> bool:
@@ -38,9 +57,15 @@ def _relevant(op: str, field: str) -> bool:
     if field == "op":
         return True
     if field in ("kernel", "stride"):
-        return op not in ("dense", "identity")
+        return op in ("conv", "sep_conv", "max_pool", "avg_pool")
     if field == "pool":
         return op in ("conv", "sep_conv")
+    if field == "heads":
+        return op == "attention"
+    if field == "bidirectional":
+        return op in ("gru", "lstm")
+    if field in ("width", "dropout"):
+        return op in WEIGHTED_OPS
     return op in LEARNED_OPS
 
 
@@ -53,10 +78,12 @@ def _choices(name: str, given: Any, default: tuple[Any, ...]) -> tuple[Any, ...]
 
 @SPACES.register("chain")
 class ChainSpace(SearchSpace):
-    """Macro search space: a chain of layers (1 to 4 convs by default; 1 to 3 dense) for images, sequences or vectors.
+    """Macro search space: a chain of layers (1 to 4 convs by default; 1 to 3 dense) for images, sequences or vectors,
+    and embedding, conv, recurrent and attention layers for token ids (text).
 
-    ``input_shape`` is one sample's shape without the batch axis; options left ``None`` (``max_activations``:
-    ``"auto"``) get defaults that fit it (:func:`default_choices`). Besides fitting the input, a chain must
+    ``input_shape`` is one sample's shape without the batch axis (``(L,)`` token ids when ``vocab_size`` is
+    given); options left ``None`` (``max_activations``: ``"auto"``) get defaults that fit it
+    (:func:`default_choices`). Besides fitting the input, a chain must
     satisfy two rules that keep every default architecture worth training: its last layer sees at least
     ``min_receptive_field`` of the input's shorter side, and no layer outputs more than ``max_activations``
     values per sample (``None``: no cap).
@@ -83,11 +110,19 @@ class ChainSpace(SearchSpace):
         pool: bool | Sequence[bool] | None = None,
         min_receptive_field: float | None = None,
         max_activations: int | Literal["auto"] | None = "auto",
+        vocab_size: int | None = None,
+        embed: int | Sequence[int] | None = None,
+        heads: int | Sequence[int] | None = None,
+        bidirectional: bool | Sequence[bool] | None = None,
+        readout: str | Sequence[str] | None = None,
     ) -> None:
         shape = tuple(input_shape)
         if len(shape) not in _KINDS or not all(isinstance(d, int) and d >= 1 for d in shape):
             raise ConfigError(f"space.input_shape: expected (F,), (C,L) or (C,H,W) of positive ints, got {list(shape)}")
-        defaults = default_choices(shape)
+        if vocab_size is not None and (len(shape) != 1 or not isinstance(vocab_size, int) or vocab_size < 2):
+            raise ConfigError(f"space.vocab_size: token input is (L,) ids below vocab_size >= 2, got {vocab_size}")
+        self.vocab_size = vocab_size
+        defaults = default_choices(shape, tokens=vocab_size is not None)
         depth = defaults["depth"] if depth is None else depth
         lo, hi = (depth, depth) if isinstance(depth, int) else tuple(depth)
         if not 1 <= lo <= hi:
@@ -105,21 +140,32 @@ class ChainSpace(SearchSpace):
             defaults["min_receptive_field"] if min_receptive_field is None else min_receptive_field
         )
         self.max_activations = defaults["max_activations"] if max_activations == "auto" else max_activations
+        sequence = self.kind in ("sequence", "tokens")
+        self.embed = _choices("embed", embed, defaults.get("embed", ())) if self.kind == "tokens" else ()
+        self.heads = _choices("heads", heads, defaults.get("heads", (2, 4)))
+        self.bidirectionals = _choices("bidirectional", bidirectional, defaults.get("bidirectional", (False, True)))
+        self.readouts = _choices("readout", readout, defaults.get("readout", ("mean",))) if sequence else ()
+        for name, given, kinds in (("embed", embed, "token"), ("readout", readout, "sequence or token")):
+            if given is not None and not getattr(self, "embed" if name == "embed" else "readouts"):
+                raise ConfigError(f"space.{name}: only for {kinds} input, not {self.kind}")
         self._validate()
 
     @property
     def kind(self) -> str:
-        return _KINDS[len(self.input_shape)]
+        return "tokens" if self.vocab_size is not None else _KINDS[len(self.input_shape)]
 
     def _validate(self) -> None:
         from nasforge.ops import ACTIVATIONS, LAYER_OPS  # torch only once a space is made, not for --help
 
         for op in self.ops:
-            LAYER_OPS.get(op)  # unknown names: ConfigError with close matches
-        allowed = ("dense", "identity") if self.kind == "flat" else _SPATIAL_OPS
+            if op not in SEQUENCE_LAYER_OPS:
+                LAYER_OPS.get(op)  # unknown names: ConfigError with close matches
+        allowed = _ALLOWED_OPS[self.kind]
         wrong = [op for op in self.ops if op not in allowed]
         if wrong or not set(self.ops) - {"identity"}:
             raise ConfigError(f"space.ops: {self.kind} input takes ops from {list(allowed)} with one besides identity")
+        if self.kind == "tokens" and (set(self.strides) != {1} or True in self.pools):
+            raise ConfigError("space.strides and space.pool: token chains keep their length (strides [1], pool false)")
         for act in self.activations:
             ACTIVATIONS.get(act)
         checks = {
@@ -129,13 +175,26 @@ class ChainSpace(SearchSpace):
             "batch_norm": (self.batch_norms, lambda b: isinstance(b, bool)),
             "pool": (self.pools, lambda b: isinstance(b, bool)),
             "dropout": (self.dropouts, lambda p: 0.0 <= p < 1.0),
+            "embed": (self.embed, lambda d: isinstance(d, int) and not isinstance(d, bool) and d >= 1),
+            "heads": (self.heads, lambda h: isinstance(h, int) and not isinstance(h, bool) and h >= 1),
+            "bidirectional": (self.bidirectionals, lambda b: isinstance(b, bool)),
+            "readout": (self.readouts, lambda r: r in READOUTS),
         }
         for name, (values, ok) in checks.items():
             if not all(ok(v) for v in values):
                 raise ConfigError(f"space.{name}: invalid choices {list(values)}")
         learned = any(op in LEARNED_OPS for op in self.ops)
-        spatial = any(op not in ("dense", "identity") for op in self.ops)
-        needs = [("widths", learned), ("activations", learned), ("kernels", spatial), ("strides", spatial)]
+        spatial = any(_relevant(op, "kernel") for op in self.ops)
+        needs = [
+            ("widths", any(op in WEIGHTED_OPS for op in self.ops)),
+            ("activations", learned),
+            ("kernels", spatial),
+            ("strides", spatial),
+            ("heads", "attention" in self.ops),
+            ("bidirectionals", any(_relevant(op, "bidirectional") for op in self.ops)),
+            ("embed", self.kind == "tokens"),
+            ("readouts", self.kind in ("sequence", "tokens")),
+        ]
         for name, need in [*needs, ("pools", any(_relevant(op, "pool") for op in self.ops))]:
             if need and not getattr(self, name):
                 raise ConfigError(f"space.{name}: needs at least one choice for ops {list(self.ops)}")
@@ -163,7 +222,7 @@ class ChainSpace(SearchSpace):
         def scalar(values: tuple[Any, ...]) -> Any:
             return values[0] if len(values) == 1 else list(values)
 
-        return {
+        out = {
             "type": self.name,
             "input_shape": list(self.input_shape),
             "depth": list(self.depth),
@@ -178,18 +237,32 @@ class ChainSpace(SearchSpace):
             "min_receptive_field": self.min_receptive_field,
             "max_activations": self.max_activations,
         }
+        # The sequence options only where they matter, so that a space older runs stored keeps its identity.
+        if self.kind == "tokens":
+            out |= {"vocab_size": self.vocab_size, "embed": list(self.embed)}
+        if "attention" in self.ops:
+            out["heads"] = list(self.heads)
+        if any(_relevant(op, "bidirectional") for op in self.ops):
+            out["bidirectional"] = list(self.bidirectionals)
+        if self.readouts and (self.kind == "tokens" or self.readouts != ("mean",)):
+            out["readout"] = list(self.readouts)
+        return out
 
     # -- decisions -----------------------------------------------------------------------------------------
     def _field_choices(self, field: str) -> tuple[Any, ...]:
-        """The choices of one per-layer field, empty when no op of this space uses the field."""
+        """The choices of one per-layer field (or of ``embed``/``readout``), empty where nothing uses it."""
+        if field in _GLOBAL:
+            return self.embed if field == "embed" else self.readouts
         if field != "op" and not any(_relevant(op, field) for op in self.ops):
             return ()
         return getattr(self, _PLURAL.get(field, field + "s"))
 
     @cached_property
     def _fields(self) -> tuple[tuple[str | None, int], ...]:
-        """(field, slot) for every decision; ``(None, 0)`` is the depth. Fields with one choice are fixed."""
+        """(field, slot) for every decision; ``(None, 0)`` is the depth, ``(embed|readout, -1)`` the chain's
+        own. Fields with one choice are fixed."""
         out: list[tuple[str | None, int]] = [(None, 0)] if self.depth[1] > self.depth[0] else []
+        out += [(f, -1) for f in _GLOBAL if len(self._field_choices(f)) > 1]
         for slot in range(self.depth[1]):
             out += [(f, slot) for f in _FIELDS if len(self._field_choices(f)) > 1]
         return tuple(out)
@@ -198,9 +271,17 @@ class ChainSpace(SearchSpace):
     def decisions(self) -> tuple[Decision, ...]:  # type: ignore[override]
         depths = tuple(range(self.depth[0], self.depth[1] + 1))
         return tuple(
-            Decision("depth", depths) if f is None else Decision(f"layer{s}.{f}", self._field_choices(f))
+            Decision("depth", depths)
+            if f is None
+            else Decision(f if s < 0 else f"layer{s}.{f}", self._field_choices(f))
             for f, s in self._fields
         )
+
+    def _global(self, field: str, picked: dict[tuple[str | None, int], int]) -> Any:
+        """The chain's ``embed`` or ``readout`` for these decisions; the mean readout is the default ``None``."""
+        choices = self._field_choices(field)
+        value = choices[picked.get((field, -1), 0)] if choices else None
+        return None if value == "mean" else value
 
     def from_decisions(self, values: Sequence[int]) -> Chain:
         if len(values) != len(self._fields):
@@ -216,7 +297,7 @@ class ChainSpace(SearchSpace):
             chosen = {f: self._field_choices(f)[picked.get((f, slot), 0)] for f in _FIELDS if self._field_choices(f)}
             if chosen["op"] != "identity":
                 layers.append(Layer(**chosen))
-        return self._check(Chain(tuple(layers)))
+        return self._check(Chain(tuple(layers), self._global("embed", picked), self._global("readout", picked)))
 
     def to_decisions(self, arch: Hashable) -> tuple[int, ...]:
         chain = self._check(arch)
@@ -224,6 +305,10 @@ class ChainSpace(SearchSpace):
         for f, slot in self._fields:
             if f is None:
                 values.append(len(chain) - self.depth[0])
+                continue
+            if slot < 0:
+                value = getattr(chain, f)
+                values.append(self._field_choices(f).index("mean" if f == "readout" and value is None else value))
                 continue
             layer = chain.layers[slot] if slot < len(chain) else None
             relevant = layer is not None and _relevant(layer.op, f)
@@ -243,18 +328,23 @@ class ChainSpace(SearchSpace):
                     raise InvalidArchitecture(
                         f"chain {chain}: layer {i} {f} {getattr(layer, f)!r} is not in this space (allowed: {allowed})"
                     )
+        for f in _GLOBAL:
+            value, choices = getattr(chain, f), self._field_choices(f)
+            value = "mean" if f == "readout" and value is None and choices else value
+            if (value is None) != (not choices) or (value is not None and value not in choices):
+                allowed = ", ".join(map(str, choices)) or "none (not for this input)"
+                raise InvalidArchitecture(f"chain {chain}: {f} {value!r} is not in this space (allowed: {allowed})")
         if any(layer.op == "identity" for layer in chain.layers):
-            chain = Chain(tuple(layer for layer in chain.layers if layer.op != "identity"))
+            layers = tuple(layer for layer in chain.layers if layer.op != "identity")
+            chain = Chain(layers, chain.embed, chain.readout)
         if not self.depth[0] <= len(chain) <= self.depth[1]:
             raise InvalidArchitecture(
                 f"chain {chain or 'of identities'}: {len(chain)} layers besides identity, space allows {self.depth}"
             )
-        if not any(layer.op in LEARNED_OPS for layer in chain.layers):
-            raise InvalidArchitecture(
-                f"chain {chain}: needs a conv, sep_conv or dense layer; pools alone learn nothing"
-            )
+        if not any(layer.op in WEIGHTED_OPS for layer in chain.layers):
+            raise InvalidArchitecture(f"chain {chain}: needs a layer with weights; pools alone learn nothing")
         shape = tuple(input_shape) if input_shape is not None else self.input_shape
-        field = self._extent(chain, shape).field
+        field = self._extent(chain, self._positions(shape)).field
         needed = self._needed_field(shape)
         if field < needed:
             raise InvalidArchitecture(
@@ -262,6 +352,10 @@ class ChainSpace(SearchSpace):
                 f"min_receptive_field {self.min_receptive_field:g} asks of input {list(shape)}"
             )
         return chain
+
+    def _positions(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """``shape`` as ``(channels, *positions)``: token ids ``(L,)`` become the embedding's ``(?, L)``."""
+        return (0, *shape) if self.kind == "tokens" else tuple(shape)
 
     def _extent(self, chain: Chain, shape: Sequence[int]) -> Extent:
         """What ``chain`` makes of input ``shape``, or InvalidArchitecture naming the first layer that does not fit."""
@@ -280,11 +374,11 @@ class ChainSpace(SearchSpace):
         >>> space.receptive_field("conv(16,k3,s1,relu,pool)>conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu,pool)")
         22
         """
-        return self._extent(self.parse(arch), self.input_shape).field
+        return self._extent(self.parse(arch), self._positions(self.input_shape)).field
 
     def _needed_field(self, shape: Sequence[int]) -> int:
         """The receptive field the last layer must reach on input ``shape`` (1 for flat input)."""
-        if len(shape) < 2:
+        if len(shape) < 2 or self.kind == "tokens":
             return 1
         return max(1, math.ceil(self.min_receptive_field * min(shape[1:]) - 1e-9))
 
@@ -300,7 +394,11 @@ class ChainSpace(SearchSpace):
         variants = len(self.activations) * len(self.batch_norms) * len(self.dropouts)  # same extent, same count
         moves: list[tuple[Layer, int]] = []
         for op in self.ops:
-            if op == "dense":
+            if op in SEQUENCE_LAYER_OPS:
+                options = [{"heads": h} for h in self.heads] if op == "attention" else []
+                options = options or [{"bidirectional": b} for b in self.bidirectionals]
+                moves += [(Layer(op, w, **o), len(self.dropouts)) for w in self.widths for o in options]
+            elif op == "dense":
                 moves += [(Layer(op, w, activation=self.activations[0]), variants) for w in self.widths]
             elif op in LEARNED_OPS:
                 for k, s, p, w in itertools.product(self.kernels, self.strides, self.pools, self.widths):
@@ -317,18 +415,26 @@ class ChainSpace(SearchSpace):
             for layer, mult in moves:
                 nxt = advance(extent, layer, self.max_activations)
                 if not isinstance(nxt, str):
-                    total += mult * count(nxt, left - 1, learned_yet or layer.op in LEARNED_OPS)
+                    total += mult * count(nxt, left - 1, learned_yet or layer.op in WEIGHTED_OPS)
             return total
 
-        start = Extent(self.input_shape[1:])
-        return sum(count(start, d, False) for d in range(self.depth[0], self.depth[1] + 1))
+        start = Extent(self.input_shape[1:] if self.kind != "tokens" else self.input_shape)
+        chains = sum(count(start, d, False) for d in range(self.depth[0], self.depth[1] + 1))
+        return chains * max(1, len(self.embed)) * max(1, len(self.readouts))
 
-    def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> ChainNetwork:
+    def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> nn.Module:
         shape = tuple(int(d) for d in input_shape)
         if len(shape) != len(self.input_shape):
             raise InvalidArchitecture(
                 f"this chain space was made for {self.kind} input {list(self.input_shape)}, got shape {list(shape)}"
             )
-        from nasforge.spaces._chain_net import ChainNetwork
+        from nasforge.spaces._chain_net import ChainNetwork, SequenceNetwork
 
-        return ChainNetwork(self._check(arch, shape), shape, num_classes)
+        chain = self._check(arch, shape)
+        if (
+            self.kind == "tokens"
+            or chain.readout is not None
+            or any(layer.op in SEQUENCE_LAYER_OPS for layer in chain.layers)
+        ):
+            return SequenceNetwork(chain, shape, num_classes, self.vocab_size)
+        return ChainNetwork(chain, shape, num_classes)

@@ -107,11 +107,13 @@ def check_encode(space: SearchSpace, archs: Sequence[Hashable]) -> None:
 def check_build(
     space: SearchSpace, arch: Hashable, input_shape: Sequence[int], num_classes: int = 3, batch: int = 2
 ) -> None:
-    """``build`` gives a module mapping ``(batch, *input_shape)`` to ``(batch, num_classes)`` in both modes."""
+    """``build`` gives a module mapping ``(batch, *input_shape)`` to ``(batch, num_classes)`` in both modes
+    (token ids below the space's ``vocab_size``, when it has one; standard normal inputs otherwise)."""
     import torch
 
     model = space.build(arch, input_shape, num_classes)
-    x = torch.randn(batch, *input_shape)
+    vocab_size = getattr(space, "vocab_size", None)
+    x = torch.randn(batch, *input_shape) if vocab_size is None else torch.randint(vocab_size, (batch, *input_shape))
     model.train()
     assert tuple(model(x).shape) == (batch, num_classes), f"train output shape for {space.to_string(arch)}"
     model.eval()
