@@ -83,7 +83,10 @@ def test_invalid_sequence_layers_are_rejected_with_the_reason() -> None:
         space.from_string("embed(32)>attention(30,h4)")
     with pytest.raises(InvalidArchitecture, match="embed None is not in this space"):
         space.from_string("gru(32)")
-    assert all(space.from_decisions(space.to_decisions(space.sample(np.random.default_rng(i)))) for i in range(20))
+    for i in range(20):  # every sampled chain can be built, including the layerless ones (depth 0)
+        arch = space.sample(np.random.default_rng(i))
+        assert space.from_decisions(space.to_decisions(arch)) == arch
+    assert space.from_string("embed(32)>readout(max)").layers == ()
 
 
 def test_sequence_options_are_checked_against_the_input() -> None:

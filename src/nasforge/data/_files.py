@@ -78,6 +78,12 @@ def encode_labels(values: Sequence[Any] | np.ndarray, where: str) -> tuple[np.nd
     return np.asarray([index[t] for t in text], dtype=np.int64), tuple(labels)
 
 
+def _stem(path: Path) -> str:
+    """The file's name without its extensions: ``tickets`` for ``tickets.csv.gz``."""
+    name = path.name.removesuffix(".gz")
+    return name.rsplit(".", 1)[0] if name.lower().endswith((".csv", ".npz")) else path.stem
+
+
 def _number(text: str) -> float | None:
     try:
         value = float(text)
@@ -117,7 +123,7 @@ def load_npz(
     vocab_size = _vocab_size(path.name, X, vocab_size, arrays.get("vocab_size"), input)
     y, classes, task = _target(raw_y, task, f"{path.name}: y")
     groups = arrays.get("groups")
-    return Dataset(path.stem, X, y, classes, task=task, vocab_size=vocab_size, groups=groups)
+    return Dataset(_stem(path), X, y, classes, task=task, vocab_size=vocab_size, groups=groups)
 
 
 def _vocab_size(file: str, X: np.ndarray, given: Any, stored: np.ndarray | None, input: str | None) -> int | None:
@@ -183,7 +189,7 @@ def load_csv(
         if text == target:
             raise DataError(f"data.text: the text column {text!r} is also the target")
         return Dataset(
-            path.stem,
+            _stem(path),
             np.asarray(columns[text], dtype=object),
             y,
             classes,
@@ -197,7 +203,7 @@ def load_csv(
     features = [_feature(path.name, name, col) for name, col in columns.items() if name not in skip]
     if not features:
         raise DataError(f"{path.name}: no feature columns besides the target {target!r}")
-    return Dataset(path.stem, np.stack(features, axis=1), y, classes, task=task, groups=groups)
+    return Dataset(_stem(path), np.stack(features, axis=1), y, classes, task=task, groups=groups)
 
 
 def _feature(file: str, name: str, values: Sequence[str]) -> np.ndarray:

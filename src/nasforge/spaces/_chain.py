@@ -125,8 +125,9 @@ class ChainSpace(SearchSpace):
         defaults = default_choices(shape, tokens=vocab_size is not None)
         depth = defaults["depth"] if depth is None else depth
         lo, hi = (depth, depth) if isinstance(depth, int) else tuple(depth)
-        if not 1 <= lo <= hi:
-            raise ConfigError(f"space.depth: expected an int or [min, max] with 1 <= min <= max, got {depth}")
+        least = 0 if vocab_size is not None else 1  # a token chain's embedding already learns
+        if not least <= lo <= hi:
+            raise ConfigError(f"space.depth: expected an int or [min, max] with {least} <= min <= max, got {depth}")
         self.input_shape, self.depth = shape, (int(lo), int(hi))
         self.ops = _choices("ops", ops, defaults["ops"])
         self.widths = _choices("widths", widths, defaults["widths"])
@@ -341,7 +342,7 @@ class ChainSpace(SearchSpace):
             raise InvalidArchitecture(
                 f"chain {chain or 'of identities'}: {len(chain)} layers besides identity, space allows {self.depth}"
             )
-        if not any(layer.op in WEIGHTED_OPS for layer in chain.layers):
+        if self.kind != "tokens" and not any(layer.op in WEIGHTED_OPS for layer in chain.layers):
             raise InvalidArchitecture(f"chain {chain}: needs a layer with weights; pools alone learn nothing")
         shape = tuple(input_shape) if input_shape is not None else self.input_shape
         field = self._extent(chain, self._positions(shape)).field
@@ -419,7 +420,8 @@ class ChainSpace(SearchSpace):
             return total
 
         start = Extent(self.input_shape[1:] if self.kind != "tokens" else self.input_shape)
-        chains = sum(count(start, d, False) for d in range(self.depth[0], self.depth[1] + 1))
+        embedded = self.kind == "tokens"
+        chains = sum(count(start, d, embedded) for d in range(self.depth[0], self.depth[1] + 1))
         return chains * max(1, len(self.embed)) * max(1, len(self.readouts))
 
     def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> nn.Module:
