@@ -17,7 +17,6 @@ from pathlib import Path
 
 from nasforge.api import components_from_config
 from nasforge.config import parse_config
-from nasforge.data import split
 from nasforge.evaluators import TrainEvaluator
 from nasforge.run import derive_seed
 from nasforge.store import SQLiteStore
@@ -38,7 +37,7 @@ def tied_leaders_tested(run_dir: Path) -> list[tuple[Trial, float]]:
     finally:
         store.close()
     parts = components_from_config(config)
-    splits = split(parts["data"], seed=parts["seed"], valid=parts["valid"], test=parts["test"])
+    splits = parts["data"]
     evaluator = TrainEvaluator(parts["space"], splits, parts["trainer"])
     top = max(t.metrics["accuracy"] for t in finished)
     tested = []

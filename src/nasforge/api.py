@@ -96,14 +96,15 @@ def components_from_config(config: Config) -> dict[str, Any]:
     trainer = replace(trainer, epochs=scheduled_epochs(config.fidelity.spec(), trainer.epochs))
     data = load(config.data.source)
     objective = config.objective.build(data.task)
-    # The network's input is known once the data is split: text is tokenised on the training part.
-    shaped = split(data, seed=config.seed, valid=config.data.valid, test=config.data.test)
-    space = make_space({"type": config.space.type, **config.space.params}, shaped.input_shape, shaped.vocab_size)
-    unset = {k: v for k, v in input_defaults(shaped.input_kind).items() if k not in config.train.params}
+    # The network's input is known once the data is split (text is tokenised on the training part), so the
+    # splits are made here, once, and handed to search in place of the dataset.
+    splits = split(data, seed=config.seed, valid=config.data.valid, test=config.data.test)
+    space = make_space({"type": config.space.type, **config.space.params}, splits.input_shape, splits.vocab_size)
+    unset = {k: v for k, v in input_defaults(splits.input_kind).items() if k not in config.train.params}
     trainer = replace(trainer, **unset)
     return {
         "space": space,
-        "data": data,
+        "data": splits,
         "strategy": strategy,
         "trainer": trainer,
         "budget": Budget(**config.budget.model_dump()),
@@ -121,7 +122,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
 
 def search(
     *,
-    data: Dataset,
+    data: Dataset | Splits,
     space: SearchSpace | str | dict[str, Any] = "chain",
     strategy: Strategy | str | dict[str, Any] = "evolution",
     trainer: Trainer | None = None,
@@ -140,6 +141,9 @@ def search(
     latency_batch: int = 1,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
+
+    ``data`` is a dataset, split here by ``seed``, ``valid`` and ``test``, or :class:`~nasforge.data.Splits`
+    already made (as :func:`components_from_config` makes them), used as they are.
 
     With a ``run_dir``, the run is stored in ``run_dir/store.sqlite`` and the winner exported there
     (``best.json``, ``best.pt``, ``best.onnx``, ``progress.png``, ``curves.png``); calling ``search`` again
@@ -162,12 +166,12 @@ def search(
     ...                 budget=nf.Budget(trials=10), run_dir="runs/demo")  # doctest: +SKIP
     >>> run.best.arch, run.best.test["accuracy"]  # doctest: +SKIP
     """
-    from nasforge.data import split
+    from nasforge.data import Splits, split
     from nasforge.evaluators import Trainer, TrainEvaluator, input_defaults
 
     if front < 1:
         raise ConfigError(f"final.front: must be >= 1, got {front}")
-    splits = split(data, seed=seed, valid=valid, test=test)
+    splits = data if isinstance(data, Splits) else split(data, seed=seed, valid=valid, test=test)
     space = make_space(space, splits.input_shape, splits.vocab_size)
     strategy = make_strategy(strategy)
     trainer = trainer or Trainer(**input_defaults(splits.input_kind))
@@ -282,13 +286,12 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
 
 def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out_dir: Path | None = None) -> Any:
     """Retrain one stored trial (default: the best) on train+validation, test it once and export it."""
-    from nasforge.data import split
     from nasforge.evaluators import TrainEvaluator
     from nasforge.exceptions import NasforgeError
     from nasforge.winner import report_winner, winner_of
 
     parts = components_from_config(config)
-    splits = split(parts["data"], seed=parts["seed"], valid=parts["valid"], test=parts["test"])
+    splits = parts["data"]
     objective = parts["objective"]
     stopper, scheduler = make_fidelity(parts["fidelity"], objective, parts["trainer"].epochs)
     limits = parts["constraints"]

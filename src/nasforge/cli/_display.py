@@ -229,7 +229,7 @@ class Display:
         size = getattr(space, "size", None)
         self.console.print(
             f"[bold]nasforge[/] {cfg.name}: {space.name} space ({_num(float(size)) if size else '?'} architectures) "
-            f"on {data.name} {tuple(data.input_shape)} x {len(data.y)} samples, {parts['strategy'].name}, "
+            f"on {data.name} {tuple(data.input_shape)} x {len(data)} samples, {parts['strategy'].name}, "
             f"budget {parts['budget'].describe()}{_stopping(parts['fidelity'], parts['trainer'].epochs)}; "
             f"trials run {parts['executor'].describe()}; run dir {run_dir}"
         )

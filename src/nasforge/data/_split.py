@@ -133,6 +133,10 @@ class Splits:
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def __len__(self) -> int:
+        """Samples in the three parts together."""
+        return len(self.train[1]) + len(self.valid[1]) + len(self.test[1])
+
     @property
     def outputs(self) -> int:
         """Outputs of the network: one per class, or one real value for regression."""
