@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,8 +19,9 @@ from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epoch
 from nasforge.objective import TASK_METRICS, Objective
 from nasforge.run import MAX_REJECTED_IN_A_ROW, Run
 from nasforge.spaces import SPACES, SearchSpace
-from nasforge.store import SQLiteStore
+from nasforge.store import RunLock, SQLiteStore
 from nasforge.strategies import STRATEGIES, Strategy
+from nasforge.trial import TrialState, failure_summary
 
 if TYPE_CHECKING:
     from nasforge.data import Dataset, Splits
@@ -184,27 +186,32 @@ def search(
     stopper, scheduler = make_fidelity(fidelity, objective, trainer.epochs)
     limits = constraints if isinstance(constraints, Constraints) else Constraints(**(constraints or {}))
     identity = search_identity(space, strategy, objective, seed, stopper or scheduler, limits, latency_batch)
-    store = open_store(out_dir, identity, config)
     executor = make_executor(executor)
     timed = "latency_ms" in objective.costs
     evaluator = TrainEvaluator(space, splits, trainer, limits, latency=timed, latency_batch=latency_batch)
-    run = Run(
-        space,
-        strategy,
-        evaluator,
-        store,
-        objective=objective,
-        seed=seed,
-        executor=executor,
-        stopper=stopper,
-        scheduler=scheduler,
-    )
-    try:
-        run.optimize(budget, callbacks)
-    finally:
-        executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
-    run.best = _finish(run, out_dir, splits, config, front)
+    with _writing(out_dir, "a search"):
+        run = Run(
+            space,
+            strategy,
+            evaluator,
+            open_store(out_dir, identity, config),
+            objective=objective,
+            seed=seed,
+            executor=executor,
+            stopper=stopper,
+            scheduler=scheduler,
+        )
+        try:
+            run.optimize(budget, callbacks)
+        finally:
+            executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
+        run.best = _finish(run, out_dir, splits, config, front)
     return run
+
+
+def _writing(out_dir: Path | None, command: str) -> AbstractContextManager[Any]:
+    """Hold ``out_dir`` against a second writer (see :class:`~nasforge.store.RunLock`); nothing for in-memory runs."""
+    return RunLock(out_dir, command) if out_dir is not None else nullcontext()
 
 
 def search_identity(
@@ -263,6 +270,13 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
             f"constraints: no architecture fits ({MAX_REJECTED_IN_A_ROW} in a row broke a limit, the last: "
             f"{last.error}); loosen the limits or search a smaller space"
         )
+    if run.best_trial is None and run.stop_reason == "failures":
+        trials = run.trials
+        failed = sum(t.state is TrialState.FAILED for t in trials)
+        raise NasforgeError(
+            f"search stopped: {failed} of {run.done} trials failed (budget.max_failures), so there is no winner: "
+            f"{failure_summary(trials)}"
+        )
     best = report_winner(
         run, out_dir, splits.input_shape, splits.outputs, config=config, front=front, data=splits.describe()
     )
@@ -304,28 +318,27 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
         limits,
         parts["latency_batch"],
     )
-    store = open_store(run_dir, identity, None)
-    run = Run(
-        parts["space"],
-        parts["strategy"],
-        TrainEvaluator(parts["space"], splits, parts["trainer"], limits),
-        store,
-        objective=objective,
-        seed=parts["seed"],
-    )
-    trials = {t.id: t for t in run.top()}
-    chosen = winner_of(run) if trial_id is None else trials.get(trial_id)
-    if chosen is None:
-        known = ", ".join(str(i) for i in sorted(trials)) or "none"
-        raise NasforgeError(f"--trial: no finished trial with id {trial_id} (finished trials: {known})")
-    out_dir = out_dir or run_dir / f"trial-{chosen.id}"
-    return report_winner(
-        run,
-        out_dir,
-        splits.input_shape,
-        splits.outputs,
-        trial=chosen,
-        stem="model",
-        config=config.model_dump(mode="json"),
-        data=splits.describe(),
-    )
+    with _writing(run_dir, "an export"):
+        run = Run(
+            parts["space"],
+            parts["strategy"],
+            TrainEvaluator(parts["space"], splits, parts["trainer"], limits),
+            open_store(run_dir, identity, None),
+            objective=objective,
+            seed=parts["seed"],
+        )
+        trials = {t.id: t for t in run.top()}
+        chosen = winner_of(run) if trial_id is None else trials.get(trial_id)
+        if chosen is None:
+            known = ", ".join(str(i) for i in sorted(trials)) or "none"
+            raise NasforgeError(f"--trial: no finished trial with id {trial_id} (finished trials: {known})")
+        return report_winner(
+            run,
+            out_dir or run_dir / f"trial-{chosen.id}",
+            splits.input_shape,
+            splits.outputs,
+            trial=chosen,
+            stem="model",
+            config=config.model_dump(mode="json"),
+            data=splits.describe(),
+        )

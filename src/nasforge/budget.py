@@ -7,10 +7,14 @@ from typing import Literal
 
 from nasforge.exceptions import ConfigError
 
-__all__ = ["DEFAULT_TRIALS", "Budget", "StopReason"]
+__all__ = ["DEFAULT_TRIALS", "MIN_FAILURES", "Budget", "StopReason"]
 
 DEFAULT_TRIALS = 40
 """The trial limit of a search that was given no limit at all; a search given only seconds has no trial limit."""
+
+MIN_FAILURES = 5
+"""Failed trials before a fractional ``max_failures`` may stop a search: a few unlucky first trials are no pattern
+(with one candidate in five failing, five failures within the first nine trials happen about once in fifty runs)."""
 
 StopReason = Literal["trials", "seconds", "epochs"]
 
@@ -26,13 +30,22 @@ class Budget:
         minutes, not five minutes or 40 trials. A trial that is running when a limit is reached is finished and kept
     (so parallel workers may overshoot an epochs budget by the trials they hold).
 
+    ``max_failures`` stops a search whose trials keep failing (a broken dataset, a space too large for the
+    machine) instead of burning the budget on it: a count (``>= 1``), or a fraction (``< 1``) of the ended
+    trials, checked once ``MIN_FAILURES`` have failed. The default 0.5 lets a search lose the odd candidate
+    (one that runs out of memory or diverges) and stops one where most trials fail, after five trials when
+    every trial does.
+
         >>> Budget(seconds=300).trials is None, Budget().trials
         (True, 40)
+        >>> Budget().too_many_failures(failed=5, ended=5), Budget().too_many_failures(failed=5, ended=10)
+        (True, False)
     """
 
     trials: int | None = None
     seconds: float | None = None
     epochs: int | None = None
+    max_failures: float = 0.5
     defaulted: bool = field(default=False, init=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +58,9 @@ class Budget:
             raise ConfigError(f"budget.seconds: must be > 0, got {self.seconds!r}")
         if self.epochs is not None and (isinstance(self.epochs, bool) or self.epochs < 1):
             raise ConfigError(f"budget.epochs: must be an integer >= 1, got {self.epochs!r}")
+        failures = self.max_failures
+        if isinstance(failures, bool) or not failures > 0 or (failures > 1 and failures != int(failures)):
+            raise ConfigError(f"budget.max_failures: a count >= 1 or a fraction in (0, 1), got {failures!r}")
 
     def stop_reason(self, trials_done: int, elapsed: float, epochs_spent: float = 0) -> StopReason | None:
         """Which limit is reached after ``trials_done`` trials, ``elapsed`` seconds and ``epochs_spent``, or None."""
@@ -55,6 +71,12 @@ class Budget:
         if self.epochs is not None and epochs_spent >= self.epochs:
             return "epochs"
         return None
+
+    def too_many_failures(self, failed: int, ended: int) -> bool:
+        """Whether ``failed`` of ``ended`` trials (finished, pruned and failed) are more than ``max_failures``."""
+        if self.max_failures >= 1:
+            return failed >= self.max_failures
+        return failed >= MIN_FAILURES and failed > self.max_failures * ended
 
     def describe(self) -> str:
         """The limits in words, for headers and logs: ``300 s``, ``40 trials (default)``, ``40 trials or 600 s``."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.objective import TASK_METRICS, Objective
@@ -61,9 +61,12 @@ class DataConfig(BaseModel):
         if (self.builtin is None) == (self.path is None):
             raise ValueError("give exactly one of builtin (e.g. digits) or path (a .npz or .csv file)")
         if self.path is not None and self.model_extra:
-            unexpected = ", ".join(sorted(self.model_extra))
-            allowed = "path, target, text, group, task, tokenizer, vocab_size, input, valid, test"
-            raise ValueError(f"unexpected option(s) {unexpected} for a file (allowed: {allowed})")
+            unexpected = sorted(self.model_extra)
+            allowed = [name for name in DataConfig.model_fields if name != "builtin"]
+            raise ValueError(
+                f"unexpected option(s) {', '.join(unexpected)} for a file{_did_you_mean(unexpected[0], allowed)} "
+                f"(allowed: {', '.join(allowed)})"
+            )
         if self.valid + self.test >= 1:
             raise ValueError(f"valid + test must leave data to train on, got {self.valid} + {self.test}")
         return self
@@ -88,9 +91,29 @@ class _OpenSection(BaseModel):
 class SpaceConfig(_OpenSection):
     type: str = "chain"
 
+    @field_validator("type")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        """Checked here so that a typo names ``space.type`` before any data loads."""
+        from nasforge.spaces import SPACES
+
+        if name not in SPACES:
+            raise ValueError(SPACES.unknown_message(name))
+        return name
+
 
 class StrategyConfig(_OpenSection):
     name: str = "evolution"
+
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        """Checked here so that a typo names ``strategy.name`` before any data loads."""
+        from nasforge.strategies import STRATEGIES
+
+        if name not in STRATEGIES:
+            raise ValueError(STRATEGIES.unknown_message(name))
+        return name
 
 
 class TrainConfig(_OpenSection):
@@ -168,11 +191,13 @@ class FidelityConfig(_Section):
 
 
 class BudgetConfig(_Section):
-    """Any of the limits; with none, :class:`~nasforge.budget.Budget` applies its default trial count."""
+    """Any of the limits; with none, :class:`~nasforge.budget.Budget` applies its default trial count.
+    ``max_failures`` stops a search whose trials keep failing (a count, or a fraction below 1)."""
 
     trials: int | None = Field(None, ge=1)
     seconds: float | None = Field(None, gt=0)
     epochs: int | None = Field(None, ge=1)
+    max_failures: float = Field(0.5, gt=0)
 
 
 class ConstraintsConfig(_Section):
@@ -229,12 +254,25 @@ _MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "less_than_equal": lambda c: f"must be <= {c['le']:g}",
     "literal_error": lambda c: f"must be one of {c['expected']}",
     "string_pattern_mismatch": lambda c: "must be letters, digits, '_', '.' or '-', starting with a letter or digit",
+    "int_parsing": lambda c: "must be an integer",
+    "int_type": lambda c: "must be an integer",
+    "int_from_float": lambda c: "must be a whole number",
+    "float_parsing": lambda c: "must be a number",
+    "float_type": lambda c: "must be a number",
+    "bool_parsing": lambda c: "must be true or false",
+    "bool_type": lambda c: "must be true or false",
+    "string_type": lambda c: "must be a string",
+    "list_type": lambda c: "must be a list",
+    "dict_type": lambda c: "must be a mapping ({key: value, ...})",
+    "model_type": lambda c: "must be a mapping of its options ({key: value, ...})",
 }
 
 
 def _one_line(error: ValidationError) -> str:
-    """The first error as ``field.path: what is allowed, got X``."""
-    first = error.errors()[0]
+    """The first error as ``field.path: what is allowed, got X``. An unknown key goes first: a misspelt required
+    key (``dta:``) is also reported missing, and the typo is what the user has to fix."""
+    errors = error.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     where = ".".join(str(p) for p in first["loc"]) or "config"
     kind, ctx = first["type"], first.get("ctx", {})
     got = f", got {first['input']!r}" if "input" in first and kind != "missing" else ""
@@ -242,14 +280,20 @@ def _one_line(error: ValidationError) -> str:
         return f"{where}: required field is missing"
     if kind == "extra_forbidden":
         section = _section_of(first["loc"][:-1])
-        allowed = ", ".join(section.model_fields) if section else ""
-        return f"{where}: unknown field (allowed: {allowed})"
+        allowed = list(section.model_fields) if section else []
+        return f"{where}: unknown field{_did_you_mean(str(first['loc'][-1]), allowed)} (allowed: {', '.join(allowed)})"
     if kind in _MESSAGES:
         return f"{where}: {_MESSAGES[kind](ctx)}{got}"
     if kind == "value_error":
         message = str(ctx.get("error", first["msg"]))
         return message if not first["loc"] else f"{where}: {message}"  # a check across sections names its fields
     return f"{where}: {first['msg'][0].lower()}{first['msg'][1:]}{got}"
+
+
+def _did_you_mean(name: str, allowed: list[str]) -> str:
+    """``; did you mean 'x'?`` for the closest allowed name, or nothing when none is close."""
+    close = difflib.get_close_matches(name, allowed, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _section_of(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -298,6 +342,8 @@ def load_config(path: str | Path) -> Config:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the config is empty; it needs at least a data section (data: {{builtin: digits}})")
     return parse_config(raw, default_name=path.stem.replace(" ", "-"))
 
 
@@ -309,8 +355,7 @@ def check_params(section: str, factory: Callable[..., Any], params: Mapping[str,
     accepted = [p for p in inspect.signature(factory).parameters if p != "self" and p not in fixed]
     for key in params:
         if key not in accepted:
-            close = difflib.get_close_matches(str(key), accepted, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = _did_you_mean(str(key), accepted)
             raise ConfigError(f"{section}.{key}: unknown parameter{hint} (allowed: {', '.join(accepted) or 'none'})")
     try:
         return factory(**params, **fixed)

@@ -10,6 +10,8 @@
   one layer's input and output (KiB, float32), what must coexist while that layer runs when a network executes
   layer by layer. Tensors held for later branches (a cell's skip edges) are not added, so it is a lower bound,
   exact for plain chains.
+- **train_memory_mb**: an estimate of what one training step needs (:func:`train_memory_bytes`), checked against
+  the memory free on the device before a trial trains.
 - **latency_ms**: measured on this machine, on the device trials run on (:func:`measure_latency`).
 """
 
@@ -31,6 +33,7 @@ __all__ = [
     "count_params",
     "measure_latency",
     "model_bytes",
+    "train_memory_bytes",
     "warm_up_flop_counter",
 ]
 
@@ -84,14 +87,31 @@ def model_bytes(module: nn.Module) -> int:
 def activation_bytes(module: nn.Module, input_shape: Sequence[int]) -> int:
     """Peak activation memory of one sample, estimated as the largest input + output of any leaf layer (float32
     bytes); see the module docstring for what it leaves out."""
+    return _activations(module, input_shape)[0]
+
+
+def train_memory_bytes(module: nn.Module, input_shape: Sequence[int], batch_size: int) -> int:
+    """An estimate of the memory one training step of ``batch_size`` samples needs (float32 bytes): the weights,
+    their gradients and two optimizer moments (Adam's; SGD keeps fewer), plus every leaf layer's output for the
+    batch twice (kept for the backward pass, and its gradient). Intermediate tensors inside a layer (an
+    attention's score matrix, a recurrent layer's gates) are left out, so it is a lower bound: enough to tell
+    a network that cannot fit from one that may."""
+    weights = sum(p.numel() for p in module.parameters()) * 4
+    return 4 * weights + 2 * batch_size * _activations(module, input_shape)[1]
+
+
+def _activations(module: nn.Module, input_shape: Sequence[int]) -> tuple[int, int]:
+    """One sample's float32 bytes: the largest input + output of a leaf layer, and all leaf outputs together."""
     import torch
 
-    peak = 0
+    peak = total = 0
 
     def hook(layer: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
-        nonlocal peak
-        tensors = [t for t in (*inputs, *(output if isinstance(output, tuple) else (output,))) if torch.is_tensor(t)]
+        nonlocal peak, total
+        outputs = [t for t in (output if isinstance(output, tuple) else (output,)) if torch.is_tensor(t)]
+        tensors = [t for t in inputs if torch.is_tensor(t)] + outputs
         peak = max(peak, sum(t.numel() for t in tensors) * 4)
+        total += sum(t.numel() for t in outputs) * 4
 
     leaves = [m for m in module.modules() if next(m.children(), None) is None]
     handles = [leaf.register_forward_hook(hook) for leaf in leaves]
@@ -104,7 +124,7 @@ def activation_bytes(module: nn.Module, input_shape: Sequence[int]) -> int:
         module.train(was_training)
         for handle in handles:
             handle.remove()
-    return peak
+    return peak, total
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from nasforge.exceptions import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["check_device", "resolve_device"]
+__all__ = ["check_device", "free_memory_bytes", "resolve_device"]
 
 _SPEC = re.compile(r"auto|cpu|cuda(:\d+)?")
 
@@ -46,3 +46,15 @@ def resolve_device(spec: str = "auto", field: str = "device") -> torch.device:
     if device.index is not None and device.index >= count:
         raise ConfigError(f"{field}: {spec!r} asked for, but there are only {count} CUDA device(s)")
     return device
+
+
+def free_memory_bytes(device: torch.device) -> int:
+    """Memory a trial on ``device`` may still take: free CUDA memory on that GPU, or the system's available memory
+    for the CPU (what the OS can give without swapping, ``psutil.virtual_memory().available``)."""
+    if device.type == "cuda":
+        import torch
+
+        return int(torch.cuda.mem_get_info(device)[0])
+    import psutil
+
+    return int(psutil.virtual_memory().available)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+from typing import Any
+
 __all__ = [
     "ConfigError",
     "DataError",
@@ -11,7 +14,9 @@ __all__ = [
     "NasforgeError",
     "StoreError",
     "TrainingDiverged",
+    "TrialFailed",
     "TrialTimeout",
+    "cannot_write",
 ]
 
 
@@ -35,6 +40,16 @@ class StoreError(NasforgeError):
     """The experiment store is missing, corrupt or from an incompatible version."""
 
 
+def cannot_write(path: object, error: OSError) -> StoreError:
+    """The one line for a file of a run that could not be written: a full disk, a read-only or forbidden folder.
+
+    What was stored before stays; ``nasforge resume`` finishes the run once the cause is gone.
+    """
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    advice = "make room, then resume" if full else "choose a run directory you can write"
+    return StoreError(f"{path}: cannot write it ({error.strerror or error}); {advice}")
+
+
 class TrialTimeout(NasforgeError):
     """A trial ran past its time limit; training stopped between two batches and the trial counts as failed."""
 
@@ -56,3 +71,31 @@ class Infeasible(NasforgeError):
     def __init__(self, message: str, costs: dict[str, float]) -> None:
         super().__init__(message)
         self.costs = costs
+
+    def __reduce__(self) -> tuple[Any, ...]:  # raised on workers: it must pickle with its costs
+        return (type(self), (str(self), self.costs))
+
+
+class TrialFailed(NasforgeError):
+    """A trial's evaluation raised after its network was built: why (the original error's type and message,
+    and in ``detail`` its traceback when it was not one of ours), with the costs measured before training and
+    the learning curve up to the failure, so that the store keeps what the trial did reach.
+
+    It is raised where the trial ran (a worker, perhaps) and carries text rather than the original exception,
+    which may not pickle or may need modules the driver lacks.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        costs: dict[str, float] | None = None,
+        curve: tuple[dict[str, float], ...] = (),
+        detail: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.costs = dict(costs or {})
+        self.curve = tuple(curve)
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.costs, self.curve, self.detail))

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasforge.exceptions import ExportError
+from nasforge.exceptions import ExportError, cannot_write
 
 if TYPE_CHECKING:
     import torch
@@ -82,7 +82,7 @@ def export_model(
     with torch.no_grad():
         expected = model(x).numpy()
     pt = out / f"{stem}.pt"
-    _atomic(pt, lambda tmp: torch.save(model.state_dict(), tmp))
+    _atomic(pt, lambda tmp: Path(tmp).write_bytes(_state_bytes(model)))
     _verify_pt(pt, model if rebuild is None else rebuild(), x, expected)
     onnx_path = out / f"{stem}.onnx"
     exporter, note = _atomic(onnx_path, lambda tmp: _export_onnx(model, x, tmp))
@@ -127,16 +127,34 @@ def _jsonable(value: Any) -> Any:
 
 
 def _atomic(path: Path, write: Callable[[str], Any]) -> Any:
-    """Run ``write(tmp)`` on a temporary file next to ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(fd)
+    """Run ``write(tmp)`` on a temporary file next to ``path``, then rename it over ``path``; a file system that
+    refuses (full, read-only) is one line, and the half-written temporary file goes."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+        os.close(fd)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     try:
         result = write(tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return result
+
+
+def _state_bytes(model: nn.Module) -> bytes:
+    """The state dict as ``torch.save`` writes it, in memory: written with plain file I/O, a full disk is an
+    ``OSError`` with its errno (torch's own writer reports it as a bare RuntimeError)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.getvalue()
 
 
 def _samples(samples: Any, input_shape: Sequence[int], vocab_size: int | None = None) -> torch.Tensor:

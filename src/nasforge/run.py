@@ -18,7 +18,7 @@ import numpy as np
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluator, Plan
-from nasforge.exceptions import Infeasible
+from nasforge.exceptions import Infeasible, TrialFailed
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
 from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
@@ -85,7 +85,7 @@ class Run:
         self._checkpoints: dict[int, tuple[Trial, Any]] = {}  # trial id -> where its training stopped
         self.clock = clock  # seconds; injectable so that time budgets are testable without waiting
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
-        self.stop_reason: str | None = None  # why the last optimize() stopped: trials, seconds, exhausted, ...
+        self.stop_reason: str | None = None  # why optimize() stopped: trials, seconds, exhausted, failures, ...
         self.interrupted_on_open = store.interrupt_running()
         told = store.trials(states=(*DONE, TrialState.REJECTED))
         done = [t for t in told if t.state is not TrialState.REJECTED]
@@ -149,7 +149,8 @@ class Run:
             cb.on_search_start(self)
         ended = self.store.trials(states=DONE)
         done, epochs = len(ended), sum(epochs_trained(t) for t in ended)
-        reason = ""
+        failed = sum(t.state is TrialState.FAILED for t in ended)
+        reason = "failures" if budget.too_many_failures(failed, done) else ""
         self.executor.start(self.evaluator)
         try:
             while True:
@@ -179,6 +180,9 @@ class Run:
                         continue  # never trained: no budget spent, no trial end to report
                     self._rejected_in_a_row = 0
                     done, epochs = done + 1, epochs + epochs_trained(trial)
+                    failed += trial.state is TrialState.FAILED
+                    if budget.too_many_failures(failed, done):
+                        reason = reason or "failures"
                     for cb in callbacks:
                         cb.on_trial_end(self, trial)
         except (KeyboardInterrupt, ExecutorError):
@@ -248,6 +252,8 @@ class Run:
         costs = getattr(error, "costs", None)
         if isinstance(error, Infeasible):
             return self.store.fail_trial(trial.id, str(error), costs=costs, elapsed=elapsed, state=TrialState.REJECTED)
+        if isinstance(error, TrialFailed):
+            curve = error.curve
         return self.store.fail_trial(trial.id, _describe(error), costs=costs, elapsed=elapsed, curve=curve)
 
     def _hold(self, trial: Trial, checkpoint: Any) -> None:
@@ -263,6 +269,8 @@ def _describe(error: BaseException) -> str:
     """One line for the table, the full traceback below it for whoever opens the store."""
     from nasforge.exceptions import NasforgeError
 
+    if isinstance(error, TrialFailed):  # already "Type: message", with the traceback as text where it matters
+        return f"{error}\n{error.detail}" if error.detail else str(error)
     head = f"{type(error).__name__}: {error}"
     if isinstance(error, NasforgeError):
         return head

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["DONE", "Trial", "TrialState", "epochs_trained", "rank_key"]
+__all__ = ["DONE", "Trial", "TrialState", "epochs_trained", "failure_summary", "rank_key"]
 
 
 class TrialState(str, Enum):
@@ -83,3 +84,13 @@ def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
 def epochs_trained(trial: Trial) -> float:
     """What ``trial`` spent of an epochs budget: the epochs it trained (0 where its evaluator does not say)."""
     return float(trial.costs.get("epochs_trained", 0))
+
+
+def failure_summary(trials: Sequence[Trial], limit: int = 3) -> str:
+    """The distinct reasons of the failed trials, most frequent first, as one line: ``2x TrainingDiverged: ...;
+    1x MemoryError``. Only each error's first line counts (the traceback below it differs by call site)."""
+    reasons = Counter((t.error or "no reason recorded").splitlines()[0] for t in trials if t.state is TrialState.FAILED)
+    shown = [f"{count}x {reason}" for reason, count in reasons.most_common(limit)]
+    if len(reasons) > limit:
+        shown.append(f"and {len(reasons) - limit} other reasons")
+    return "; ".join(shown)

@@ -17,7 +17,7 @@ from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.objective import TASK_METRICS, Objective
 from nasforge.run import MAX_REJECTED_IN_A_ROW
-from nasforge.trial import Trial, TrialState, rank_key
+from nasforge.trial import Trial, TrialState, failure_summary, rank_key
 
 __all__ = ["Display", "trials_table"]
 
@@ -199,6 +199,7 @@ class _Progress(Callback):
             "exhausted": "every architecture of the space evaluated",
             "interrupted": "interrupted",
             "infeasible": f"{MAX_REJECTED_IN_A_ROW} architectures in a row broke the constraints",
+            "failures": f"too many trials failed, budget.max_failures {self.budget.max_failures:g}",
         }.get(reason, reason)
         elapsed = time.monotonic() - self.start
         states = [t.state for t in run.trials]
@@ -207,6 +208,9 @@ class _Progress(Callback):
         if rejected:
             trials += f"; {rejected} architectures over the constraints rejected before training"
         self.console.print(f"search stopped ({why}) after {trials} in {elapsed:.0f} s")
+        failed = states.count(TrialState.FAILED)
+        if failed:
+            self.console.print(f"{failed} failed: {failure_summary(run.trials)}", highlight=False)
         if reason != "interrupted":
             self.console.print(trials_table(run.top(5), f"Top 5 by {self.objective.describe()}"))
             self.console.print("retraining the winner on train+validation, then one evaluation on the test split")

@@ -16,6 +16,8 @@ import csv
 import gzip
 import inspect
 import math
+import zipfile
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +32,8 @@ from nasforge.exceptions import DataError
 __all__ = ["load", "load_csv", "load_npz"]
 
 _MISSING = {"", "na", "nan", "null", "none", "?"}
+_ZIP_MAGIC = b"PK\x03\x04"
+"""How every zip file, and so every ``.npz``, begins."""
 _FILE_OPTIONS = ("target", "text", "group", "task", "tokenizer", "vocab_size", "input")
 
 
@@ -41,6 +45,8 @@ def _target(
         raise DataError(f"data.task: must be classification or regression, got {task!r}")
     raw = np.asarray(values)
     numbers = raw.astype(np.float64) if raw.dtype.kind in "fiub" else None
+    if numbers is not None and not np.all(np.isfinite(numbers)):  # else a NaN label would make it a regression
+        raise DataError(f"{where} has {int(np.count_nonzero(~np.isfinite(numbers)))} NaN or infinite values")
     if numbers is None and raw.dtype.kind in "OUS":
         parsed = [_number(str(v).strip()) for v in raw.tolist()]
         if all(v is not None for v in parsed):
@@ -57,9 +63,7 @@ def _target(
 def encode_labels(values: Sequence[Any] | np.ndarray, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
     """Map raw labels to ids ``0..K-1`` keeping their names; numbers sort numerically, text alphabetically."""
     raw = np.asarray(values)
-    if raw.dtype.kind == "f":
-        if not np.all(np.isfinite(raw)):
-            raise DataError(f"{where}: labels have {int(np.count_nonzero(~np.isfinite(raw)))} missing values")
+    if raw.dtype.kind == "f":  # finite: _target refused NaN and infinite values
         if not np.all(raw == np.round(raw)):
             raise DataError(f"{where}: labels are not whole numbers; for real values set task: regression")
         raw = raw.astype(np.int64)
@@ -104,11 +108,7 @@ def load_npz(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path.name}: not a readable .npz file ({exc})") from None
+    arrays = _read_npz(path)
     for key in ("X", "y"):
         if key not in arrays:
             raise DataError(f"{path.name}: missing array {key!r} (found: {', '.join(sorted(arrays)) or 'none'})")
@@ -124,6 +124,26 @@ def load_npz(
     y, classes, task = _target(raw_y, task, f"{path.name}: y")
     groups = arrays.get("groups")
     return Dataset(_stem(path), X, y, classes, task=task, vocab_size=vocab_size, groups=groups)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of the archive. numpy reads a file without the zip header as a pickle, and refuses it with a
+    message about pickles, so a CSV or text file renamed ``.npz`` is recognised here first; a corrupt or
+    truncated archive raises zip and zlib errors numpy does not wrap (and ``NotImplementedError`` for a
+    compression method byte that corruption changed)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_ZIP_MAGIC))
+            if head == _ZIP_MAGIC:
+                handle.seek(0)
+                with np.load(handle, allow_pickle=False) as archive:
+                    return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile, zlib.error) as exc:
+        raise DataError(f"{path.name}: not a readable .npz archive ({type(exc).__name__}: {exc})") from None
+    what = "an .npz is a zip archive of arrays X and y, as numpy.savez(path, X=X, y=y) writes"
+    if not head:
+        raise DataError(f"{path.name}: the file is empty (0 bytes); {what}")
+    raise DataError(f"{path.name}: not an .npz archive (it starts with {head!r}, not with a zip header); {what}")
 
 
 def _vocab_size(file: str, X: np.ndarray, given: Any, stored: np.ndarray | None, input: str | None) -> int | None:

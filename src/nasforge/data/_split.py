@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -216,19 +217,19 @@ def split_indices(
     """The rows of the train, validation and test parts that :func:`split` uses (for baselines on the same rows)."""
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
-    if dataset.task == "classification":
-        _check_counts(dataset, valid, test)
+    where = _where(dataset)
+    _check_targets(dataset, where, valid, test)
     idx = np.arange(len(dataset))
     if dataset.groups is not None:
         groups = dataset.groups
         if len(np.unique(groups)) < 3:
-            raise DataError(f"{dataset.name}: a split by group needs at least 3 groups, got {len(np.unique(groups))}")
+            raise DataError(f"{where}: a split by group needs at least 3 groups, got {len(np.unique(groups))}")
         rest, test_idx = next(GroupShuffleSplit(1, test_size=test, random_state=seed).split(idx, groups=groups))
         inner = GroupShuffleSplit(1, test_size=valid / (1.0 - test), random_state=seed)
         train_pos, valid_pos = next(inner.split(rest, groups=groups[rest]))
         parts = (rest[train_pos], rest[valid_pos], test_idx)
         if min(len(p) for p in parts) == 0:
-            raise DataError(f"{dataset.name}: too few groups to give train, validation and test one each")
+            raise DataError(f"{where}: too few groups to give train, validation and test one each")
         return parts
     strata = dataset.y if dataset.task == "classification" else _deciles(dataset.y)
     try:
@@ -244,7 +245,7 @@ def split_indices(
             rest, test_idx = train_test_split(idx, test_size=test, random_state=seed)
             train_idx, valid_idx = train_test_split(rest, test_size=valid / (1.0 - test), random_state=seed)
             return train_idx, valid_idx, test_idx
-        raise DataError(f"{dataset.name}: cannot split stratified: {exc}".replace("\n", " ")) from None
+        raise DataError(f"{where}: cannot split stratified: {exc}".replace("\n", " ")) from None
     return train_idx, valid_idx, test_idx
 
 
@@ -254,12 +255,28 @@ def _deciles(y: np.ndarray) -> np.ndarray | None:
     return np.searchsorted(edges, y, side="right") if len(edges) else None
 
 
-def _check_counts(dataset: Dataset, valid: float, test: float) -> None:
+def _where(dataset: Dataset) -> str:
+    """What a message about the data names: the file it was loaded from (what the user edits), else its name."""
+    path = (dataset.source or {}).get("path")
+    return Path(str(path)).name if path else dataset.name
+
+
+def _check_targets(dataset: Dataset, where: str, valid: float, test: float) -> None:
+    """Refuse targets before anything trains on them: a single class or a single value, on which every
+    architecture scores the same, so a search would rank noise; and classes too small for a stratified split."""
+    if dataset.task == "regression":
+        if np.ptp(dataset.y) == 0:
+            raise DataError(f"{where}: every target is {dataset.y[0]:g}; a regression target needs at least 2 values")
+        return
+    if dataset.num_classes < 2:
+        raise DataError(
+            f"{where}: every label is {dataset.classes[0]!r}; classification needs samples of at least 2 classes"
+        )
     counts = np.bincount(dataset.y, minlength=dataset.num_classes)
     k = int(np.argmin(counts))
     if counts[k] < MIN_PER_CLASS:
         raise DataError(
-            f"{dataset.name}: class {dataset.classes[k]!r} has {counts[k]} samples; a stratified "
+            f"{where}: class {dataset.classes[k]!r} has {counts[k]} samples; a stratified "
             f"train/validation/test split needs at least {MIN_PER_CLASS} per class"
         )
     if dataset.groups is not None:
@@ -268,6 +285,6 @@ def _check_counts(dataset: Dataset, valid: float, test: float) -> None:
     smallest = min(int(np.ceil(n * test)), int(np.ceil(n * valid)))
     if smallest < dataset.num_classes:
         raise DataError(
-            f"{dataset.name}: {n} samples are too few for {dataset.num_classes} classes with "
+            f"{where}: {n} samples are too few for {dataset.num_classes} classes with "
             f"valid={valid}, test={test}: each split needs at least one sample per class"
         )

@@ -20,11 +20,13 @@ from nasforge.costs import (
     count_params,
     measure_latency,
     model_bytes,
+    train_memory_bytes,
     warm_up_flop_counter,
 )
+from nasforge.device import free_memory_bytes
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.evaluators._trainer import Trainer, set_threads
-from nasforge.exceptions import ConfigError, DataError, Infeasible
+from nasforge.exceptions import ConfigError, DataError, Infeasible, NasforgeError, TrialFailed
 from nasforge.objective import TASK_METRICS
 
 if TYPE_CHECKING:
@@ -33,7 +35,12 @@ if TYPE_CHECKING:
     from nasforge.data import Splits
     from nasforge.spaces import SearchSpace
 
-__all__ = ["TrainEvaluator"]
+__all__ = ["MEMORY_HEADROOM", "TrainEvaluator"]
+
+MEMORY_HEADROOM = 2.0
+"""How many times its estimated training memory a network must find free before it trains: the estimate
+(:func:`~nasforge.costs.train_memory_bytes`) leaves out what layers hold inside, and other trials and the data
+share the machine."""
 
 
 def _digest(tensors: tuple[Any, ...]) -> str:
@@ -142,13 +149,15 @@ class TrainEvaluator(Evaluator):
         """
         plan = plan or Plan()
         t0 = time.perf_counter()
+        self._check_weights_fit(arch)
         model = self.build(arch, seed)
         t1 = time.perf_counter()
         measured = self.costs(model)
         t2 = time.perf_counter()
-        broken = self.constraints.broken(measured)
+        spent = {"build_seconds": t1 - t0, "cost_seconds": t2 - t1}
+        broken = self.constraints.broken(measured) or self._too_big(measured["train_memory_mb"])
         if broken:
-            raise Infeasible(broken, {**measured, "build_seconds": t1 - t0, "cost_seconds": t2 - t1})
+            raise Infeasible(broken, {**measured, **spent})
         curve: list[dict[str, float]] = []
         stop: list[str] = []
 
@@ -160,17 +169,26 @@ class TrainEvaluator(Evaluator):
                 stop.append(reason)
             return bool(reason)
 
-        fit = self.trainer.fit(
-            model,
-            *self._train,
-            seed=seed,
-            on_epoch=record,
-            valid=self._valid,
-            until=plan.until,
-            start=plan.start,
-            keep=plan.keep,
-            target_scale=self.target_scale,
-        )
+        try:
+            fit = self.trainer.fit(
+                model,
+                *self._train,
+                seed=seed,
+                on_epoch=record,
+                valid=self._valid,
+                until=plan.until,
+                start=plan.start,
+                keep=plan.keep,
+                target_scale=self.target_scale,
+            )
+        except Exception as exc:
+            partial = {**measured, **spent, "epochs_trained": len(curve), "train_seconds": time.perf_counter() - t2}
+            failure = _failed(exc, partial, curve)
+        else:
+            failure = None
+        if failure is not None:
+            del model  # neither this frame nor the original traceback keeps an out-of-memory network alive
+            raise failure
         t3 = time.perf_counter()
         metrics = {k: curve[-1][k] for k in self.metric_names}
         costs: dict[str, Any] = {
@@ -193,6 +211,7 @@ class TrainEvaluator(Evaluator):
             "flops": count_flops(model, self.input_shape),
             "size_kb": model_bytes(model) / 1024,
             "activation_kb": activation_bytes(model, self.input_shape) / 1024,
+            "train_memory_mb": train_memory_bytes(model, self.input_shape, self.trainer.batch_size) / 2**20,
         }
         if self.latency:
             set_threads(self.trainer.threads)  # timed with the threads the trial trains with
@@ -204,6 +223,33 @@ class TrainEvaluator(Evaluator):
                 "latency_threads": latency.threads,
             }
         return out
+
+    def _check_weights_fit(self, arch: Hashable) -> None:
+        """Reject ``arch`` before its weights are allocated when they alone (with gradients and optimizer state)
+        cannot fit: built on PyTorch's meta device, a network has shapes and no storage, so counting the
+        parameters of one that would need 100 GB costs milliseconds instead of the search."""
+        import torch
+
+        with torch.device("meta"):
+            shapes = self.space.build(self.space.parse(arch), self.input_shape, self.num_classes)
+        params = count_params(shapes)
+        needed_mb = 4 * params * 4 / 2**20  # float32 weights, gradients and two optimizer moments
+        broken = self._too_big(needed_mb, "weights, gradients and optimizer state")
+        if broken:
+            raise Infeasible(broken, {"params": params, "train_memory_mb": needed_mb})
+
+    def _too_big(
+        self, needed_mb: float, what: str = "weights, gradients, optimizer state and a batch's activations"
+    ) -> str | None:
+        """Why a network cannot train here (``needed_mb`` with ``MEMORY_HEADROOM`` exceeds the memory free on the
+        device), or None: rejected before training rather than killed by the OS."""
+        free_mb = free_memory_bytes(self.trainer.torch_device) / 2**20
+        if needed_mb * MEMORY_HEADROOM <= free_mb:
+            return None
+        return (
+            f"needs about {needed_mb:,.0f} MiB to train ({what}; {MEMORY_HEADROOM:g}x that is wanted), "
+            f"{free_mb:,.0f} MiB are free on {self.trainer.torch_device.type}"
+        )
 
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Retrain ``arch`` from scratch on train+validation with the same recipe, score it once on test.
@@ -222,3 +268,16 @@ class TrainEvaluator(Evaluator):
         trainer.fit(model, X, y, seed=seed)
         metrics = trainer.evaluate(model, *self._test, target_scale=self.target_scale)
         return FinalReport(metrics=metrics, model=model)
+
+
+def _failed(error: Exception, costs: dict[str, float], curve: list[dict[str, float]]) -> TrialFailed:
+    """``error`` as a :class:`TrialFailed` with the trial's partial costs and curve; the traceback goes along
+    as text when the error is not one of ours (a bug, or an out-of-memory error, deserves its call site)."""
+    import traceback
+
+    import torch
+
+    if isinstance(error, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()  # the next trial on this GPU starts from what is really free
+    detail = "" if isinstance(error, NasforgeError) else "".join(traceback.format_exception(error)).rstrip()
+    return TrialFailed(f"{type(error).__name__}: {error}", costs, tuple(curve), detail)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nasforge.exceptions import cannot_write
 from nasforge.objective import METRICS, Objective
 from nasforge.trial import Trial, TrialState, rank_key
 
@@ -25,9 +26,13 @@ def _save(fig: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from nasforge.exceptions import InvalidArchitecture
+from nasforge.exceptions import ConfigError, InvalidArchitecture
 from nasforge.spaces._base import SPACES, Decision, SearchSpace
 
 if TYPE_CHECKING:
@@ -76,10 +76,23 @@ class CellSpace(SearchSpace):
         stages: int = 3,
         cells_per_stage: int = 1,
     ) -> None:
-        if nodes < 2:
-            raise InvalidArchitecture(f"space.nodes: must be >= 2, got {nodes}")
-        if len(set(ops)) != len(ops) or not ops:
-            raise InvalidArchitecture(f"space.ops: must be distinct op names, got {list(ops)}")
+        from nasforge.ops import CELL_OPS  # torch only once a space is made, not for --help
+
+        for field, value, least in (
+            ("nodes", nodes, 2),
+            ("stem_channels", stem_channels, 1),
+            ("stages", stages, 1),
+            ("cells_per_stage", cells_per_stage, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"space.{field}: must be an integer >= {least}, got {value!r}")
+        if isinstance(ops, str) or not isinstance(ops, Sequence) or not ops:
+            raise ConfigError(f"space.ops: must be a list of distinct op names, got {ops!r}")
+        for op in ops:
+            if not isinstance(op, str) or op not in CELL_OPS:  # so that no trial fails later to build it
+                raise ConfigError(f"space.ops: {CELL_OPS.unknown_message(str(op))}")
+        if len(set(ops)) != len(ops):
+            raise ConfigError(f"space.ops: must be distinct op names, got {list(ops)}")
         self.nodes = nodes
         self.ops = tuple(ops)
         self.stem_channels = stem_channels

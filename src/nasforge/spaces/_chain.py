@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from collections.abc import Hashable, Sequence
-from functools import cache, cached_property
+from dataclasses import replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from nasforge.exceptions import ConfigError, InvalidArchitecture
@@ -69,11 +71,35 @@ def _relevant(op: str, field: str) -> bool:
     return op in LEARNED_OPS
 
 
+_SCALARS = (bool, int, float, str)
+
+
 def _choices(name: str, given: Any, default: tuple[Any, ...]) -> tuple[Any, ...]:
-    values = default if given is None else (given,) if isinstance(given, (bool, int, float, str)) else tuple(given)
+    """One value or a list of them, as a tuple of distinct plain values; anything else (a mapping, nested lists)
+    is a ConfigError here rather than a TypeError from deep inside the space."""
+    if given is None:
+        values = default
+    elif isinstance(given, _SCALARS):
+        values = (given,)
+    elif isinstance(given, Sequence) and all(isinstance(v, _SCALARS) for v in given):
+        values = tuple(given)
+    else:
+        raise ConfigError(f"space.{name}: expected one value or a list of values, got {given!r}")
     if len(set(values)) != len(values):
         raise ConfigError(f"space.{name}: choices must be distinct, got {list(values)}")
     return values
+
+
+def _number(name: str, value: Any) -> float:
+    """``value`` as a float, refusing what ``float`` would also take (a bool, a numeric string)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"space.{name}: must be a number, got {value!r}")
+    return float(value)
+
+
+def _positive_int(value: Any) -> bool:
+    """A width, kernel, stride, embedding size or head count; not a bool, which passes as 1 but prints as True."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 @SPACES.register("chain")
@@ -124,22 +150,22 @@ class ChainSpace(SearchSpace):
         self.vocab_size = vocab_size
         defaults = default_choices(shape, tokens=vocab_size is not None)
         depth = defaults["depth"] if depth is None else depth
-        lo, hi = (depth, depth) if isinstance(depth, int) else tuple(depth)
+        bounds = (depth, depth) if isinstance(depth, int) else tuple(depth) if isinstance(depth, Sequence) else ()
         least = 0 if vocab_size is not None else 1  # a token chain's embedding already learns
-        if not least <= lo <= hi:
-            raise ConfigError(f"space.depth: expected an int or [min, max] with {least} <= min <= max, got {depth}")
-        self.input_shape, self.depth = shape, (int(lo), int(hi))
+        whole = len(bounds) == 2 and all(isinstance(d, int) and not isinstance(d, bool) for d in bounds)
+        if not whole or not least <= bounds[0] <= bounds[1]:
+            raise ConfigError(f"space.depth: expected an int or [min, max] with {least} <= min <= max, got {depth!r}")
+        self.input_shape, self.depth = shape, (int(bounds[0]), int(bounds[1]))
         self.ops = _choices("ops", ops, defaults["ops"])
         self.widths = _choices("widths", widths, defaults["widths"])
         self.kernels = _choices("kernels", kernels, defaults["kernels"])
         self.strides = _choices("strides", strides, defaults["strides"])
         self.activations = _choices("activations", activations, defaults["activations"])
         self.batch_norms = _choices("batch_norm", batch_norm, ())
-        self.dropouts = tuple(float(p) for p in _choices("dropout", dropout, ()))
+        self.dropouts = tuple(_number("dropout", p) for p in _choices("dropout", dropout, ()))
         self.pools = _choices("pool", pool, defaults["pool"])
-        self.min_receptive_field = float(
-            defaults["min_receptive_field"] if min_receptive_field is None else min_receptive_field
-        )
+        field = defaults["min_receptive_field"] if min_receptive_field is None else min_receptive_field
+        self.min_receptive_field = _number("min_receptive_field", field)
         self.max_activations = defaults["max_activations"] if max_activations == "auto" else max_activations
         sequence = self.kind in ("sequence", "tokens")
         self.embed = _choices("embed", embed, defaults.get("embed", ())) if self.kind == "tokens" else ()
@@ -158,6 +184,9 @@ class ChainSpace(SearchSpace):
     def _validate(self) -> None:
         from nasforge.ops import ACTIVATIONS, LAYER_OPS  # torch only once a space is made, not for --help
 
+        for name, names in (("ops", self.ops), ("activations", self.activations)):
+            if not all(isinstance(n, str) for n in names):  # the registries' close-match hints need strings
+                raise ConfigError(f"space.{name}: expected names, got {list(names)}")
         for op in self.ops:
             if op not in SEQUENCE_LAYER_OPS:
                 LAYER_OPS.get(op)  # unknown names: ConfigError with close matches
@@ -165,25 +194,31 @@ class ChainSpace(SearchSpace):
         wrong = [op for op in self.ops if op not in allowed]
         if wrong or not set(self.ops) - {"identity"}:
             raise ConfigError(f"space.ops: {self.kind} input takes ops from {list(allowed)} with one besides identity")
-        if self.kind == "tokens" and (set(self.strides) != {1} or True in self.pools):
-            raise ConfigError("space.strides and space.pool: token chains keep their length (strides [1], pool false)")
         for act in self.activations:
             ACTIVATIONS.get(act)
         checks = {
-            "widths": (self.widths, lambda w: isinstance(w, int) and w >= 1),
-            "kernels": (self.kernels, lambda k: isinstance(k, int) and k >= 1),
-            "strides": (self.strides, lambda s: isinstance(s, int) and s >= 1),
+            "widths": (self.widths, _positive_int),
+            "kernels": (self.kernels, _positive_int),
+            "strides": (self.strides, _positive_int),
             "batch_norm": (self.batch_norms, lambda b: isinstance(b, bool)),
             "pool": (self.pools, lambda b: isinstance(b, bool)),
             "dropout": (self.dropouts, lambda p: 0.0 <= p < 1.0),
-            "embed": (self.embed, lambda d: isinstance(d, int) and not isinstance(d, bool) and d >= 1),
-            "heads": (self.heads, lambda h: isinstance(h, int) and not isinstance(h, bool) and h >= 1),
+            "embed": (self.embed, _positive_int),
+            "heads": (self.heads, _positive_int),
             "bidirectional": (self.bidirectionals, lambda b: isinstance(b, bool)),
             "readout": (self.readouts, lambda r: r in READOUTS),
         }
         for name, (values, ok) in checks.items():
             if not all(ok(v) for v in values):
                 raise ConfigError(f"space.{name}: invalid choices {list(values)}")
+        if self.kind == "tokens" and (
+            set(self.strides) != {1} or True in self.pools or any(k % 2 == 0 for k in self.kernels)
+        ):
+            # The padding mask holds at every layer only if each keeps the length: an even kernel drops a position.
+            raise ConfigError(
+                "space.strides, space.kernels and space.pool: token chains keep their length "
+                "(strides [1], odd kernels, pool false)"
+            )
         learned = any(op in LEARNED_OPS for op in self.ops)
         spatial = any(_relevant(op, "kernel") for op in self.ops)
         needs = [
@@ -391,7 +426,14 @@ class ChainSpace(SearchSpace):
 
     @cached_property
     def size(self) -> int:  # type: ignore[override]
-        """Exact count of distinct valid chains: dynamic programming over (sizes, layers left, learned yet)."""
+        """Exact count of distinct valid chains, by dynamic programming over what the layers so far made of the
+        input and whether one of them has weights yet.
+
+        It steps forward one layer at a time, not by recursion, so that a deep space does not exceed Python's
+        recursion limit; and it caps the receptive field at the one a chain must reach (the field only grows, and
+        past that value it no longer decides validity), so that states differing only beyond it are merged:
+        otherwise every path has its own field and deep image spaces took minutes to count.
+        """
         variants = len(self.activations) * len(self.batch_norms) * len(self.dropouts)  # same extent, same count
         moves: list[tuple[Layer, int]] = []
         for op in self.ops:
@@ -407,21 +449,22 @@ class ChainSpace(SearchSpace):
             elif op != "identity":
                 moves += [(Layer(op, kernel=k, stride=s), 1) for k, s in itertools.product(self.kernels, self.strides)]
         needed = self._needed_field(self.input_shape)
-
-        @cache
-        def count(extent: Extent, left: int, learned_yet: bool) -> int:
-            if left == 0:
-                return int(learned_yet and extent.field >= needed)
-            total = 0
-            for layer, mult in moves:
-                nxt = advance(extent, layer, self.max_activations)
-                if not isinstance(nxt, str):
-                    total += mult * count(nxt, left - 1, learned_yet or layer.op in WEIGHTED_OPS)
-            return total
-
         start = Extent(self.input_shape[1:] if self.kind != "tokens" else self.input_shape)
-        embedded = self.kind == "tokens"
-        chains = sum(count(start, d, embedded) for d in range(self.depth[0], self.depth[1] + 1))
+        states: Counter[tuple[Extent, bool]] = Counter({(start, self.kind == "tokens"): 1})  # -> chains reaching it
+        chains = 0
+        for depth in range(self.depth[1] + 1):
+            if depth >= self.depth[0]:
+                chains += sum(n for (extent, learned), n in states.items() if learned and extent.field >= needed)
+            if depth == self.depth[1]:
+                break
+            following: Counter[tuple[Extent, bool]] = Counter()
+            for (extent, learned), n in states.items():
+                for layer, mult in moves:
+                    after = advance(extent, layer, self.max_activations)
+                    if not isinstance(after, str):
+                        key = (replace(after, field=min(after.field, needed)), learned or layer.op in WEIGHTED_OPS)
+                        following[key] += n * mult
+            states = following
         return chains * max(1, len(self.embed)) * max(1, len(self.readouts))
 
     def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> nn.Module:

@@ -20,6 +20,9 @@ SCHEMA_VERSION = 3
 """1: the first; 2: a ``pruned`` status, the ``curve`` and ``parent`` columns; 3: a ``rejected`` status. Older
 versions are migrated on open."""
 
+_ENVIRONMENT_ERRORS = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR}
+"""Primary SQLite result codes that say the file system refused, not that the file is not a store."""
+
 _COLUMNS_V1 = "id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error"
 _COLUMNS = _COLUMNS_V1 + ", curve, parent"
 _COLUMNS_OF = {1: _COLUMNS_V1, 2: _COLUMNS}
@@ -95,10 +98,18 @@ class SQLiteStore(Store):
             if version in _COLUMNS_OF:
                 self._migrate(_COLUMNS_OF[version])
             elif version not in (None, SCHEMA_VERSION):
-                raise StoreError(f"{self.path}: store schema version {version}, this nasforge reads {SCHEMA_VERSION}")
+                raise StoreError(
+                    f"{self.path}: store schema version {version}, this nasforge reads {SCHEMA_VERSION}; "
+                    "upgrade nasforge to open it"
+                )
             self._db.executescript(_SCHEMA)
             if version is None:
                 self.set_meta("schema_version", SCHEMA_VERSION)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in _ENVIRONMENT_ERRORS:
+                raise StoreError(f"{self.path}: not a readable nasforge store ({exc})") from None
+            # the file may be fine: the folder or the disk refuses (SQLite writes even to open a WAL store)
+            raise StoreError(f"{self.path}: cannot open it ({exc}); the run directory must be writable") from None
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a readable nasforge store ({exc})") from None
 
@@ -134,7 +145,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+            raise StoreError(f"{self.path}: write failed ({exc}); what was stored before is kept") from None
 
     def set_meta(self, key: str, value: Any) -> None:
         self._write("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))

@@ -25,7 +25,7 @@ import numpy as np
 
 from nasforge.pareto import pareto_order, scalarize
 from nasforge.strategies._base import STRATEGIES, Strategy
-from nasforge.strategies._history import History, check
+from nasforge.strategies._history import History, check, check_count
 from nasforge.strategies._predictor import MLPEnsemble
 
 __all__ = ["Bananas", "PredictorMixin"]
@@ -95,12 +95,12 @@ class Bananas(PredictorMixin, Strategy):
         acquisition: str = "its",
         kappa: float = 1.0,
     ) -> None:
-        check(init >= 2, "init", ">= 2", init)
-        check(batch >= 1, "batch", ">= 1", batch)
-        check(candidates >= 1, "candidates", ">= 1", candidates)
-        check(parents >= 1, "parents", ">= 1", parents)
-        check(ensemble >= 1, "ensemble", ">= 1", ensemble)
-        check(epochs >= 1, "epochs", ">= 1", epochs)
+        check_count(init, "init", 2)
+        check_count(batch, "batch", 1)
+        check_count(candidates, "candidates", 1)
+        check_count(parents, "parents", 1)
+        check_count(ensemble, "ensemble", 1)
+        check_count(epochs, "epochs", 1)
         check(acquisition in _ACQUISITIONS, "acquisition", f"one of {', '.join(_ACQUISITIONS)}", acquisition)
         check(kappa >= 0, "kappa", ">= 0", kappa)
         self.init = init

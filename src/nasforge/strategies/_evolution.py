@@ -7,7 +7,7 @@ from collections import deque
 from collections.abc import Hashable
 
 from nasforge.strategies._base import STRATEGIES, Strategy
-from nasforge.strategies._history import History, check
+from nasforge.strategies._history import History, check_count
 
 __all__ = ["RegularizedEvolution"]
 
@@ -27,8 +27,8 @@ class RegularizedEvolution(Strategy):
     name = "evolution"
 
     def __init__(self, population: int = 20, sample: int = 5) -> None:
-        check(population >= 2, "population", ">= 2", population)
-        check(1 <= sample <= population, "sample", f"between 1 and population ({population})", sample)
+        check_count(population, "population", 2)
+        check_count(sample, "sample", 1, population, f"between 1 and population ({population})")
         self.population = population
         self.sample = sample
 

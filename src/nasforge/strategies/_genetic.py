@@ -8,7 +8,7 @@ from collections.abc import Hashable
 import numpy as np
 
 from nasforge.strategies._base import STRATEGIES, SpaceExhausted, Strategy
-from nasforge.strategies._history import History, check
+from nasforge.strategies._history import History, check, check_count
 
 __all__ = ["GeneticAlgorithm"]
 
@@ -48,14 +48,14 @@ class GeneticAlgorithm(Strategy):
         elitism: int = 2,
         generations: int | None = None,
     ) -> None:
-        check(population >= 2, "population", ">= 2", population)
+        check_count(population, "population", 2)
         check(selection in _SELECTIONS, "selection", f"one of {', '.join(_SELECTIONS)}", selection)
-        check(1 <= tournament <= population, "tournament", f"between 1 and population ({population})", tournament)
+        check_count(tournament, "tournament", 1, population, f"between 1 and population ({population})")
         check(crossover in _CROSSOVERS, "crossover", f"one of {', '.join(_CROSSOVERS)}", crossover)
         check(0 <= crossover_rate <= 1, "crossover_rate", "in [0, 1]", crossover_rate)
         check(0 <= mutation_rate <= 1, "mutation_rate", "in [0, 1]", mutation_rate)
-        check(0 <= elitism < population, "elitism", f"in [0, population) = [0, {population})", elitism)
-        check(generations is None or generations >= 1, "generations", ">= 1 or None", generations)
+        check_count(elitism, "elitism", 0, population - 1, f"in [0, population) = [0, {population})")
+        check_count(generations, "generations", 1, optional=True)
         self.population = population
         self.selection = selection
         self.tournament = tournament

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 
 from nasforge.strategies._base import STRATEGIES, SpaceExhausted, Strategy
-from nasforge.strategies._history import History, check
+from nasforge.strategies._history import History, check, check_count
 
 __all__ = ["GridSearch"]
 
@@ -23,7 +23,7 @@ class GridSearch(Strategy):
 
     def __init__(self, shuffle: bool = True, max_size: int = 1_000_000) -> None:
         check(isinstance(shuffle, bool), "shuffle", "true or false", shuffle)
-        check(max_size >= 1, "max_size", ">= 1", max_size)
+        check_count(max_size, "max_size", 1)
         self.shuffle = shuffle
         self.max_size = max_size
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from nasforge.strategies._bananas import PredictorMixin
 from nasforge.strategies._base import STRATEGIES
-from nasforge.strategies._history import check
+from nasforge.strategies._history import check, check_count
 from nasforge.strategies._local import LocalSearch
 
 __all__ = ["GuidedLocalSearch"]
@@ -51,12 +51,12 @@ class GuidedLocalSearch(PredictorMixin, LocalSearch):
         patience: int | None = 12,
     ) -> None:
         super().__init__(init=init, improvement="first")
-        check(refit >= 1, "refit", ">= 1", refit)
-        check(ensemble >= 1, "ensemble", ">= 1", ensemble)
-        check(epochs >= 1, "epochs", ">= 1", epochs)
-        check(pool >= 1, "pool", ">= 1", pool)
+        check_count(refit, "refit", 1)
+        check_count(ensemble, "ensemble", 1)
+        check_count(epochs, "epochs", 1)
+        check_count(pool, "pool", 1)
         check(restart in _RESTARTS, "restart", f"one of {', '.join(_RESTARTS)}", restart)
-        check(patience is None or patience >= 1, "patience", ">= 1 or None", patience)
+        check_count(patience, "patience", 1, optional=True)
         self.restart = restart
         self.patience = patience
         self.refit = refit

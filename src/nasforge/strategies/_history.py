@@ -7,12 +7,13 @@ proposal that was already told or is still pending, so a repeated evaluation (fr
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from nasforge.exceptions import ConfigError
 
-__all__ = ["History", "check", "worst"]
+__all__ = ["History", "check", "check_count", "worst"]
 
 _FRESH_TRIES = 50
 
@@ -21,6 +22,19 @@ def check(ok: bool, field: str, rule: str, value: Any) -> None:
     """Raise ``ConfigError('strategy.<field>: must be <rule>, got <value>')`` unless ``ok``."""
     if not ok:
         raise ConfigError(f"strategy.{field}: must be {rule}, got {value!r}")
+
+
+def check_count(
+    value: Any, field: str, least: int, most: int | None = None, rule: str | None = None, optional: bool = False
+) -> None:
+    """Like :func:`check` for a whole number in ``[least, most]`` (``None`` too when ``optional``): a float or
+    a bool passes a range check but fails later, inside numpy or a deque, far from the config key that caused it."""
+    if optional and value is None:
+        return
+    rule = rule or f">= {least}" + (" or None" if optional else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"strategy.{field}: must be an integer {rule}, got {value!r}")
+    check(least <= value and (most is None or value <= most), field, rule, value)
 
 
 def worst(score: float | None, floor: float) -> float:

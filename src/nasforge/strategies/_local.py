@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from nasforge.strategies._base import STRATEGIES, Strategy
-from nasforge.strategies._history import History, check
+from nasforge.strategies._history import History, check, check_count
 
 __all__ = ["LocalSearch"]
 
@@ -30,7 +30,7 @@ class LocalSearch(Strategy):
     name = "local"
 
     def __init__(self, init: int = 10, improvement: str = "first") -> None:
-        check(init >= 1, "init", ">= 1", init)
+        check_count(init, "init", 1)
         check(improvement in _IMPROVEMENTS, "improvement", f"one of {', '.join(_IMPROVEMENTS)}", improvement)
         self.init = init
         self.improvement = improvement

@@ -17,7 +17,7 @@ import numpy as np
 
 from nasforge.pareto import pareto_order
 from nasforge.strategies._base import STRATEGIES, Strategy
-from nasforge.strategies._history import check
+from nasforge.strategies._history import check, check_count
 
 __all__ = ["NSGA2"]
 
@@ -44,7 +44,7 @@ class NSGA2(Strategy):
     multi_objective: ClassVar[bool] = True
 
     def __init__(self, population: int = 30, crossover_rate: float = 0.9) -> None:
-        check(population >= 2, "population", ">= 2", population)
+        check_count(population, "population", 2)
         check(0 <= crossover_rate <= 1, "crossover_rate", "in [0, 1]", crossover_rate)
         self.population = population
         self.crossover_rate = crossover_rate

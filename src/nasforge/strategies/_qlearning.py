@@ -10,7 +10,7 @@ import numpy as np
 
 from nasforge.exceptions import InvalidArchitecture
 from nasforge.strategies._base import STRATEGIES, Strategy
-from nasforge.strategies._history import History, check
+from nasforge.strategies._history import History, check, check_count
 
 __all__ = ["QLearning"]
 
@@ -52,9 +52,9 @@ class QLearning(Strategy):
         check(0 <= gamma <= 1, "gamma", "in [0, 1]", gamma)
         check(0 <= epsilon_start <= 1, "epsilon_start", "in [0, 1]", epsilon_start)
         check(0 <= epsilon_end <= 1, "epsilon_end", "in [0, 1]", epsilon_end)
-        check(explore >= 0, "explore", ">= 0", explore)
-        check(decay >= 0, "decay", ">= 0", decay)
-        check(replay >= 0, "replay", ">= 0", replay)
+        check_count(explore, "explore", 0)
+        check_count(decay, "decay", 0)
+        check_count(replay, "replay", 0)
         check(state in _STATES, "state", f"one of {', '.join(_STATES)}", state)
         self.state = state
         self.lr = lr
