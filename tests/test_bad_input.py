@@ -30,6 +30,8 @@ TINY = "budget: {trials: 1}\ntrain: {epochs: 1}\n"
 FLAT = "data: {builtin: synthetic, kind: flat, n: 60, classes: 2}\n"
 X = np.random.default_rng(0).normal(size=(30, 4))
 Y = np.arange(30) % 3
+HUGE = np.where(np.arange(30) % 2 == 0, 1e308, -1e308)
+"""Targets at float64's limit: their mean and spread overflow."""
 CSV = "a,b,t\n" + "".join(f"{i},{i * 2},{i % 3}\n" for i in range(30))
 ONE_CLASS_CSV = "a,b,t\n" + "".join(f"{i},{i * 2},0\n" for i in range(30))
 
@@ -44,9 +46,9 @@ class Case:
     message: str
 
 
-def config(text: str) -> Callable[[Path], list[str]]:
+def config(text: str | bytes) -> Callable[[Path], list[str]]:
     def setup(folder: Path) -> list[str]:
-        (folder / "bad.yaml").write_text(text)
+        (folder / "bad.yaml").write_bytes(text.encode() if isinstance(text, str) else text)
         return ["search", "bad.yaml", "--quiet"]
 
     return setup
@@ -126,6 +128,26 @@ CASES = [
         "bad.yaml: the config is empty; it needs at least a data section (data: {builtin: digits})",
     ),
     Case(
+        "a config file that is not UTF-8 (Latin-1)",
+        config(b"data: {builtin: digits}\nname: caf\xe9\n"),
+        "bad.yaml: line 2 is not UTF-8 text (byte 0xe9); save the config as UTF-8",
+    ),
+    Case(
+        "a control character in the config",
+        config("data: {builtin: digits}\nname: a\x01b\n"),
+        "bad.yaml: line 2 is not valid YAML (character '\\x01' is not allowed)",
+    ),
+    Case(
+        "a date that does not exist (month 13)",
+        config("data: {builtin: digits}\nseed: 2020-13-01\n"),
+        "bad.yaml: line 2 is not valid YAML ('2020-13-01' is not a valid !!timestamp)",
+    ),
+    Case(
+        "a YAML tag on nothing",
+        config("data: {builtin: digits}\nseed: !!float\n"),
+        "bad.yaml: line 2 is not valid YAML ('' is not a valid !!float)",
+    ),
+    Case(
         "a config that is a list",
         config("- data\n"),
         "config: must be a mapping of sections (data, space, ...), got list",
@@ -139,6 +161,11 @@ CASES = [
         "a misspelt section (dta:)",
         config("dta: {builtin: digits}\n"),
         "dta: unknown field; did you mean 'data'? (allowed: name, seed, data, space,",
+    ),
+    Case(
+        "an unknown key holding a newline",
+        config('data: {builtin: digits}\n"a\\nb": 1\n'),
+        "'a\\nb': unknown field (allowed: name, seed, data, space,",
     ),
     Case(
         "a misspelt key in a section",
@@ -236,6 +263,16 @@ CASES = [
         config("data: {builtin: digits}\nspace: {depth: [4, 4], strides: [2], pool: [true]}\n"),
         "space: no chain of depth (4, 4) fits input shape [1, 8, 8] under min_receptive_field",
     ),
+    Case(
+        "a list where a built-in dataset's number goes",
+        config("data: {builtin: synthetic, classes: [3]}\n"),
+        "data.classes: must be a whole number >= 2, got [3]",
+    ),
+    Case(
+        "text where a built-in dataset's number goes",
+        config("data: {builtin: synthetic, noise: x}\n"),
+        "data.noise: must be a finite number >= 0, got 'x'",
+    ),
     # the data
     Case(
         "a data file that does not exist",
@@ -282,6 +319,36 @@ CASES = [
         "inf in y",
         data("x.npz", arrays(X=X, y=np.where(np.arange(30) == 3, np.inf, Y))),
         "x.npz: y has 1 NaN or infinite values",
+    ),
+    Case(
+        "X beyond float32's range",
+        data("x.npz", arrays(X=np.where(np.arange(30)[:, None] == 3, 1e39, X), y=Y)),
+        "x: X has 4 values beyond float32's range (magnitude over 3.4e38, e.g. 1e+39); nasforge trains in float32: "
+        "rescale X",
+    ),
+    Case(
+        "X that overflows float32 once standardised",
+        data("x.npz", arrays(X=np.where(np.arange(30)[:, None] < 27, 3e38, -3e38), y=Y)),
+        "x.npz: X from -3e+38 to 3e+38 overflows float32 once standardised by the training part's mean and spread "
+        "(3 values beyond 3.4e38); rescale it to a narrower range",
+    ),
+    Case(
+        "regression targets at float64's limit",
+        data("x.npz", arrays(X=X, y=HUGE), ", task: regression"),
+        "x.npz: regression targets from -1e+308 to 1e+308 overflow float64 when standardised (their mean or spread "
+        "over the training part is not finite); rescale them so that they differ by less than 1e154",
+    ),
+    Case(
+        "too few samples to split",
+        data("x.npz", arrays(X=X[:2], y=np.array([0.5, 1.5]))),
+        "x.npz: 2 samples are too few for valid=0.2, test=0.2: train, validation and test would get 0, 1 and 1; "
+        "each needs at least one sample",
+    ),
+    Case(
+        "too few groups for the fractions",
+        data("x.npz", arrays(X=X[:22], y=Y[:22] + 0.5, groups=np.arange(22) % 3), ", valid: 0.5"),
+        "x.npz: 3 groups are too few for valid=0.5, test=0.2: train, validation and test would get 0, 2 and 1; "
+        "each needs at least one group",
     ),
     Case(
         "labels of one class only",

@@ -133,3 +133,77 @@ def test_the_final_and_latency_sections_reach_the_search():
 
     parts = components_from_config(parse_config({**DIGITS, "final": {"front": 3}, "latency": {"batch": 16}}))
     assert (parts["front"], parts["latency_batch"]) == (3, 16)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            "data: {builtin: digits}\nseed: 2020-13-01\n",
+            "line 2 is not valid YAML ('2020-13-01' is not a valid !!timestamp)",
+        ),
+        ("data: {builtin: digits}\nseed: !!float\n", "line 2 is not valid YAML ('' is not a valid !!float)"),
+        ("!!int\n", "line 1 is not valid YAML ('' is not a valid !!int)"),
+        ("data: {builtin: digits}\nx: !!bool\n", "line 2 is not valid YAML ('' is not a valid !!bool)"),
+        ("x: !!timestamp\n", "line 1 is not valid YAML ('' is not a valid !!timestamp)"),
+        ("!!float =x\n", "line 1 is not valid YAML ('=x' is not a valid !!float)"),
+        ("data: {builtin: digits}\nname: a\x00b\n", "line 2 is not valid YAML (character '\\x00' is not allowed)"),
+    ],
+)
+def test_values_yaml_cannot_convert_are_config_errors_with_their_line(tmp_path, text, where):
+    """PyYAML's constructors raise ValueError, IndexError, KeyError or AttributeError for these, and its reader a
+    two-line message for a control character."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: {where}"
+
+
+def test_a_config_that_is_not_utf8_names_its_line(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("data: {builtin: digits}\n# café\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == f"{path}: line 2 is not UTF-8 text (byte 0xe9); save the config as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({**DIGITS, "a\nb": 1}, "'a\\nb': unknown field (allowed: name, seed,"),
+        ({**DIGITS, "budget": {"max trials": 1}}, "budget.'max trials': unknown field; did you mean 'trials'?"),
+        ({"data": {"path": "x.npz", "a\rb": 1}}, "data: unexpected option(s) 'a\\rb' for a file (allowed: path,"),
+    ],
+)
+def test_keys_that_are_not_plain_words_are_quoted_in_one_line(raw, message):
+    with pytest.raises(ConfigError) as raised:
+        parse_config(raw)
+    assert str(raised.value).startswith(message) and len(str(raised.value).splitlines()) == 1
+
+
+def test_unknown_parameters_that_are_not_plain_words_are_quoted():
+    with pytest.raises(ConfigError, match=r"^space\.'de\\npth': unknown parameter; did you mean 'depth'\? \(allowed"):
+        make_space({"type": "chain", "de\npth": 2}, (1, 8, 8))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: make_space({"type": 5}, (3,)),
+            "space type must be a name (a string), got 5 (choose from cell, chain)",
+        ),
+        (lambda: make_space({"type": [1]}, (3,)), "space type must be a name (a string), got [1] (choose from cell,"),
+        (lambda: make_strategy({"name": None}), "strategy must be a name (a string), got None (choose from bananas,"),
+    ],
+    ids=["a number", "a list", "None"],
+)
+def test_a_component_name_that_is_not_a_string_is_a_config_error(make, message):
+    """The Python API passes names through unchecked; the registry refuses them (difflib and hashing would not)."""
+    from nasforge.spaces import SPACES
+
+    with pytest.raises(ConfigError) as raised:
+        make()
+    assert str(raised.value).startswith(message)
+    assert [1] not in SPACES and 5 not in SPACES and "chain" in SPACES

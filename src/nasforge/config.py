@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.objective import TASK_METRICS, Objective
+from nasforge.registry import Registry, shown
 
 __all__ = ["Config", "ExecutorConfig", "check_params", "load_config", "parse_config", "parse_executor"]
 
@@ -64,7 +65,8 @@ class DataConfig(BaseModel):
             unexpected = sorted(self.model_extra)
             allowed = [name for name in DataConfig.model_fields if name != "builtin"]
             raise ValueError(
-                f"unexpected option(s) {', '.join(unexpected)} for a file{_did_you_mean(unexpected[0], allowed)} "
+                f"unexpected option(s) {', '.join(map(shown, unexpected))} for a file"
+                f"{_did_you_mean(unexpected[0], allowed)} "
                 f"(allowed: {', '.join(allowed)})"
             )
         if self.valid + self.test >= 1:
@@ -88,18 +90,23 @@ class _OpenSection(BaseModel):
         return dict(self.model_extra or {})
 
 
+def _check_registered(registry: Registry[Any], name: str) -> str:
+    """``name`` if ``registry`` holds it. Space and strategy names are checked while the config is parsed, so that a
+    typo names its field (``space.type``, ``strategy.name``: pydantic prefixes the location) before any data loads."""
+    if name not in registry:
+        raise ValueError(registry.unknown_message(name))
+    return name
+
+
 class SpaceConfig(_OpenSection):
     type: str = "chain"
 
     @field_validator("type")
     @classmethod
     def _registered(cls, name: str) -> str:
-        """Checked here so that a typo names ``space.type`` before any data loads."""
         from nasforge.spaces import SPACES
 
-        if name not in SPACES:
-            raise ValueError(SPACES.unknown_message(name))
-        return name
+        return _check_registered(SPACES, name)
 
 
 class StrategyConfig(_OpenSection):
@@ -108,12 +115,9 @@ class StrategyConfig(_OpenSection):
     @field_validator("name")
     @classmethod
     def _registered(cls, name: str) -> str:
-        """Checked here so that a typo names ``strategy.name`` before any data loads."""
         from nasforge.strategies import STRATEGIES
 
-        if name not in STRATEGIES:
-            raise ValueError(STRATEGIES.unknown_message(name))
-        return name
+        return _check_registered(STRATEGIES, name)
 
 
 class TrainConfig(_OpenSection):
@@ -273,7 +277,7 @@ def _one_line(error: ValidationError) -> str:
     key (``dta:``) is also reported missing, and the typo is what the user has to fix."""
     errors = error.errors()
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    where = ".".join(str(p) for p in first["loc"]) or "config"
+    where = ".".join(map(shown, first["loc"])) or "config"
     kind, ctx = first["type"], first.get("ctx", {})
     got = f", got {first['input']!r}" if "input" in first and kind != "missing" else ""
     if kind == "missing":
@@ -329,15 +333,42 @@ def parse_executor(raw: Any) -> ExecutorConfig:
         raise ConfigError(_one_line(exc)) from None
 
 
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a scalar its constructors cannot convert (``seed: 2020-13-01``, a date
+    with month 13; ``x: !!float``, a tag on nothing) is a ``ConstructorError`` at that node, with its line, like
+    every other YAML mistake. PyYAML itself lets the constructors' ValueError, IndexError, KeyError,
+    AttributeError or TypeError escape, without a line."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError):
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise yaml.constructor.ConstructorError(
+                problem=f"{node.value!r} is not a valid {tag}", problem_mark=node.start_mark
+            ) from None
+
+
 def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config; its ``name`` defaults to the file's stem."""
+    """Read and validate a YAML config (UTF-8, as YAML files are); its ``name`` defaults to the file's stem."""
     path = Path(path)
     try:
-        text = path.read_text()
+        content = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config ({exc.strerror})") from None
     try:
-        raw = yaml.safe_load(text)
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"{path}: line {line} is not UTF-8 text (byte {content[exc.start]:#04x}); save the config as UTF-8"
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=_ConfigLoader)
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML says where as a position, on a second line
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"character {chr(exc.character)!r} is not allowed"
+        raise ConfigError(f"{path}: line {line} is not valid YAML ({problem})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -355,8 +386,8 @@ def check_params(section: str, factory: Callable[..., Any], params: Mapping[str,
     accepted = [p for p in inspect.signature(factory).parameters if p != "self" and p not in fixed]
     for key in params:
         if key not in accepted:
-            hint = _did_you_mean(str(key), accepted)
-            raise ConfigError(f"{section}.{key}: unknown parameter{hint} (allowed: {', '.join(accepted) or 'none'})")
+            hint = f"{_did_you_mean(str(key), accepted)} (allowed: {', '.join(accepted) or 'none'})"
+            raise ConfigError(f"{section}.{shown(key)}: unknown parameter{hint}")
     try:
         return factory(**params, **fixed)
     except NasforgeError as exc:

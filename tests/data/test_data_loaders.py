@@ -138,6 +138,16 @@ def test_csv_errors(tmp_path: Path, text: str, target: str, message: str) -> Non
         ({"path": "x.csv"}, "data.target: name the label column of x.csv"),
         ({}, "data: give exactly one of 'builtin' (e.g. digits) or 'path' (a .npz or .csv file)"),
         ({"builtin": "digits", "n": 3}, "data: unexpected option(s) n for builtin 'digits' (it takes no options)"),
+        (
+            {"builtin": "synthetic", "a\nb": 1, 5: 1},
+            "data: unexpected option(s) 5, 'a\\nb' for builtin 'synthetic' (options: classes, kind, n, noise, seed, "
+            "shape)",
+        ),
+        (
+            {"path": "x.npz", "a\nb": 1},
+            "data: unexpected option(s) 'a\\nb' for a file (allowed: target, text, group, task, tokenizer, vocab_size, "
+            "input)",
+        ),
     ],
 )
 def test_load_spec_errors(spec: dict[str, object], message: str) -> None:
@@ -165,3 +175,83 @@ def test_data_and_trainer_modules_import_neither_torch_nor_sklearn() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"classes": [3]}, "data.classes: must be a whole number >= 2, got [3]"),
+        ({"classes": 2.5}, "data.classes: must be a whole number >= 2, got 2.5"),
+        ({"n": True}, "data.n: must be a whole number >= 1, got True"),
+        ({"n": 2}, "data.n: must be >= classes (3), so that every class has a sample, got 2"),
+        ({"seed": -1}, "data.seed: must be a whole number >= 0, got -1"),
+        ({"noise": "x"}, "data.noise: must be a finite number >= 0, got 'x'"),
+        ({"noise": float("inf")}, "data.noise: must be a finite number >= 0, got inf"),
+        ({"kind": [1]}, "data.kind: must be one of flat, sequence, image, got [1]"),
+        (
+            {"shape": 1.5},
+            "data.shape: must be [channels, height, width] for image input (channels >= 1, height >= 1, width >= 1), "
+            "got 1.5",
+        ),
+        (
+            {"kind": "sequence", "shape": [1, 1]},
+            "data.shape: must be [channels, length] for sequence input (channels >= 1, length >= 2), got [1, 1]",
+        ),
+        ({"kind": "flat", "shape": ["8"]}, "data.shape: must be [features] for flat input (features >= 1), got ['8']"),
+        (
+            {"kind": "flat", "shape": [10**6]},
+            "data: n x shape is 24 x [1000000] = 2.4e+07 numbers; a synthetic dataset holds at most 1e+07",
+        ),
+    ],
+)
+def test_synthetic_options_of_the_wrong_type_are_data_errors(options: dict[str, object], message: str) -> None:
+    """The config hands a built-in dataset's options over as YAML wrote them; numpy would fail on them far away."""
+    with pytest.raises(DataError) as err:
+        load({"builtin": "synthetic", "n": 24, **options})
+    assert str(err.value) == message
+
+
+def test_synthetic_takes_whole_floats_as_the_numbers_they_are() -> None:
+    assert load({"builtin": "synthetic", "kind": "flat", "n": 24.0, "classes": 2.0}).num_classes == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"n": "many"}, "data.n: must be a whole number >= 4, got 'many'"),
+        ({"min_words": 9, "max_words": 8}, "data.max_words: must be a whole number >= 9, got 8"),
+    ],
+)
+def test_word_order_options_are_checked(options: dict[str, object], message: str) -> None:
+    with pytest.raises(DataError) as err:
+        load({"builtin": "word_order", **options})
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("y", "classes"),
+    [
+        (np.array([1e19, 2e19, 3e19] * 2), ("1e+19", "2e+19", "3e+19")),  # beyond int64: once all one class
+        (np.array(["4e280", "1", "2"] * 2), ("1", "2", "4e280")),  # once an OverflowError
+        (np.array(["9007199254740993", "9007199254740992"] * 3), ("9007199254740992", "9007199254740993")),
+    ],
+    ids=["floats beyond int64", "text beyond int64", "text beyond exact floats"],
+)
+def test_whole_number_labels_too_large_for_ids_stay_apart_as_text(
+    tmp_path: Path, y: np.ndarray, classes: tuple[str, ...]
+) -> None:
+    path = tmp_path / "x.npz"
+    np.savez(path, X=np.zeros((len(y), 2)), y=y)
+    ds = load_npz(path)
+    assert ds.task == "classification" and ds.classes == classes
+    assert [ds.classes[i] for i in ds.y] == [str(v) for v in y.tolist()]
+
+
+def test_x_beyond_float32_is_named_as_such_not_as_nan() -> None:
+    """X is cast to float32, where 1e39 is infinite: the file holds no NaN or infinity, so say what it does hold."""
+    with pytest.raises(DataError) as err:
+        Dataset("big", np.full((30, 3), 1e39), np.arange(30) % 3, ("a", "b", "c"))
+    assert str(err.value) == (
+        "big: X has 90 values beyond float32's range (magnitude over 3.4e38, e.g. 1e+39); "
+        "nasforge trains in float32: rescale X"
+    )

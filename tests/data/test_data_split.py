@@ -79,3 +79,68 @@ def test_describe_is_plain_data() -> None:
     d = split(synthetic("image", n=60), seed=0).describe()
     assert d["sizes"] == {"train": 36, "valid": 12, "test": 12} and d["input_kind"] == "image"
     assert len(d["scaler"]["mean"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("dataset", "valid", "message"),
+    [
+        (
+            Dataset("r", np.zeros((2, 3)), np.array([0.5, 1.5]), task="regression"),
+            0.2,
+            "r: 2 samples are too few for valid=0.2, test=0.2: train, validation and test would get 0, 1 and 1; "
+            "each needs at least one sample",
+        ),
+        (
+            Dataset("r", np.zeros((3, 3)), np.array([0.5, 1.5, 2.5]), task="regression"),
+            0.5,
+            "r: 3 samples are too few for valid=0.5, test=0.2: train, validation and test would get 0, 2 and 1; "
+            "each needs at least one sample",
+        ),
+        (
+            Dataset("g", np.zeros((22, 3)), np.arange(22) % 2, ("a", "b"), groups=np.arange(22) % 3),
+            0.5,
+            "g: 3 groups are too few for valid=0.5, test=0.2: train, validation and test would get 0, 2 and 1; "
+            "each needs at least one group",
+        ),
+        (
+            Dataset("g", np.zeros((20, 3)), np.arange(20) % 2, ("a", "b"), groups=np.arange(20) % 2),
+            0.2,
+            "g: 2 groups are too few for valid=0.2, test=0.2: train, validation and test would get 0, 1 and 1; "
+            "each needs at least one group",
+        ),
+        (  # the training part too is short of a class: once sklearn's message inside "cannot split stratified"
+            Dataset("c", np.zeros((12, 2)), np.arange(12) % 3, ("a", "b", "c")),
+            0.6,
+            "c: 12 samples are too few for 3 classes for valid=0.6, test=0.2: train, validation and test would get "
+            "2, 7 and 3; each needs at least one sample per class",
+        ),
+    ],
+    ids=["regression of 2", "regression with valid=0.5", "3 groups with valid=0.5", "2 groups", "train short"],
+)
+def test_a_split_that_would_leave_a_part_empty_says_how_many_each_gets(
+    dataset: Dataset, valid: float, message: str
+) -> None:
+    """Counted before splitting, as sklearn counts (the test part rounded up, then validation within the rest);
+    sklearn's own error ("With n_samples=1, test_size=0.25 ...") used to escape."""
+    with pytest.raises(DataError) as err:
+        split(dataset, seed=0, valid=valid)
+    assert str(err.value) == message
+
+
+def test_regression_targets_whose_spread_overflows_float64_are_refused() -> None:
+    """Their mean and spread overflow: every standardised training target would be NaN, silently."""
+    y = np.where(np.arange(20) % 2 == 0, 1e308, -1e308)
+    with pytest.raises(DataError, match=r"^r: regression targets from -1e\+308 to 1e\+308 overflow float64 when"):
+        split(Dataset("r", np.random.default_rng(0).normal(size=(20, 3)), y, task="regression"), seed=0)
+    assert split(Dataset("r", np.zeros((20, 1)), y / 1e160, task="regression"), seed=0).target.std > 0
+
+
+def test_values_that_overflow_float32_once_standardised_are_refused() -> None:
+    """Inputs near float32's limit, and a target far outside a training part that does not vary (standardised
+    with a spread of 1), overflow float32; they used to become infinite training or validation values."""
+    X = np.where(np.arange(20)[:, None] < 18, 3e38, -3e38).astype(np.float32)
+    with pytest.raises(DataError, match=r"^x: X from -3e\+38 to 3e\+38 overflows float32 once standardised"):
+        split(Dataset("x", X, np.arange(20) % 2, ("a", "b")), seed=0)
+    y = np.r_[np.zeros(19), 1e200]
+    with pytest.raises(DataError, match=r"^r: the target from 0 to 1e\+200 overflows float32 once standardised"):
+        split(Dataset("r", np.random.default_rng(0).normal(size=(20, 2)), y, task="regression"), seed=0)

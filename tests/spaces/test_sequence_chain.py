@@ -11,17 +11,29 @@ import torch
 from nasforge.exceptions import ConfigError, InvalidArchitecture
 from nasforge.export import export_model
 from nasforge.spaces import ChainSpace
+from nasforge.spaces._chain_fit import SHORT_TEXT
 from nasforge.testing import check_space
 
 TOKENS, VOCAB = (12,), 30
+EVERY_OP = ("conv", "gru", "lstm", "attention")  # a short text's defaults leave attention out
 READOUTS = ("mean", "max", "last", "attention")
 
 
 def test_token_space_honours_the_contract() -> None:
     space = ChainSpace(TOKENS, vocab_size=VOCAB)
     assert space.kind == "tokens" and {"embed", "readout"} <= {d.name for d in space.decisions}
-    assert set(space.ops) == {"conv", "gru", "lstm", "attention"}
     check_space(space, TOKENS, seed=0, builds=4)
+    long = ChainSpace((SHORT_TEXT + 1,), vocab_size=VOCAB)
+    check_space(long, (SHORT_TEXT + 1,), seed=0, builds=2)
+
+
+def test_short_texts_get_recurrent_and_conv_defaults_and_long_ones_attention_too() -> None:
+    short = ChainSpace((SHORT_TEXT,), vocab_size=VOCAB)
+    assert set(short.ops) == {"conv", "gru", "lstm"} and short.depth == (1, 2)
+    assert set(short.readouts) == {"max", "attention"}
+    long = ChainSpace((SHORT_TEXT + 1,), vocab_size=VOCAB)
+    assert set(long.ops) == {"conv", "gru", "lstm", "attention"} and long.depth == (0, 3)
+    assert set(long.readouts) == {"mean", "max", "attention"}
 
 
 def test_numeric_sequences_may_choose_recurrent_and_attention_layers() -> None:
@@ -45,6 +57,8 @@ def test_padding_never_changes_a_prediction(arch: str) -> None:
     space = ChainSpace(
         TOKENS,
         vocab_size=VOCAB,
+        ops=EVERY_OP,
+        depth=(0, 3),
         widths=(8, 16),
         embed=(8, 16),
         readout=READOUTS,
@@ -66,7 +80,7 @@ def test_padding_never_changes_a_prediction(arch: str) -> None:
 
 @pytest.mark.parametrize("op", ["gru(16,bi)", "lstm(16)", "attention(16,h2)"])
 def test_each_sequence_op_exports_and_verifies_in_onnxruntime(op: str, tmp_path: Path) -> None:
-    space = ChainSpace(TOKENS, vocab_size=VOCAB, widths=(16,), embed=(8,), readout=READOUTS)
+    space = ChainSpace(TOKENS, vocab_size=VOCAB, ops=EVERY_OP, widths=(16,), embed=(8,), readout=READOUTS)
     torch.manual_seed(0)
     model = space.build(f"embed(8)>{op}>readout(max)", TOKENS, 2).eval()
     result = export_model(model, TOKENS, tmp_path, stem=op.split("(")[0])
@@ -78,7 +92,9 @@ def test_each_sequence_op_exports_and_verifies_in_onnxruntime(op: str, tmp_path:
 
 
 def test_invalid_sequence_layers_are_rejected_with_the_reason() -> None:
-    space = ChainSpace(TOKENS, vocab_size=VOCAB, widths=(30, 32), heads=(4,))
+    space = ChainSpace(
+        TOKENS, vocab_size=VOCAB, ops=EVERY_OP, depth=(0, 3), widths=(30, 32), heads=(4,), readout=READOUTS
+    )
     with pytest.raises(InvalidArchitecture, match="width 30 is not divisible by its 4 heads"):
         space.from_string("embed(32)>attention(30,h4)")
     with pytest.raises(InvalidArchitecture, match="embed None is not in this space"):

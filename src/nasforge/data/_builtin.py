@@ -5,7 +5,9 @@ sklearn is imported inside the loaders, so that importing nasforge (``--help``, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import TypeGuard
 
 import numpy as np
 
@@ -17,6 +19,34 @@ __all__ = ["DATASETS", "breast_cancer", "diabetes", "digits", "synthetic", "wine
 
 DATASETS: Registry[Dataset] = Registry("dataset")
 """Built-in datasets by the name a config's ``data.builtin`` uses."""
+
+
+def _is_whole(value: object, least: int) -> TypeGuard[int | float | np.integer | np.floating]:
+    """Whether ``value`` is a whole number of at least ``least``: ``3`` or ``3.0``, not a bool, ``2.5`` or ``"3"``."""
+    whole = isinstance(value, (int, np.integer)) or (
+        isinstance(value, (float, np.floating)) and float(value).is_integer()
+    )
+    return whole and not isinstance(value, bool) and value >= least
+
+
+def whole_option(name: str, value: object, least: int) -> int:
+    """A built-in dataset's whole-number option ``data.<name>``, at least ``least``. The config hands options over
+    as YAML wrote them, so a list, a string or a fraction arrives here; numpy would refuse it far from its name."""
+    if _is_whole(value, least):
+        return int(value)
+    raise DataError(f"data.{name}: must be a whole number >= {least}, got {value!r}")
+
+
+def real_option(name: str, value: object, low: float, high: float = math.inf) -> float:
+    """A built-in dataset's real option ``data.<name>``, finite and in ``[low, high]``, checked for the same reason."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not (math.isfinite(value) and low <= value <= high)
+    ):
+        allowed = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
+        raise DataError(f"data.{name}: must be a finite number {allowed}, got {value!r}")
+    return float(value)
 
 
 @DATASETS.register("digits")
@@ -48,6 +78,15 @@ def wine() -> Dataset:
 
 
 _DEFAULT_SHAPES: dict[str, tuple[int, ...]] = {"flat": (16,), "sequence": (1, 64), "image": (1, 8, 8)}
+_SHAPE_AXES: dict[str, dict[str, int]] = {
+    "flat": {"features": 1},
+    "sequence": {"channels": 1, "length": 2},  # the motif is at least 2 long
+    "image": {"channels": 1, "height": 1, "width": 1},
+}
+"""A sample's axes for each kind, with the least size each may have."""
+_MOST_VALUES = 10**7
+"""The most numbers a synthetic dataset holds (n times a sample's size; 80 MB while it is generated), so that a
+mistyped ``n`` or ``shape`` is refused instead of exhausting memory or running for minutes."""
 
 
 @DATASETS.register("synthetic")
@@ -69,14 +108,19 @@ def synthetic(
     >>> synthetic("sequence", n=30, classes=3).input_shape
     (1, 64)
     """
-    if kind not in _DEFAULT_SHAPES:
-        raise DataError(f"synthetic: kind must be one of {', '.join(_DEFAULT_SHAPES)}, got {kind!r}")
-    if classes < 2 or n < classes:
-        raise DataError(f"synthetic: need classes >= 2 and n >= classes, got n={n}, classes={classes}")
-    sample_shape = tuple(int(d) for d in (shape or _DEFAULT_SHAPES[kind]))
-    if len(sample_shape) != len(_DEFAULT_SHAPES[kind]):
-        raise DataError(f"synthetic: a {kind} sample shape has {len(_DEFAULT_SHAPES[kind])} dims, got {shape}")
-    rng = np.random.default_rng(seed)
+    if not isinstance(kind, str) or kind not in _DEFAULT_SHAPES:
+        raise DataError(f"data.kind: must be one of {', '.join(_DEFAULT_SHAPES)}, got {kind!r}")
+    classes, n = whole_option("classes", classes, 2), whole_option("n", n, 1)
+    if n < classes:
+        raise DataError(f"data.n: must be >= classes ({classes}), so that every class has a sample, got {n}")
+    noise = real_option("noise", noise, 0.0)
+    sample_shape = _DEFAULT_SHAPES[kind] if shape is None else _sample_shape(kind, shape)
+    if n * math.prod(sample_shape) > _MOST_VALUES:
+        raise DataError(
+            f"data: n x shape is {n} x {list(sample_shape)} = {n * math.prod(sample_shape):.3g} numbers; "
+            f"a synthetic dataset holds at most {_MOST_VALUES:.0e}"
+        )
+    rng = np.random.default_rng(whole_option("seed", seed, 0))
     y = np.arange(n) % classes
     rng.shuffle(y)
     X = rng.normal(0.0, noise, size=(n, *sample_shape))
@@ -93,6 +137,16 @@ def synthetic(
             window += tuple(slice(s, s + m) for s, m in zip(start, motif_shape, strict=True))
             X[window] += motifs[label]
     return Dataset(f"synthetic-{kind}", X, y, tuple(f"c{k}" for k in range(classes)))
+
+
+def _sample_shape(kind: str, shape: object) -> tuple[int, ...]:
+    """``data.shape`` of a ``kind`` sample: one whole number per axis, each at least its axis's least size."""
+    axes = _SHAPE_AXES[kind]
+    sizes = list(shape) if isinstance(shape, (list, tuple)) else []
+    if len(sizes) != len(axes) or not all(_is_whole(d, least) for d, least in zip(sizes, axes.values(), strict=True)):
+        least = ", ".join(f"{axis} >= {size}" for axis, size in axes.items())
+        raise DataError(f"data.shape: must be [{', '.join(axes)}] for {kind} input ({least}), got {shape!r}")
+    return tuple(int(d) for d in sizes)
 
 
 @DATASETS.register("diabetes")
@@ -166,9 +220,9 @@ def word_order(n: int = 2000, seed: int = 0, min_words: int = 8, max_words: int 
     >>> ds.input_kind, ds.classes
     ('text', ('after_first', 'before_first'))
     """
-    if n < 4 or not 2 <= min_words <= max_words:
-        raise DataError(f"word_order: need n >= 4 and 2 <= min_words <= max_words, got {n}, {min_words}, {max_words}")
-    rng = np.random.default_rng(seed)
+    n, min_words = whole_option("n", n, 4), whole_option("min_words", min_words, 2)
+    max_words = whole_option("max_words", max_words, min_words)
+    rng = np.random.default_rng(whole_option("seed", seed, 0))
     y = np.arange(n) % 2
     rng.shuffle(y)
     texts = []

@@ -23,6 +23,7 @@ InputKind = Literal["flat", "sequence", "image", "tokens", "text"]
 Task = Literal["classification", "regression"]
 INPUT_KINDS: dict[int, InputKind] = {1: "flat", 2: "sequence", 3: "image"}
 TASKS = ("classification", "regression")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def input_kind_of(shape: tuple[int, ...]) -> InputKind:
@@ -113,12 +114,18 @@ class Dataset:
                     f"0 is padding), got {X.min()}..{X.max()}"
                 )
             return np.ascontiguousarray(X, dtype=np.int64)
-        X = np.ascontiguousarray(X, dtype=np.float32)
         input_kind_of(X.shape[1:])
         bad = int(np.count_nonzero(~np.isfinite(X)))
         if bad:
             raise DataError(f"{self.name}: X has {bad} NaN or infinite values")
-        return X
+        if X.dtype.kind == "f" and X.dtype.itemsize > 4:  # narrower floats and every integer fit float32
+            big = X[np.abs(X) > _FLOAT32_MAX]  # checked before the cast, which would make them infinite
+            if big.size:
+                raise DataError(
+                    f"{self.name}: X has {big.size} values beyond float32's range (magnitude over 3.4e38, "
+                    f"e.g. {big[0]:g}); nasforge trains in float32: rescale X"
+                )
+        return np.ascontiguousarray(X, dtype=np.float32)
 
     def __len__(self) -> int:
         return len(self.y)

@@ -28,6 +28,7 @@ import numpy as np
 from nasforge.data._builtin import DATASETS
 from nasforge.data._dataset import TASKS, Dataset, Task
 from nasforge.exceptions import DataError
+from nasforge.registry import shown
 
 __all__ = ["load", "load_csv", "load_npz"]
 
@@ -35,6 +36,9 @@ _MISSING = {"", "na", "nan", "null", "none", "?"}
 _ZIP_MAGIC = b"PK\x03\x04"
 """How every zip file, and so every ``.npz``, begins."""
 _FILE_OPTIONS = ("target", "text", "group", "task", "tokenizer", "vocab_size", "input")
+_EXACT = 2.0**53
+"""Below this, float64 holds every whole number exactly. Whole-number labels this large or larger are kept as their
+text: as numbers, two of them could round to one id (``4e280`` does not even fit int64), and two classes merge."""
 
 
 def _target(
@@ -61,12 +65,14 @@ def _target(
 
 
 def encode_labels(values: Sequence[Any] | np.ndarray, where: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Map raw labels to ids ``0..K-1`` keeping their names; numbers sort numerically, text alphabetically."""
+    """Map raw labels to ids ``0..K-1`` keeping their names; numbers sort numerically, text alphabetically (and
+    whole numbers from ``_EXACT`` up are kept as text, so that no two of them merge)."""
     raw = np.asarray(values)
     if raw.dtype.kind == "f":  # finite: _target refused NaN and infinite values
         if not np.all(raw == np.round(raw)):
             raise DataError(f"{where}: labels are not whole numbers; for real values set task: regression")
-        raw = raw.astype(np.int64)
+        if np.all(np.abs(raw) < _EXACT):
+            raw = raw.astype(np.int64)
     if raw.dtype.kind in "iub":
         names, y = np.unique(raw, return_inverse=True)
         return y.astype(np.int64), tuple(str(v) for v in names)
@@ -75,7 +81,7 @@ def encode_labels(values: Sequence[Any] | np.ndarray, where: str) -> tuple[np.nd
     if missing:
         raise DataError(f"{where}: labels have {missing} missing values")
     numbers = [_number(t) for t in text]
-    if all(v is not None and v == int(v) for v in numbers):
+    if all(v is not None and v == int(v) and abs(v) < _EXACT for v in numbers):
         return encode_labels(np.asarray(numbers, dtype=np.int64), where)
     labels = sorted(set(text))
     index = {name: i for i, name in enumerate(labels)}
@@ -267,11 +273,9 @@ def _load(spec: dict[str, Any]) -> Dataset:
     if "builtin" in spec:
         return _builtin(str(spec.pop("builtin")), spec)
     path = Path(str(spec.pop("path")))
-    unknown = sorted(set(spec) - set(_FILE_OPTIONS))
+    unknown = _unknown(spec, _FILE_OPTIONS)
     if unknown:
-        raise DataError(
-            f"data: unexpected option(s) {', '.join(unknown)} for a file (allowed: {', '.join(_FILE_OPTIONS)})"
-        )
+        raise DataError(f"data: unexpected option(s) {unknown} for a file (allowed: {', '.join(_FILE_OPTIONS)})")
     suffix = ".csv" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
     if suffix == ".npz":
         wrong = sorted(set(spec) & {"target", "text", "group", "tokenizer"})
@@ -294,9 +298,15 @@ def _builtin(name: str, options: dict[str, Any]) -> Dataset:
     if name not in DATASETS:
         raise DataError(f"data.builtin: {DATASETS.unknown_message(name)}")
     factory = DATASETS.get(name)
-    allowed = set(inspect.signature(factory).parameters)
-    unknown = sorted(set(options) - allowed)
+    allowed = list(inspect.signature(factory).parameters)
+    unknown = _unknown(options, allowed)
     if unknown:
         hint = f" (options: {', '.join(sorted(allowed))})" if allowed else " (it takes no options)"
-        raise DataError(f"data: unexpected option(s) {', '.join(unknown)} for builtin {name!r}{hint}")
+        raise DataError(f"data: unexpected option(s) {unknown} for builtin {name!r}{hint}")
     return factory(**options)
+
+
+def _unknown(options: Mapping[Any, Any], allowed: Sequence[str]) -> str:
+    """The options not in ``allowed``, as a message lists them: sorted as text (the Python API may pass keys that
+    are not strings) and quoted where they are not plain words (a newline in a key would break the line)."""
+    return ", ".join(shown(key) for key in sorted(set(options) - set(allowed), key=str))

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from nasforge.data._builtin import DATASETS
+from nasforge.data._builtin import DATASETS, real_option, whole_option
 from nasforge.data._dataset import Dataset
-from nasforge.exceptions import DataError
 
 __all__ = ["glyphs"]
 
@@ -107,11 +106,9 @@ def glyphs(n: int = 5000, size: int = 28, seed: int = 0, jitter: float = 0.06) -
     >>> ds.input_shape, ds.num_classes
     ((1, 16, 16), 10)
     """
-    if n < 10 or size < 8:
-        raise DataError(f"glyphs: need n >= 10 and size >= 8, got n={n}, size={size}")
-    if not 0.0 <= jitter <= 0.3:
-        raise DataError(f"glyphs: jitter must lie in [0, 0.3], got {jitter}")
-    rng = np.random.default_rng(seed)
+    n, size = whole_option("n", n, 10), whole_option("size", size, 8)
+    jitter = real_option("jitter", jitter, 0.0, 0.3)
+    rng = np.random.default_rng(whole_option("seed", seed, 0))
     y = np.sort(np.arange(n) % 10)
     X = np.stack([_draw(int(label), size, rng, jitter) for label in y])[:, None]
     return Dataset(f"glyphs{size}", X, y, tuple(str(k) for k in range(10)))

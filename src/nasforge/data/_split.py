@@ -12,6 +12,7 @@ stratify); and when the data has ``groups`` (rows of one speech, patient or user
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,9 +66,19 @@ class TargetScaler:
     std: float
 
     @classmethod
-    def fit(cls, y: np.ndarray) -> TargetScaler:
-        std = float(y.std())
-        return cls(float(y.mean()), std if std > 1e-12 else 1.0)
+    def fit(cls, y: np.ndarray, where: str = "data") -> TargetScaler:
+        """Fitted on ``y`` (the training part); refused when float64 cannot hold their mean or spread (targets near
+        its limit: squared deviations overflow beyond about 1e154), where every standardised target would be NaN
+        or 0. ``where`` names the data in the message."""
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow shows in the result, refused below
+            mean, std = float(y.mean()), float(y.std())
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            raise DataError(
+                f"{where}: regression targets from {y.min():g} to {y.max():g} overflow float64 when standardised "
+                "(their mean or spread over the training part is not finite); rescale them so that they differ by "
+                "less than 1e154"
+            )
+        return cls(mean, std if std > 1e-12 else 1.0)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         return ((y - self.mean) / self.std).astype(np.float32)
@@ -190,10 +201,10 @@ def split(dataset: Dataset, seed: int, valid: float = 0.2, test: float = 0.2) ->
         X, vocab_size = tokenizer.encode(X.tolist()), tokenizer.vocab_size
     elif dataset.input_kind != "tokens":
         scaler = Scaler.fit(X[train_idx])
-        X = scaler.transform(X)
+        X = _standardised(X, scaler, _where(dataset), "X")
     if dataset.task == "regression":
-        target = TargetScaler.fit(y[train_idx])
-        y = target.transform(y)
+        target = TargetScaler.fit(y[train_idx], _where(dataset))
+        y = _standardised(y, target, _where(dataset), "the target")
     return Splits(
         train=(X[train_idx], y[train_idx].copy()),
         valid=(X[valid_idx], y[valid_idx].copy()),
@@ -211,6 +222,21 @@ def split(dataset: Dataset, seed: int, valid: float = 0.2, test: float = 0.2) ->
     )
 
 
+def _standardised(values: np.ndarray, scaler: Scaler | TargetScaler, where: str, what: str) -> np.ndarray:
+    """``scaler.transform(values)`` (float32), refused when a value overflows: inputs near float32's limit (3.4e38),
+    or a validation or test value extremely far from a training part that hardly varies. numpy's overflow warnings
+    are silenced because the result is checked: printed, they would break the CLI's one-line error."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = scaler.transform(values)
+    bad = int(np.count_nonzero(~np.isfinite(out)))
+    if bad:
+        raise DataError(
+            f"{where}: {what} from {values.min():g} to {values.max():g} overflows float32 once standardised by the "
+            f"training part's mean and spread ({bad} values beyond 3.4e38); rescale it to a narrower range"
+        )
+    return out
+
+
 def split_indices(
     dataset: Dataset, seed: int, valid: float = 0.2, test: float = 0.2
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -222,15 +248,12 @@ def split_indices(
     idx = np.arange(len(dataset))
     if dataset.groups is not None:
         groups = dataset.groups
-        if len(np.unique(groups)) < 3:
-            raise DataError(f"{where}: a split by group needs at least 3 groups, got {len(np.unique(groups))}")
+        count = len(np.unique(groups))  # the fractions count groups: see the module docstring
+        _check_part_sizes(where, count, valid, test, f"{count} groups are too few", 1, "at least one group")
         rest, test_idx = next(GroupShuffleSplit(1, test_size=test, random_state=seed).split(idx, groups=groups))
         inner = GroupShuffleSplit(1, test_size=valid / (1.0 - test), random_state=seed)
         train_pos, valid_pos = next(inner.split(rest, groups=groups[rest]))
-        parts = (rest[train_pos], rest[valid_pos], test_idx)
-        if min(len(p) for p in parts) == 0:
-            raise DataError(f"{where}: too few groups to give train, validation and test one each")
-        return parts
+        return rest[train_pos], rest[valid_pos], test_idx
     strata = dataset.y if dataset.task == "classification" else _deciles(dataset.y)
     try:
         rest, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=strata)
@@ -249,9 +272,35 @@ def split_indices(
     return train_idx, valid_idx, test_idx
 
 
+def _part_sizes(count: int, valid: float, test: float) -> tuple[int, int, int]:
+    """How many of ``count`` samples (or groups) train, validation and test get, by sklearn's arithmetic: the test
+    part rounded up, then the validation part rounded up within the rest. Known before splitting, a part left empty
+    is refused with its size instead of sklearn's message about ``n_samples`` and ``test_size``."""
+    n_test = math.ceil(test * count)
+    rest = count - n_test
+    n_valid = math.ceil(valid / (1.0 - test) * rest)
+    return rest - n_valid, n_valid, n_test
+
+
+def _check_part_sizes(
+    where: str, count: int, valid: float, test: float, too_few: str, least: int, each_needs: str
+) -> None:
+    """Refuse a split that would give a part fewer than ``least`` samples (groups): ``too_few`` says of what, and
+    ``each_needs`` what a part needs."""
+    train, val, tst = _part_sizes(count, valid, test)
+    if min(train, val, tst) < least:
+        raise DataError(
+            f"{where}: {too_few} for valid={valid}, test={test}: train, validation and test would get "
+            f"{train}, {val} and {tst}; each needs {each_needs}"
+        )
+
+
 def _deciles(y: np.ndarray) -> np.ndarray | None:
-    """Each target's decile (fewer bins when values repeat), or None when there is nothing to stratify."""
-    edges = np.unique(np.quantile(y, np.linspace(0.1, 0.9, 9)))
+    """Each target's decile (fewer bins when values repeat), or None when there is nothing to stratify. Targets
+    near float64's limit overflow the interpolation quietly: such bins only stratify worse, and
+    :meth:`TargetScaler.fit` refuses those targets with its own message once the split is made."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        edges = np.unique(np.quantile(y, np.linspace(0.1, 0.9, 9)))
     return np.searchsorted(edges, y, side="right") if len(edges) else None
 
 
@@ -263,10 +312,14 @@ def _where(dataset: Dataset) -> str:
 
 def _check_targets(dataset: Dataset, where: str, valid: float, test: float) -> None:
     """Refuse targets before anything trains on them: a single class or a single value, on which every
-    architecture scores the same, so a search would rank noise; and classes too small for a stratified split."""
+    architecture scores the same, so a search would rank noise; classes too small for a stratified split; and
+    too few samples for the fractions, which would leave a part empty (or short of a class)."""
+    n = len(dataset)
     if dataset.task == "regression":
-        if np.ptp(dataset.y) == 0:
+        if dataset.y.min() == dataset.y.max():  # not np.ptp, whose subtraction overflows near 1e308
             raise DataError(f"{where}: every target is {dataset.y[0]:g}; a regression target needs at least 2 values")
+        if dataset.groups is None:  # a split by group counts groups, and checks them itself
+            _check_part_sizes(where, n, valid, test, f"{n} samples are too few", 1, "at least one sample")
         return
     if dataset.num_classes < 2:
         raise DataError(
@@ -279,12 +332,6 @@ def _check_targets(dataset: Dataset, where: str, valid: float, test: float) -> N
             f"{where}: class {dataset.classes[k]!r} has {counts[k]} samples; a stratified "
             f"train/validation/test split needs at least {MIN_PER_CLASS} per class"
         )
-    if dataset.groups is not None:
-        return  # a split by group cannot promise every class in every part; the group split checks its own
-    n = len(dataset)
-    smallest = min(int(np.ceil(n * test)), int(np.ceil(n * valid)))
-    if smallest < dataset.num_classes:
-        raise DataError(
-            f"{where}: {n} samples are too few for {dataset.num_classes} classes with "
-            f"valid={valid}, test={test}: each split needs at least one sample per class"
-        )
+    if dataset.groups is None:  # a split by group cannot promise every class in every part; it checks its groups
+        too_few = f"{n} samples are too few for {dataset.num_classes} classes"
+        _check_part_sizes(where, n, valid, test, too_few, dataset.num_classes, "at least one sample per class")

@@ -24,6 +24,10 @@ __all__ = ["NB201_OPS", "Cell", "CellSpace"]
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 
+MAX_NODES = 12
+"""The largest cell: 66 edges, far beyond the cells NAS uses (NB201: 4 nodes, DARTS: 7), and small enough that a
+mistyped ``nodes`` is a message rather than the machine's memory filling with edge lists."""
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -78,14 +82,15 @@ class CellSpace(SearchSpace):
     ) -> None:
         from nasforge.ops import CELL_OPS  # torch only once a space is made, not for --help
 
-        for field, value, least in (
-            ("nodes", nodes, 2),
-            ("stem_channels", stem_channels, 1),
-            ("stages", stages, 1),
-            ("cells_per_stage", cells_per_stage, 1),
+        for field, value, least, most in (
+            ("nodes", nodes, 2, MAX_NODES),
+            ("stem_channels", stem_channels, 1, None),
+            ("stages", stages, 1, None),
+            ("cells_per_stage", cells_per_stage, 1, None),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ConfigError(f"space.{field}: must be an integer >= {least}, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < least or value > (most or value):
+                limits = f"between {least} and {most}" if most else f">= {least}"
+                raise ConfigError(f"space.{field}: must be an integer {limits}, got {value!r}")
         if isinstance(ops, str) or not isinstance(ops, Sequence) or not ops:
             raise ConfigError(f"space.ops: must be a list of distinct op names, got {ops!r}")
         for op in ops:
