@@ -99,8 +99,8 @@ def token_choices(length: int) -> dict[str, Any]:
     Short texts (at most ``SHORT_TEXT`` tokens) get one or two conv/GRU/LSTM layers and max or attention
     pooling: recurrent layers are cheap there, and what the broad defaults add (attention blocks, mean pooling,
     no layer or three) mostly spent a 300 s budget on weaker networks. On the names corpus (char level, 300 s,
-    seeds 0-2, ``docs/benchmarks.md``, issue 20) the short-text defaults' winners tested 0.889, 0.881 and 0.892
-    against 0.873, 0.878 and 0.874 for the broad ones in the same runs.
+    ``docs/benchmarks.md``, issue 20) the short-text defaults' winners tested 0.8838, 0.8770 and 0.8919 on
+    seeds 0-2 (0.8944 on seed 3), against 0.8688, 0.8782 and 0.8688 for the broad defaults.
     """
     if length <= SHORT_TEXT:
         return {
