@@ -29,11 +29,13 @@ if TYPE_CHECKING:
 __all__ = [
     "Latency",
     "activation_bytes",
+    "activation_profile",
     "count_flops",
     "count_params",
     "measure_latency",
     "model_bytes",
     "train_memory_bytes",
+    "training_bytes",
     "warm_up_flop_counter",
 ]
 
@@ -87,7 +89,7 @@ def model_bytes(module: nn.Module) -> int:
 def activation_bytes(module: nn.Module, input_shape: Sequence[int]) -> int:
     """Peak activation memory of one sample, estimated as the largest input + output of any leaf layer (float32
     bytes); see the module docstring for what it leaves out."""
-    return _activations(module, input_shape)[0]
+    return activation_profile(module, input_shape)[0]
 
 
 def train_memory_bytes(module: nn.Module, input_shape: Sequence[int], batch_size: int) -> int:
@@ -96,12 +98,19 @@ def train_memory_bytes(module: nn.Module, input_shape: Sequence[int], batch_size
     batch twice (kept for the backward pass, and its gradient). Intermediate tensors inside a layer (an
     attention's score matrix, a recurrent layer's gates) are left out, so it is a lower bound: enough to tell
     a network that cannot fit from one that may."""
+    return training_bytes(module, activation_profile(module, input_shape)[1], batch_size)
+
+
+def training_bytes(module: nn.Module, stored_per_sample: int, batch_size: int) -> int:
+    """:func:`train_memory_bytes` from one sample's stored leaf outputs (``activation_profile(...)[1]``), for a
+    caller that already ran the profile."""
     weights = sum(p.numel() for p in module.parameters()) * 4
-    return 4 * weights + 2 * batch_size * _activations(module, input_shape)[1]
+    return 4 * weights + 2 * batch_size * stored_per_sample
 
 
-def _activations(module: nn.Module, input_shape: Sequence[int]) -> tuple[int, int]:
-    """One sample's float32 bytes: the largest input + output of a leaf layer, and all leaf outputs together."""
+def activation_profile(module: nn.Module, input_shape: Sequence[int]) -> tuple[int, int]:
+    """One sample's float32 bytes from one forward pass: the largest input + output of a leaf layer, and all
+    leaf outputs together."""
     import torch
 
     peak = total = 0

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from nasforge.constraints import Constraints
 from nasforge.costs import (
-    activation_bytes,
+    activation_profile,
     count_flops,
     count_params,
     measure_latency,
     model_bytes,
-    train_memory_bytes,
+    training_bytes,
     warm_up_flop_counter,
 )
 from nasforge.device import free_memory_bytes
@@ -206,12 +206,13 @@ class TrainEvaluator(Evaluator):
         """What the built network costs (:mod:`nasforge.costs`): parameters, FLOPs, weight and activation KiB,
         and, where it is measured, its latency: the median ms of a batch of ``latency_batch`` samples, with the
         interquartile range of the timings, the batch and the thread count it was measured with."""
+        peak, stored = activation_profile(model, self.input_shape)  # one forward pass for both estimates
         out = {
             "params": count_params(model),
             "flops": count_flops(model, self.input_shape),
             "size_kb": model_bytes(model) / 1024,
-            "activation_kb": activation_bytes(model, self.input_shape) / 1024,
-            "train_memory_mb": train_memory_bytes(model, self.input_shape, self.trainer.batch_size) / 2**20,
+            "activation_kb": peak / 1024,
+            "train_memory_mb": training_bytes(model, stored, self.trainer.batch_size) / 2**20,
         }
         if self.latency:
             set_threads(self.trainer.threads)  # timed with the threads the trial trains with
