@@ -187,3 +187,14 @@ def _outlive(processes: list[psutil.Process], seconds: float) -> list[int]:
     for process in alive:
         process.kill()
     return [process.pid for process in alive]
+
+
+def test_a_time_budget_no_training_fits_in_ends_on_time_with_one_line(tmp_path):
+    config = tmp_path / "slow.yaml"
+    config.write_text(TINY.replace("epochs: 1", "epochs: 100000").replace("trials: TRIALS", "seconds: 2"))
+    proc = nasforge("search", str(config), "--run-dir", "runs/slow", cwd=tmp_path, check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "1 cut by the time budget" in proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: budget.seconds: no trial finished in the time given (1 cut by it, the last: ")
+    assert last.endswith("(nasforge resume RUN_DIR --seconds N) or fewer epochs (train.epochs)")

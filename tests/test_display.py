@@ -19,7 +19,9 @@ def finished(trial_id: int, accuracy: float, flops: float, objective: Objective)
     return Trial(trial_id, f"arch{trial_id}", TrialState.FINISHED, seed=0, score=score, metrics=metrics, costs=costs)
 
 
-def progress_lines(budget: Budget, objective: Objective, trials: list[Trial], reason: str) -> list[str]:
+def progress_lines(
+    budget: Budget, objective: Objective, trials: list[Trial], reason: str, cut: tuple[Trial, ...] = ()
+) -> list[str]:
     display = Display()
     display.console = Console(file=io.StringIO(), width=240, highlight=False)  # not a terminal: a line per trial
     progress = display.progress(budget, objective)
@@ -28,7 +30,8 @@ def progress_lines(budget: Budget, objective: Objective, trials: list[Trial], re
     for trial in trials:
         progress.on_trial_end(run, trial)
     run.done = len(trials)
-    progress.on_search_end(SimpleNamespace(**{**vars(run), "top": lambda k=None: trials, "trials": trials}), reason)
+    ended = {"top": lambda k=None: trials, "trials": trials + list(cut)}  # cut trials never reach on_trial_end
+    progress.on_search_end(SimpleNamespace(**{**vars(run), **ended}), reason)
     return display.console.file.getvalue().splitlines()
 
 
@@ -53,3 +56,14 @@ def test_without_a_penalty_the_leader_is_the_highest_metric():
     assert lines[0] == "ranking: validation accuracy; budget: 40 trials (the default when no budget is given)"
     assert lines[2].split("  ")[2] == "leader #2 accuracy 0.9810"
     assert lines[3].startswith("search stopped (every architecture of the space evaluated) after 2 trials")
+
+
+def test_trials_the_time_budget_cut_are_counted_apart():
+    objective = Objective(flops_penalty=0)
+    trials = [finished(1, 0.978, 6.35e6, objective), finished(2, 0.981, 17e6, objective)]
+    cut = Trial(3, "arch3", TrialState.INTERRUPTED, seed=0, error="the search's time budget ran out during epoch 2/8")
+    lines = progress_lines(Budget(seconds=300), objective, trials, "seconds", cut=(cut,))
+    assert lines[3].startswith(
+        "search stopped (time budget of 300 s spent) after 2 trials; 1 cut by the time budget (not counted; "
+        "a resume given more time trains them again) in "
+    )

@@ -8,10 +8,11 @@ import pytest
 
 from nasforge.budget import DEFAULT_TRIALS, Budget
 from nasforge.callbacks import Callback
-from nasforge.evaluators import Evaluation, Evaluator, FinalReport
+from nasforge.data import split, synthetic
+from nasforge.evaluators import Evaluation, Evaluator, FinalReport, Trainer, TrainEvaluator
 from nasforge.objective import Objective
 from nasforge.run import Run
-from nasforge.spaces import CellSpace
+from nasforge.spaces import CellSpace, ChainSpace
 from nasforge.store import SQLiteStore
 from nasforge.strategies import RandomSearch, RegularizedEvolution
 from nasforge.trial import Trial, TrialState, rank_key
@@ -209,3 +210,25 @@ def test_callbacks_see_every_trial():
 
     make_run(SQLiteStore(":memory:")).optimize(Budget(trials=3), callbacks=[Recorder()])
     assert seen == [("start", 1), ("end", 1), ("start", 2), ("end", 2), ("start", 3), ("end", 3), ("trials", 3)]
+
+
+def test_a_training_the_time_budget_cuts_is_interrupted_and_trained_again_by_a_resume(tmp_path):
+    splits = split(synthetic("sequence", n=120, classes=3, seed=1), seed=0)
+    space = ChainSpace(input_shape=splits.input_shape)
+
+    def run(epochs: int) -> Run:
+        evaluator = TrainEvaluator(space, splits, Trainer(epochs=epochs, device="cpu"))
+        return Run(space, RandomSearch(), evaluator, SQLiteStore(tmp_path / "store.sqlite"), seed=0)
+
+    first = run(epochs=100_000)  # would train for many minutes
+    assert first.optimize(Budget(seconds=1.0)) == "seconds"
+    cut = first.trials[0]
+    assert all(t.state is TrialState.INTERRUPTED for t in first.trials) and first.done == 0
+    assert cut.error.startswith("the search's time budget ran out during epoch ")
+    assert cut.curve and cut.costs["params"] > 0, "what the trial reached is kept"
+    first.store.close()
+    resumed = run(epochs=2)
+    assert resumed.elapsed_before >= 1.0, "the time the cut trial used counts as spent"
+    resumed.optimize(Budget(trials=1))
+    (redone,) = resumed.store.trials(states=(TrialState.FINISHED,))
+    assert redone.arch == cut.arch, "the strategy was not told the cut trial, so it proposes it again"

@@ -277,6 +277,12 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
             f"search stopped: {failed} of {run.done} trials failed (budget.max_failures), so there is no winner: "
             f"{failure_summary(trials)}"
         )
+    cut = [t for t in run.trials if t.state is TrialState.INTERRUPTED and t.elapsed is not None]
+    if run.best_trial is None and run.stop_reason == "seconds" and cut:
+        raise NasforgeError(
+            f"budget.seconds: no trial finished in the time given ({len(cut)} cut by it, the last: {cut[-1].error}); "
+            "give the search more time (nasforge resume RUN_DIR --seconds N) or fewer epochs (train.epochs)"
+        )
     best = report_winner(
         run, out_dir, splits.input_shape, splits.outputs, config=config, front=front, data=splits.describe()
     )

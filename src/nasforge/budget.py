@@ -22,13 +22,14 @@ StopReason = Literal["trials", "seconds", "epochs"]
 @dataclass(frozen=True)
 class Budget:
     """``trials`` counts finished, pruned and failed trials; ``seconds`` is the wall-clock limit of the search
-        phase; ``epochs`` the training epochs of all trials together (the cost unit of multi-fidelity search: a
-        trial pruned after 2 epochs costs 2, a promotion continued from epoch 3 to 9 costs 6).
+    phase; ``epochs`` the training epochs of all trials together (the cost unit of multi-fidelity search: a
+    trial pruned after 2 epochs costs 2, a promotion continued from epoch 3 to 9 costs 6).
 
-        Give any of them. Only a budget given no limit falls back to ``DEFAULT_TRIALS`` trials
-        (``defaulted`` then says so), so that "search for five minutes" (``Budget(seconds=300)``) means five
-        minutes, not five minutes or 40 trials. A trial that is running when a limit is reached is finished and kept
-    (so parallel workers may overshoot an epochs budget by the trials they hold).
+    Give any of them. Only a budget given no limit falls back to ``DEFAULT_TRIALS`` trials
+    (``defaulted`` then says so), so that "search for five minutes" (``Budget(seconds=300)``) means five
+    minutes, not five minutes or 40 trials. A trial that is running when a trials or epochs limit is reached
+    is finished and kept (so parallel workers may overshoot an epochs budget by the trials they hold); one still
+    training when the seconds run out stops there and is recorded interrupted, so that the search ends on time.
 
     ``max_failures`` stops a search whose trials keep failing (a broken dataset, a space too large for the
     machine) instead of burning the budget on it: a count (``>= 1``), or a fraction (``< 1``) of the ended

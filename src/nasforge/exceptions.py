@@ -15,6 +15,7 @@ __all__ = [
     "StoreError",
     "TrainingDiverged",
     "TrialFailed",
+    "TrialInterrupted",
     "TrialTimeout",
     "cannot_write",
 ]
@@ -99,3 +100,12 @@ class TrialFailed(NasforgeError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (str(self), self.costs, self.curve, self.detail))
+
+
+class TrialInterrupted(TrialFailed):
+    """A trial stopped by something outside it: the search's time budget ran out while it trained.
+
+    It is recorded ``interrupted`` rather than failed, with its costs and the curve it reached: its result
+    would be that of a shorter training, so it is not told to the strategy and does not count against the
+    budget, and a resume given more time trains it again.
+    """

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import numpy as np
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluator, Plan
-from nasforge.exceptions import Infeasible, TrialFailed
+from nasforge.exceptions import Infeasible, TrialFailed, TrialInterrupted
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
 from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
@@ -94,7 +94,8 @@ class Run:
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
         for trial in told:
             self._learn(trial)
-        self.elapsed_before = max((t.elapsed or 0.0 for t in done), default=0.0)
+        # every trial that ended records the search's clock (one cut by the time budget too, at its end)
+        self.elapsed_before = max((t.elapsed or 0.0 for t in store.trials()), default=0.0)
 
     def _learn(self, trial: Trial) -> None:
         """A trial ended (or was replayed on resume): the strategy, stopper and scheduler see it.
@@ -165,6 +166,9 @@ class Run:
                             break  # every architecture is asked for, but results in flight may earn promotions
                         reason = "exhausted"
                         break
+                    if budget.seconds is not None and self.evaluator.takes_plan:  # it must end with the budget
+                        left = budget.seconds - (self.clock() - start)
+                        job = replace(job, plan=replace(job.plan or Plan(), seconds=left))
                     for cb in callbacks:
                         cb.on_trial_start(self, job.trial)
                     pending[self.executor.submit(job.arch, job.trial.seed, job.plan)] = job
@@ -172,6 +176,8 @@ class Run:
                     break
                 for future in self.executor.wait_any(pending):
                     trial = self._record(pending.pop(future), future, self.clock() - start)
+                    if trial.state is TrialState.INTERRUPTED:
+                        continue  # cut by the time budget: not a result, not told, trained again by a resume
                     self._learn(trial)
                     if trial.state is TrialState.REJECTED:
                         self._rejected_in_a_row += 1
@@ -252,6 +258,10 @@ class Run:
         costs = getattr(error, "costs", None)
         if isinstance(error, Infeasible):
             return self.store.fail_trial(trial.id, str(error), costs=costs, elapsed=elapsed, state=TrialState.REJECTED)
+        if isinstance(error, TrialInterrupted):
+            return self.store.fail_trial(
+                trial.id, str(error), costs=costs, elapsed=elapsed, curve=error.curve, state=TrialState.INTERRUPTED
+            )
         if isinstance(error, TrialFailed):
             curve = error.curve
         return self.store.fail_trial(trial.id, _describe(error), costs=costs, elapsed=elapsed, curve=curve)

@@ -12,7 +12,7 @@ from nasforge.config import check_params
 from nasforge.data import split, synthetic
 from nasforge.evaluators import Trainer, macro_f1
 from nasforge.evaluators._trainer import _batch_bounds
-from nasforge.exceptions import ConfigError, TrainingDiverged, TrialTimeout
+from nasforge.exceptions import ConfigError, TrainingDiverged, TrialInterrupted, TrialTimeout
 
 
 def conv1d_net(channels: int = 1, classes: int = 3) -> nn.Module:
@@ -70,6 +70,12 @@ def test_time_limit_raises_trial_timeout(seq_splits) -> None:
     trainer = Trainer(epochs=50, batch_size=8, time_limit=1e-3, device="cpu")
     with pytest.raises(TrialTimeout, match=r"^trial exceeded its time limit of 0\.001 s \(epoch 1/50\)$"):
         trainer.fit(conv1d_net(), *seq_splits.train, seed=0)
+
+
+def test_the_search_budget_running_out_interrupts_rather_than_fails(seq_splits) -> None:
+    trainer = Trainer(epochs=50, batch_size=8, time_limit=60, device="cpu")
+    with pytest.raises(TrialInterrupted, match=r"^the search's time budget ran out during epoch 1/50$"):
+        trainer.fit(conv1d_net(), *seq_splits.train, seed=0, seconds=1e-3)
 
 
 def test_non_finite_loss_raises_training_diverged(seq_splits) -> None:

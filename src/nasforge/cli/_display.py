@@ -118,6 +118,7 @@ class _Progress(Callback):
             self._consider_top(trial)
         self.start = time.monotonic() - run.elapsed_before
         self.done = run.done
+        self.known = len(run.trials)  # trials from before this search started (ids grow)
         self.console.print(f"ranking: {self.objective.describe()}; budget: {self.budget.describe()}")
         if run.done:
             self.console.print(f"resuming: {run.done} trials already done, none will be redone")
@@ -207,11 +208,14 @@ class _Progress(Callback):
         trials = f"{run.done} trials ({pruned} pruned)" if pruned else f"{run.done} trials"
         if rejected:
             trials += f"; {rejected} architectures over the constraints rejected before training"
+        cut = states[self.known :].count(TrialState.INTERRUPTED) if reason != "interrupted" else 0
+        if cut:
+            trials += f"; {cut} cut by the time budget (not counted; a resume given more time trains them again)"
         self.console.print(f"search stopped ({why}) after {trials} in {elapsed:.0f} s")
         failed = states.count(TrialState.FAILED)
         if failed:
             self.console.print(f"{failed} failed: {failure_summary(run.trials)}", highlight=False)
-        if reason != "interrupted":
+        if reason != "interrupted" and run.top(5):
             self.console.print(trials_table(run.top(5), f"Top 5 by {self.objective.describe()}"))
             self.console.print("retraining the winner on train+validation, then one evaluation on the test split")
 

@@ -6,6 +6,7 @@ The test split is not reachable through :meth:`Evaluator.evaluate`; only the run
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -36,12 +37,16 @@ class Plan:
     ``rule`` is asked after every epoch whether to stop (:class:`~nasforge.fidelity.EpochRule`); ``until``
     ends the training after that epoch, the schedule still laid over all epochs; ``start`` continues from a
     checkpoint of an earlier, shorter training of the same architecture and seed; ``keep`` returns one.
+    ``seconds`` is what was left of the search's time budget when the trial was sent: a training still
+    going then stops and the trial is interrupted (:class:`~nasforge.exceptions.TrialInterrupted`), so that
+    a search ends on time instead of one trial's length later.
     """
 
     rule: Any = None
     until: int | None = None
     start: Any = None
     keep: bool = False
+    seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,11 @@ class Evaluator(ABC):
     @abstractmethod
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Test metrics of the returned architecture: called once per run, after the search."""
+
+    @property
+    def takes_plan(self) -> bool:
+        """Whether :meth:`evaluate` takes a ``plan`` (evaluators that train in epochs, and tables of them)."""
+        return "plan" in inspect.signature(self.evaluate).parameters
 
     def for_workers(self, load_data: bool = False) -> Evaluator:
         """What an executor ships to worker processes once per search: this evaluator without its test data.

@@ -26,7 +26,7 @@ from nasforge.costs import (
 from nasforge.device import free_memory_bytes
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.evaluators._trainer import Trainer, set_threads
-from nasforge.exceptions import ConfigError, DataError, Infeasible, NasforgeError, TrialFailed
+from nasforge.exceptions import ConfigError, DataError, Infeasible, NasforgeError, TrialFailed, TrialInterrupted
 from nasforge.objective import TASK_METRICS
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ class TrainEvaluator(Evaluator):
         The validation metrics are measured after every epoch (the curve; the last epoch's are the trial's
         metrics). A ``plan`` may stop the training early (its rule sees each epoch's ``{"epoch", "accuracy",
         "f1", "loss"}`` and returns a reason to stop, or None), end it at an epoch, continue it from a
-        checkpoint (the curve then holds the new epochs only) and keep one.
+        checkpoint (the curve then holds the new epochs only), keep one, and bound the seconds it may take.
         """
         plan = plan or Plan()
         t0 = time.perf_counter()
@@ -180,6 +180,7 @@ class TrainEvaluator(Evaluator):
                 start=plan.start,
                 keep=plan.keep,
                 target_scale=self.target_scale,
+                seconds=None if plan.seconds is None else plan.seconds - (time.perf_counter() - t0),
             )
         except Exception as exc:
             partial = {**measured, **spent, "epochs_trained": len(curve), "train_seconds": time.perf_counter() - t2}
@@ -272,12 +273,15 @@ class TrainEvaluator(Evaluator):
 
 
 def _failed(error: Exception, costs: dict[str, float], curve: list[dict[str, float]]) -> TrialFailed:
-    """``error`` as a :class:`TrialFailed` with the trial's partial costs and curve; the traceback goes along
-    as text when the error is not one of ours (a bug, or an out-of-memory error, deserves its call site)."""
+    """``error`` as a :class:`TrialFailed` with the trial's partial costs and curve (a :class:`TrialInterrupted`
+    stays one); the traceback goes along as text when the error is not one of ours (a bug, or an out-of-memory
+    error, deserves its call site)."""
     import traceback
 
     import torch
 
+    if isinstance(error, TrialInterrupted):
+        return TrialInterrupted(str(error), costs, tuple(curve))
     if isinstance(error, torch.cuda.OutOfMemoryError):
         torch.cuda.empty_cache()  # the next trial on this GPU starts from what is really free
     detail = "" if isinstance(error, NasforgeError) else "".join(traceback.format_exception(error)).rstrip()

@@ -19,7 +19,7 @@ import numpy as np
 
 from nasforge.device import check_device, resolve_device
 from nasforge.evaluators._metrics import classification_metrics, regression_metrics
-from nasforge.exceptions import ConfigError, DataError, TrainingDiverged, TrialTimeout
+from nasforge.exceptions import ConfigError, DataError, TrainingDiverged, TrialInterrupted, TrialTimeout
 
 if TYPE_CHECKING:
     import torch
@@ -166,13 +166,16 @@ class Trainer:
         start: Checkpoint | None = None,
         keep: bool = False,
         target_scale: float = 1.0,
+        seconds: float | None = None,
     ) -> FitResult:
         """Train ``model`` in place on ``(X, y)``; the same seed, model and data give the same weights.
 
         ``until`` stops after that epoch (default: ``epochs``), with the learning-rate schedule still laid out
         over ``epochs``: a training to epoch 3 of 9 is the first third of the 9-epoch one. ``start`` continues
         from a :class:`Checkpoint` (its weights are loaded into ``model``), and ``keep`` returns one in the
-        result: together they let a promoted trial train on instead of starting again.
+        result: together they let a promoted trial train on instead of starting again. ``seconds`` is what is
+        left of the search's time budget: past it, training stops between two batches and raises
+        :class:`TrialInterrupted` (unlike ``time_limit``, the trial's own limit, which fails it).
 
         ``seed`` drives the batch order and, through a forked global RNG, dropout and other random layers;
         seed the model's initialisation when building it (``TrainEvaluator`` does). On the CPU the result is
@@ -196,7 +199,7 @@ class Trainer:
             raise ValueError(f"cannot train from epoch {start.epoch if start else 0} until {last} of {self.epochs}")
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            return self._loop(model, X, y, seed, on_epoch, valid, last, start, keep, target_scale)
+            return self._loop(model, X, y, seed, on_epoch, valid, last, start, keep, target_scale, seconds)
 
     def _loop(
         self,
@@ -210,6 +213,7 @@ class Trainer:
         resume: Checkpoint | None,
         keep: bool,
         target_scale: float,
+        seconds: float | None,
     ) -> FitResult:
         import torch
 
@@ -229,6 +233,8 @@ class Trainer:
         groups = optimizer.param_groups  # after loading: load_state_dict replaces the group dicts
         start = time.perf_counter()
         deadline = start + self.time_limit if self.time_limit is not None else math.inf
+        budget_end = start + seconds if seconds is not None else math.inf
+        stop_at = min(deadline, budget_end)
         valid_tensors = self.to_tensors(*valid) if valid is not None and on_epoch is not None else None
         losses: list[float] = []
         for epoch in range(first, last + 1):
@@ -247,10 +253,12 @@ class Trainer:
                 optimizer.step()
                 running += loss.detach() * (hi - lo)
                 step += 1
-                if time.perf_counter() > deadline:
-                    raise TrialTimeout(
-                        f"trial exceeded its time limit of {self.time_limit:g} s (epoch {epoch}/{self.epochs})"
-                    )
+                if time.perf_counter() > stop_at:
+                    if stop_at == deadline:
+                        raise TrialTimeout(
+                            f"trial exceeded its time limit of {self.time_limit:g} s (epoch {epoch}/{self.epochs})"
+                        )
+                    raise TrialInterrupted(f"the search's time budget ran out during epoch {epoch}/{self.epochs}")
             losses.append(running.item() / n)
             if not math.isfinite(losses[-1]):
                 raise TrainingDiverged(f"training diverged at epoch {epoch}: loss is {losses[-1]}")
