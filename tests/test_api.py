@@ -66,3 +66,27 @@ def test_without_run_dir_nothing_is_written(tmp_path, images, monkeypatch):
         data=images, space=small_cells(), strategy="random", trainer=nf.Trainer(epochs=1), budget=nf.Budget(trials=1)
     )
     assert run.best.paths == {} and list(tmp_path.iterdir()) == []
+
+
+def test_re_ranked_leaders_final_seeds_and_augmentation_reach_best_json(tmp_path, images):
+    run = nf.search(
+        data=images,
+        space=small_cells(),
+        strategy="random",
+        trainer=nf.Trainer(epochs=1, augment={"shift": 1, "noise": 0.05}),
+        budget=nf.Budget(trials=8),
+        run_dir=tmp_path / "run",
+        rerank=2,
+        repeats=1,
+        seeds=2,
+    )
+    repeats = [t for t in run.trials if t.repeat_of is not None]
+    assert run.done == 8 and len(repeats) == 2, "6 searched, 2 leaders trained again within the 8 trials"
+    best = json.loads((tmp_path / "run" / "best.json").read_text())
+    assert {row["trial"] for row in best["rerank"]} == {t.repeat_of for t in repeats}
+    assert best["trial"] == best["rerank"][0]["trial"] == run.best.trial.id, "the best mean wins"
+    assert all(len(row["scores"]) == 2 for row in best["rerank"])
+    assert len(best["test_seeds"]) == 2 and best["test"]["accuracy"] == pytest.approx(
+        sum(s["accuracy"] for s in best["test_seeds"]) / 2
+    )
+    assert best["recipe"]["augment"] == {"shift": 1, "flip": False, "noise": 0.05}, "the recipe is recorded"

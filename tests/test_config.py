@@ -27,7 +27,11 @@ DIGITS = {"data": {"builtin": "digits"}}
         ({"data": {"path": "x.npz", "size": 32}}, "data: unexpected option(s) size for a file (allowed: path,"),
         ([1, 2], "config: must be a mapping"),
         ({**DIGITS, "final": {"front": 0}}, "final.front: must be >= 1, got 0"),
-        ({**DIGITS, "final": {"points": 3}}, "final.points: unknown field (allowed: front)"),
+        ({**DIGITS, "final": {"points": 3}}, "final.points: unknown field (allowed: rerank, repeats, seeds, front)"),
+        ({**DIGITS, "final": {"rerank": -1}}, "final.rerank: must be 'auto' or an integer >= 0, got -1"),
+        ({**DIGITS, "final": {"seeds": "many"}}, "final.seeds: must be 'auto' or an integer >= 1, got 'many'"),
+        ({**DIGITS, "final": {"repeats": 0}}, "final.repeats: must be >= 1, got 0"),
+        ({**DIGITS, "proxies": "nwot"}, "proxies: must be a list, got 'nwot'"),
         ({**DIGITS, "latency": {"batch": 0}}, "latency.batch: must be >= 1, got 0"),
     ],
 )
@@ -133,6 +137,31 @@ def test_the_final_and_latency_sections_reach_the_search():
 
     parts = components_from_config(parse_config({**DIGITS, "final": {"front": 3}, "latency": {"batch": 16}}))
     assert (parts["front"], parts["latency_batch"]) == (3, 16)
+    assert (parts["rerank"], parts["repeats"], parts["seeds"]) == ("auto", 2, "auto")
+    raw = {**DIGITS, "final": {"rerank": 3, "seeds": 2}, "proxies": ["nwot"], "prefilter": {"proxy": "synflow"}}
+    parts = components_from_config(parse_config(raw))
+    assert (parts["rerank"], parts["seeds"], parts["proxies"], parts["prefilter"]) == (
+        3,
+        2,
+        ("nwot",),
+        {"proxy": "synflow"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"proxies": ["zen"]}, "proxies: each must be one of grad_norm, snip, synflow, nwot, jacob_cov, got 'zen'"),
+        ({"prefilter": {"proxy": "x"}}, "prefilter.proxy: must be one of grad_norm, snip, synflow, nwot, jacob_cov"),
+        ({"train": {"augment": {"shfit": 1}}}, "train.augment: unknown key 'shfit'; allowed: shift, flip, noise"),
+    ],
+)
+def test_proxy_and_augmentation_keys_fail_as_one_line(extra, message):
+    from nasforge.api import components_from_config
+
+    with pytest.raises(ConfigError) as info:
+        components_from_config(parse_config({**DIGITS, **extra}))
+    assert str(info.value).startswith(message)
 
 
 @pytest.mark.parametrize(

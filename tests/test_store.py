@@ -133,3 +133,21 @@ def test_a_version_2_store_is_migrated_and_takes_rejected_trials(tmp_path):
     c = store.create_trial("c", seed=3)
     rejected = store.fail_trial(c.id, "params 9000 > max_params 5000", {"params": 9000}, state=TrialState.REJECTED)
     assert (rejected.state, rejected.costs) == (TrialState.REJECTED, {"params": 9000.0})
+
+
+def test_a_version_3_store_is_migrated_and_takes_repeats(tmp_path):
+    path = tmp_path / "store.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(
+        V2_SCHEMA.replace("'interrupted')", "'interrupted', 'rejected')").replace(
+            "'schema_version', '2'", "'schema_version', '3'"
+        )
+    )
+    db.close()
+    store = SQLiteStore(path)
+    assert store.get_meta("schema_version") == SCHEMA_VERSION
+    a, b = store.trials()
+    assert (a.repeat_of, b.parent) == (None, 1)
+    repeat = store.create_trial("a", seed=7, repeat_of=a.id)
+    assert (repeat.repeat_of, repeat.state, repeat.seed) == (a.id, TrialState.RUNNING, 7)
+    assert sqlite3.connect(path).execute("SELECT repeat_of FROM trials_flat WHERE id = 3").fetchone() == (1,)

@@ -17,11 +17,14 @@ from nasforge.exceptions import ConfigError, StoreError
 from nasforge.executors import Executor
 from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import TASK_METRICS, Objective
+from nasforge.proxies import Prefilter, check_proxies
+from nasforge.rerank import Rerank
 from nasforge.run import MAX_REJECTED_IN_A_ROW, Run
 from nasforge.spaces import SPACES, SearchSpace
 from nasforge.store import RunLock, SQLiteStore
 from nasforge.strategies import STRATEGIES, Strategy
 from nasforge.trial import TrialState, failure_summary
+from nasforge.winner import check_seeds
 
 if TYPE_CHECKING:
     from nasforge.data import Dataset, Splits
@@ -90,6 +93,8 @@ def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:
 def components_from_config(config: Config) -> dict[str, Any]:
     """Everything :func:`search` needs, built from a validated config (the cheap parts first, data last)."""
     config.objective.build()  # a bad key fails here, before the data loads; the task's metrics are checked below
+    check_proxies(config.proxies)
+    Prefilter.parse(config.prefilter)
     strategy = make_strategy({"name": config.strategy.name, **config.strategy.params})
     from nasforge.data import load, split
     from nasforge.evaluators import Trainer, input_defaults
@@ -114,7 +119,12 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "fidelity": config.fidelity.spec(),
         "constraints": Constraints(**config.constraints.model_dump(exclude_none=True)),
         "front": config.final.front,
+        "rerank": config.final.rerank,
+        "repeats": config.final.repeats,
+        "seeds": config.final.seeds,
         "latency_batch": config.latency.batch,
+        "proxies": tuple(config.proxies),
+        "prefilter": config.prefilter,
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -141,6 +151,11 @@ def search(
     constraints: Constraints | dict[str, float] | None = None,
     front: int = 5,
     latency_batch: int = 1,
+    rerank: int | str = "auto",
+    repeats: int = 2,
+    seeds: int | str = "auto",
+    proxies: Sequence[str] = (),
+    prefilter: Prefilter | dict[str, Any] | None = None,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
@@ -162,6 +177,13 @@ def search(
     With several objectives (``Objective(metrics=(...))``), up to ``front`` points of the run's Pareto front
     are retrained and tested once each, and ``best.json`` names the whole front (the config's ``final.front``).
     ``latency_batch`` is the batch ``latency_ms`` is timed on where it is measured (the config's ``latency.batch``).
+    ``rerank`` leading architectures are trained ``repeats`` more times with other seeds, within the budget, and
+    the winner is the best by their mean score (``auto``: where that takes at most a tenth of the budget; 0:
+    never; see :mod:`nasforge.rerank`); the winner is then retrained ``seeds`` times on train+validation and its
+    test mean reported (``auto``: three where they take at most a tenth of the search's time, else one).
+    ``proxies`` (names in :data:`nasforge.proxies.PROXIES`) are scored on every untrained network and stored
+    as its ``proxy_<name>`` costs. ``prefilter`` (``{"proxy": "nwot", "candidates": 10}``, the config's
+    ``prefilter:`` block) trains only the best of that many proposals by that proxy.
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -173,6 +195,10 @@ def search(
 
     if front < 1:
         raise ConfigError(f"final.front: must be >= 1, got {front}")
+    check_seeds(seeds)  # a bad value fails before the search, not after it
+    proxies = check_proxies(list(proxies))
+    chooser = Prefilter.parse(prefilter)
+    leaders = Rerank.parse(rerank, repeats)
     splits = data if isinstance(data, Splits) else split(data, seed=seed, valid=valid, test=test)
     space = make_space(space, splits.input_shape, splits.vocab_size)
     strategy = make_strategy(strategy)
@@ -188,7 +214,9 @@ def search(
     identity = search_identity(space, strategy, objective, seed, stopper or scheduler, limits, latency_batch)
     executor = make_executor(executor)
     timed = "latency_ms" in objective.costs
-    evaluator = TrainEvaluator(space, splits, trainer, limits, latency=timed, latency_batch=latency_batch)
+    evaluator = TrainEvaluator(
+        space, splits, trainer, limits, latency=timed, latency_batch=latency_batch, proxies=proxies
+    )
     with _writing(out_dir, "a search"):
         run = Run(
             space,
@@ -200,12 +228,14 @@ def search(
             executor=executor,
             stopper=stopper,
             scheduler=scheduler,
+            rerank=leaders,
+            prefilter=chooser,
         )
         try:
             run.optimize(budget, callbacks)
         finally:
             executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
-        run.best = _finish(run, out_dir, splits, config, front)
+        run.best = _finish(run, out_dir, splits, config, front, seeds)
     return run
 
 
@@ -260,7 +290,7 @@ def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str,
     return store
 
 
-def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: int) -> Any:
+def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: int, seeds: int | str) -> Any:
     from nasforge.exceptions import NasforgeError
     from nasforge.winner import report_winner
 
@@ -284,7 +314,14 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
             "give the search more time (nasforge resume RUN_DIR --seconds N) or fewer epochs (train.epochs)"
         )
     best = report_winner(
-        run, out_dir, splits.input_shape, splits.outputs, config=config, front=front, data=splits.describe()
+        run,
+        out_dir,
+        splits.input_shape,
+        splits.outputs,
+        config=config,
+        front=front,
+        data=splits.describe(),
+        seeds=seeds,
     )
     if out_dir is not None:
         from nasforge.report import plot_curves, plot_progress

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.objective import TASK_METRICS, Objective
@@ -221,9 +221,22 @@ class LatencyConfig(_Section):
 
 
 class FinalConfig(_Section):
-    """After the search: how many points of a Pareto front are retrained and tested once each."""
+    """The end of a search: re-ranking the leaders with more seeds (``rerank`` architectures, ``repeats`` more
+    trainings each, within the budget), the winner's final retrainings (``seeds``), and how many points of a
+    Pareto front are retrained and tested once each (``front``)."""
 
+    rerank: int | str = "auto"
+    repeats: int = Field(2, ge=1)
+    seeds: int | str = "auto"
     front: int = Field(5, ge=1)
+
+    @field_validator("rerank", "seeds", mode="before")
+    @classmethod
+    def _auto_or_count(cls, value: Any, info: ValidationInfo) -> Any:
+        least = 0 if info.field_name == "rerank" else 1
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= least):
+            return value
+        raise ValueError(f"must be 'auto' or an integer >= {least}, got {value!r}")
 
 
 class Config(_Section):
@@ -241,6 +254,8 @@ class Config(_Section):
     fidelity: FidelityConfig = Field(default_factory=FidelityConfig)
     constraints: ConstraintsConfig = Field(default_factory=ConstraintsConfig)
     latency: LatencyConfig = Field(default_factory=LatencyConfig)
+    proxies: list[str] = Field(default_factory=list)
+    prefilter: dict[str, Any] | None = None
     final: FinalConfig = Field(default_factory=FinalConfig)
 
     @model_validator(mode="after")

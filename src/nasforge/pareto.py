@@ -148,10 +148,11 @@ def _slice(points: np.ndarray) -> float:
 def front_of(trials: Sequence[Trial], objective: Objective) -> list[Trial]:
     """The run's non-dominated trials under ``objective``'s objectives, in order of its first objective (best
     first). Only finished trials trained as long as the longest count (a scheduler's early rungs are not
-    compared with full trainings); a trial that lacks one of the objectives is left out."""
+    compared with full trainings); a trial that lacks one of the objectives is left out, and so are repeats (a
+    re-ranking's second seeds of an architecture already there)."""
     from nasforge.trial import TrialState
 
-    finished = [t for t in trials if t.state is TrialState.FINISHED]
+    finished = [t for t in trials if t.state is TrialState.FINISHED and t.repeat_of is None]
     deepest = max((t.costs.get("epochs", 0) for t in finished), default=0)
     candidates, values = [], []
     for t in finished:

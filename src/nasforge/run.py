@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +22,8 @@ from nasforge.exceptions import Infeasible, TrialFailed, TrialInterrupted
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
 from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
+from nasforge.proxies import Prefilter
+from nasforge.rerank import Rerank, Reserve, mean_scores, repeat_seed
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
@@ -45,6 +47,19 @@ class _Pending:
     arch: Hashable
     plan: Plan | None = None
     parent: Trial | None = None
+
+
+@dataclass
+class _Tally:
+    """What the trials that ended have spent of the budget: how many, their epochs, how many failed."""
+
+    done: int
+    epochs: float
+    failed: int
+
+
+_RERANKABLE = ("trials", "seconds", "epochs", "exhausted")
+"""Why a search may stop with its leaders then re-ranked; not after failures, infeasibility or Ctrl-C."""
 
 
 def derive_seed(*keys: int) -> int:
@@ -71,6 +86,8 @@ class Run:
         executor: Executor | None = None,
         stopper: Stopper | None = None,
         scheduler: Scheduler | None = None,
+        rerank: Rerank | None = None,
+        prefilter: Prefilter | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
@@ -82,6 +99,8 @@ class Run:
         self.executor = executor or LocalExecutor()
         self.stopper = stopper  # hands every trial an epoch rule that may end it early (recorded "pruned")
         self.scheduler = scheduler  # promotes good trials to more epochs (ASHA, ...); None: all train fully
+        self.rerank = rerank  # trains the leaders again with other seeds at the end; None: one score each
+        self.prefilter = prefilter  # trains the best of several proposals by a zero-cost proxy; None: each one
         self._checkpoints: dict[int, tuple[Trial, Any]] = {}  # trial id -> where its training stopped
         self.clock = clock  # seconds; injectable so that time budgets are testable without waiting
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
@@ -101,8 +120,10 @@ class Run:
         """A trial ended (or was replayed on resume): the strategy, stopper and scheduler see it.
 
         The strategy is told only a new architecture's own result; a promotion's deeper result goes to the
-        scheduler alone (see :mod:`nasforge.fidelity._schedulers` for why).
+        scheduler alone (see :mod:`nasforge.fidelity._schedulers` for why), and a repeat (re-ranking) to none.
         """
+        if trial.repeat_of is not None:
+            return
         if trial.parent is None:
             arch = self.space.from_string(trial.arch)
             self._seen[arch] = told = self._told(trial)
@@ -132,8 +153,12 @@ class Run:
         return len(self.store.trials(states=DONE))
 
     def top(self, k: int | None = None) -> list[Trial]:
-        """Finished trials, best first (ties: see :func:`~nasforge.trial.rank_key`)."""
-        ranked = sorted(self.store.trials(states=(TrialState.FINISHED,)), key=rank_key)
+        """Finished search trials, best first (ties: see :func:`~nasforge.trial.rank_key`); once the leaders are
+        re-ranked, those come first, by the mean score over their seeds (repeats themselves are not listed)."""
+        finished = self.store.trials(states=(TrialState.FINISHED,))
+        means = mean_scores(finished)
+        searched = [t for t in finished if t.repeat_of is None]
+        ranked = sorted(searched, key=lambda t: (t.id not in means, -means.get(t.id, (0.0,))[0], rank_key(t)))
         return ranked if k is None else ranked[:k]
 
     @property
@@ -143,54 +168,24 @@ class Run:
 
     # -- the loop -------------------------------------------------------------------------------------
     def optimize(self, budget: Budget, callbacks: Sequence[Callback] = ()) -> str:
-        """Search until the budget is spent; returns why it stopped. Ctrl-C stops cleanly and re-raises."""
+        """Search until the budget is spent; returns why it stopped. Ctrl-C stops cleanly and re-raises.
+
+        With ``rerank``, the search phase leaves the repeats their expected cost and the leaders are then
+        trained again within the same budget (see :mod:`nasforge.rerank`).
+        """
         start = self.clock() - self.elapsed_before
-        pending: dict[Any, _Pending] = {}  # executor futures
         for cb in callbacks:
             cb.on_search_start(self)
         ended = self.store.trials(states=DONE)
-        done, epochs = len(ended), sum(epochs_trained(t) for t in ended)
         failed = sum(t.state is TrialState.FAILED for t in ended)
-        reason = "failures" if budget.too_many_failures(failed, done) else ""
+        tally = _Tally(len(ended), sum(epochs_trained(t) for t in ended), failed)
+        reason = "failures" if budget.too_many_failures(tally.failed, tally.done) else ""
         self.executor.start(self.evaluator)
         try:
-            while True:
-                while not reason and len(pending) < self.executor.capacity:
-                    reason = budget.stop_reason(done + len(pending), self.clock() - start, epochs) or ""
-                    if reason:
-                        break
-                    try:
-                        job = self._next_job(pending, done)
-                    except SpaceExhausted:
-                        if pending and self.scheduler is not None:
-                            break  # every architecture is asked for, but results in flight may earn promotions
-                        reason = "exhausted"
-                        break
-                    if budget.seconds is not None and self.evaluator.takes_plan:  # it must end with the budget
-                        left = budget.seconds - (self.clock() - start)
-                        job = replace(job, plan=replace(job.plan or Plan(), seconds=left))
-                    for cb in callbacks:
-                        cb.on_trial_start(self, job.trial)
-                    pending[self.executor.submit(job.arch, job.trial.seed, job.plan)] = job
-                if not pending:
-                    break
-                for future in self.executor.wait_any(pending):
-                    trial = self._record(pending.pop(future), future, self.clock() - start)
-                    if trial.state is TrialState.INTERRUPTED:
-                        continue  # cut by the time budget: not a result, not told, trained again by a resume
-                    self._learn(trial)
-                    if trial.state is TrialState.REJECTED:
-                        self._rejected_in_a_row += 1
-                        if self._rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
-                            reason = reason or "infeasible"
-                        continue  # never trained: no budget spent, no trial end to report
-                    self._rejected_in_a_row = 0
-                    done, epochs = done + 1, epochs + epochs_trained(trial)
-                    failed += trial.state is TrialState.FAILED
-                    if budget.too_many_failures(failed, done):
-                        reason = reason or "failures"
-                    for cb in callbacks:
-                        cb.on_trial_end(self, trial)
+            reason = reason or self._drive(budget, self._next_job, start, tally, callbacks, reserve=True)
+            if reason in _RERANKABLE and self._reserve(budget) is not None:
+                repeats = iter(self.rerank.jobs(self.store.trials()))  # type: ignore[union-attr]
+                self._drive(budget, lambda pending, done: self._repeat_job(repeats), start, tally, callbacks)
         except (KeyboardInterrupt, ExecutorError):
             # Ctrl-C, or the workers are gone: no trial stays "running"; a resume redoes the interrupted ones.
             self.stop_reason = "interrupted"
@@ -205,6 +200,75 @@ class Run:
             cb.on_search_end(self, reason)
         return reason
 
+    def _drive(
+        self,
+        budget: Budget,
+        next_job: Callable[[dict[Any, _Pending], int], _Pending],
+        start: float,
+        tally: _Tally,
+        callbacks: Sequence[Callback],
+        reserve: bool = False,
+    ) -> str:
+        """Submit ``next_job()`` while the budget allows (less what re-ranking will need, with ``reserve``) and
+        record every result; returns why it stopped once nothing is in flight."""
+        pending: dict[Any, _Pending] = {}  # executor futures
+        reason = ""
+        while True:
+            while not reason and len(pending) < self.executor.capacity:
+                kept = (self._reserve(budget) if reserve else None) or Reserve()
+                elapsed = self.clock() - start
+                reason = budget.stop_reason(
+                    tally.done + len(pending) + kept.trials, elapsed + kept.seconds, tally.epochs + kept.epochs
+                )
+                reason = reason or ""
+                if reason:
+                    break
+                try:
+                    job = next_job(pending, tally.done)
+                except SpaceExhausted:
+                    if pending and self.scheduler is not None:
+                        break  # every architecture is asked for, but results in flight may earn promotions
+                    reason = "exhausted"
+                    break
+                if budget.seconds is not None and self.evaluator.takes_plan:  # it must end with the budget
+                    job = replace(job, plan=replace(job.plan or Plan(), seconds=budget.seconds - elapsed))
+                for cb in callbacks:
+                    cb.on_trial_start(self, job.trial)
+                pending[self.executor.submit(job.arch, job.trial.seed, job.plan)] = job
+            if not pending:
+                return reason
+            for future in self.executor.wait_any(pending):
+                trial = self._record(pending.pop(future), future, self.clock() - start)
+                if trial.state is TrialState.INTERRUPTED:
+                    continue  # cut by the time budget: not a result, not told, trained again by a resume
+                self._learn(trial)
+                if trial.state is TrialState.REJECTED:
+                    self._rejected_in_a_row += 1
+                    if self._rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
+                        reason = reason or "infeasible"
+                    continue  # never trained: no budget spent, no trial end to report
+                self._rejected_in_a_row = 0
+                tally.done, tally.epochs = tally.done + 1, tally.epochs + epochs_trained(trial)
+                tally.failed += trial.state is TrialState.FAILED
+                if budget.too_many_failures(tally.failed, tally.done):
+                    reason = reason or "failures"
+                for cb in callbacks:
+                    cb.on_trial_end(self, trial)
+
+    def _reserve(self, budget: Budget) -> Reserve | None:
+        """What re-ranking still needs of the budget, or None where the run re-ranks nothing."""
+        if self.rerank is None or self.objective.multi:
+            return None
+        return self.rerank.reserve(self.store.trials(), budget, self.executor.capacity)
+
+    def _repeat_job(self, repeats: Iterator[tuple[Trial, int]]) -> _Pending:
+        """The next leader's architecture trained again from scratch with another seed (recorded running)."""
+        leader, k = next(repeats, (None, 0))
+        if leader is None:
+            raise SpaceExhausted("every repeat is submitted")
+        trial = self.store.create_trial(leader.arch, repeat_seed(leader.seed, k), repeat_of=leader.id)
+        return _Pending(trial, self.space.from_string(leader.arch))
+
     def _next_job(self, pending: dict[Any, _Pending], done: int) -> _Pending:
         """A promotion when the scheduler has one, else a new architecture from the strategy (recorded running)."""
         if self.scheduler is not None and (promotion := self.scheduler.promotion()) is not None:
@@ -214,8 +278,17 @@ class Run:
             held = self._checkpoints.pop(parent.id, None)  # without one the training is redone, to the same weights
             plan = Plan(until=epochs, start=held[1] if held else None, keep=epochs < self.scheduler.rungs[-1])
             return _Pending(trial, self.space.from_string(parent.arch), plan, parent)
-        arch = ask_new(self.strategy, self._seen, {job.arch for job in pending.values()})
-        trial = self.store.create_trial(self.space.to_string(arch), derive_seed(self.seed, 1, done))
+        busy = {job.arch for job in pending.values()}
+        seed = derive_seed(self.seed, 1, done)
+        if self.prefilter is None:
+            arch = ask_new(self.strategy, self._seen, busy)
+        else:
+            name = self.prefilter.proxy
+            arch = self.prefilter.choose(
+                lambda taken: ask_new(self.strategy, self._seen, busy | set(taken)),
+                lambda option: self.evaluator.proxy(option, seed, name),  # type: ignore[attr-defined]
+            )
+        trial = self.store.create_trial(self.space.to_string(arch), seed)
         if self.scheduler is not None:
             until = self.scheduler.first_rung()
             self.scheduler.started(trial)

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["DONE", "Trial", "TrialState", "epochs_trained", "failure_summary", "rank_key"]
+__all__ = ["DONE", "Trial", "TrialState", "epochs_trained", "failure_summary", "rank_key", "training_seconds"]
 
 
 class TrialState(str, Enum):
@@ -46,7 +46,9 @@ class Trial:
     ``params``, ``flops`` and timings in seconds; ``elapsed`` is the search's wall-clock seconds when the trial
     ended; ``curve`` holds the validation metrics after every epoch (``{"epoch", "accuracy", "f1", "loss",
     "seconds"}``), the learning curve; ``error`` says why a trial failed, was pruned or interrupted;
-    ``parent`` is the trial whose training this one continues (a promotion to more epochs).
+    ``parent`` is the trial whose training this one continues (a promotion to more epochs); ``repeat_of`` the
+    trial whose architecture this one trains again, from scratch with another seed, to re-rank the leaders
+    (:mod:`nasforge.rerank`): such a repeat is no new search result and is never told to the strategy.
     """
 
     id: int
@@ -62,6 +64,7 @@ class Trial:
     error: str | None = None
     curve: tuple[Mapping[str, float], ...] = ()
     parent: int | None = None
+    repeat_of: int | None = None
 
 
 def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
@@ -84,6 +87,11 @@ def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
 def epochs_trained(trial: Trial) -> float:
     """What ``trial`` spent of an epochs budget: the epochs it trained (0 where its evaluator does not say)."""
     return float(trial.costs.get("epochs_trained", 0))
+
+
+def training_seconds(trial: Trial) -> float:
+    """What ``trial``'s training took: building, costs and training (0 where its evaluator records no time)."""
+    return sum(float(trial.costs.get(k, 0.0)) for k in ("build_seconds", "cost_seconds", "train_seconds"))
 
 
 def failure_summary(trials: Sequence[Trial], limit: int = 3) -> str:

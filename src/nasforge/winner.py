@@ -14,22 +14,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nasforge.exceptions import NasforgeError
+from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.objective import COSTS
 from nasforge.pareto import front_of, pareto_order
+from nasforge.rerank import AUTO_SHARE, mean_scores
 from nasforge.run import Run, derive_seed
-from nasforge.trial import Trial, rank_key
+from nasforge.trial import Trial, rank_key, training_seconds
 
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["Best", "report_winner", "spread_front", "winner_of"]
+__all__ = [
+    "AUTO_SEEDS",
+    "Best",
+    "check_seeds",
+    "final_seed",
+    "final_seeds",
+    "report_winner",
+    "spread_front",
+    "winner_of",
+]
+
+AUTO_SEEDS = 3
+"""Final retrainings of the winner under ``final.seeds: auto`` where they fit (see :func:`final_seeds`)."""
 
 
 @dataclass
 class Best:
     """The architecture a run returns (:func:`winner_of`), retrained and tested once; in a Pareto search ``front``
-    holds the points of the front that were retrained and tested too."""
+    holds the points of the front that were retrained and tested too.
+
+    With several final seeds, ``test`` is the mean over the retrainings and ``test_seeds`` holds each one's
+    metrics, the first being those of ``model``, the one exported.
+    """
 
     trial: Trial
     arch: Hashable
@@ -38,6 +55,7 @@ class Best:
     paths: dict[str, Path] = field(default_factory=dict)
     front: list[dict[str, Any]] = field(default_factory=list)
     front_trials: list[Trial] = field(default_factory=list)  # the whole front (a Pareto search)
+    test_seeds: list[dict[str, float]] = field(default_factory=list)
     _build: Any = None
 
     @property
@@ -69,6 +87,7 @@ def report_winner(
     config: Mapping[str, Any] | None = None,
     front: int = 0,
     data: Mapping[str, Any] | None = None,
+    seeds: int | str = 1,
 ) -> Best:
     """Retrain ``trial`` (default: the best by validation) on train+validation, test it once, export it.
 
@@ -76,15 +95,22 @@ def report_winner(
     ``<stem>.onnx`` into ``out_dir``. ``data`` (:meth:`~nasforge.data.Splits.describe`) goes into the JSON as
     ``"data"``: the input scaler, tokenizer and target scaler that new inputs must pass through. In a Pareto
     search with ``front > 0``, up to ``front`` points of the run's front (``trial`` among them) are retrained
-    and tested too, and ``best.json`` names the whole front.
+    and tested too, and ``best.json`` names the whole front. ``seeds`` retrainings of the winner (``auto``: see
+    :func:`final_seeds`) give its test mean and spread; the first seed's model is the one exported, because
+    choosing the seed by its test score would make the score reported for it optimistic.
     """
     points = front_of(run.trials, run.objective) if run.objective.multi else []
     trial = trial or winner_of(run, points)
     if trial is None:
         raise NasforgeError("no trial finished, so there is no winner to report (see the failed trials' errors)")
     arch = run.space.from_string(trial.arch)
-    report = run.evaluator.final_test(arch, derive_seed(run.seed, 2, trial.id))
-    best = Best(trial=trial, arch=arch, test=dict(report.metrics), model=report.model, front_trials=points)
+    count = final_seeds(seeds, trial, run.elapsed_before)
+    reports = [run.evaluator.final_test(arch, final_seed(run, trial, k)) for k in range(count)]
+    report = reports[0]
+    test = _mean([r.metrics for r in reports])
+    best = Best(trial=trial, arch=arch, test=test, model=report.model, front_trials=points)
+    if count > 1:
+        best.test_seeds = [dict(r.metrics) for r in reports]
     pareto: dict[str, Any] = {}
     if front > 0 and run.objective.multi:
         pareto = {"objectives": list(run.objective.names), "trials": [t.id for t in points]}
@@ -107,7 +133,10 @@ def report_winner(
     payload = {
         **_describe(trial),
         "test": best.test,
+        **_spread(best.test_seeds),
+        **_reranked(run),
         "timings": {k: v for k, v in trial.costs.items() if k.endswith("seconds")},
+        "recipe": run.evaluator.recipe(),
         "export": exported,
         **({"front": pareto} if pareto else {}),
         **({"data": dict(data)} if data is not None else {}),
@@ -147,7 +176,7 @@ def spread_front(front: Sequence[Trial], objective: Any, k: int, keep: Trial | N
 def _test_once(run: Run, trial: Trial) -> dict[str, float]:
     """Retrain one more point of the front on train+validation and test it once (its model is not kept)."""
     arch = run.space.from_string(trial.arch)
-    return dict(run.evaluator.final_test(arch, derive_seed(run.seed, 2, trial.id)).metrics)
+    return dict(run.evaluator.final_test(arch, final_seed(run, trial)).metrics)
 
 
 def _describe(trial: Trial) -> dict[str, Any]:
@@ -157,3 +186,52 @@ def _describe(trial: Trial) -> dict[str, Any]:
         "validation": dict(trial.metrics),
         "costs": {k: v for k, v in trial.costs.items() if k in COSTS},
     }
+
+
+def final_seeds(seeds: int | str, trial: Trial, search_seconds: float) -> int:
+    """How many times the winner is retrained: ``seeds``, or under ``auto`` ``AUTO_SEEDS`` where those
+    retrainings (on train+validation, about 4/3 of a trial's data) take at most ``AUTO_SHARE`` of the search's
+    ``search_seconds``, else one: a 300 s search of one-second trials gets three, a search of a few long
+    trainings one, and an evaluator that records no training time (a table) one."""
+    if seeds != "auto":
+        return int(seeds)
+    cost = AUTO_SEEDS * training_seconds(trial) * 4 / 3
+    return AUTO_SEEDS if 0 < cost <= AUTO_SHARE * search_seconds else 1
+
+
+def check_seeds(seeds: object) -> int | str:
+    """The config's ``final.seeds`` as given, or a one-line error: ``auto`` or a count >= 1."""
+    if seeds != "auto" and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise ConfigError(f"final.seeds: must be 'auto' or an integer >= 1, got {seeds!r}")
+    return seeds  # type: ignore[return-value]
+
+
+def final_seed(run: Run, trial: Trial, k: int = 0) -> int:
+    """The seed of the ``k``-th final retraining of ``trial`` (the first one's is the seed used before seeds
+    could be several, so older runs export the same model)."""
+    return derive_seed(run.seed, 2, trial.id) if k == 0 else derive_seed(run.seed, 2, trial.id, k)
+
+
+def _mean(metrics: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    return {k: sum(m[k] for m in metrics) / len(metrics) for k in metrics[0]}
+
+
+def _spread(per_seed: Sequence[Mapping[str, float]]) -> dict[str, Any]:
+    """``test_std`` and ``test_seeds`` for ``best.json`` when the winner was retrained with several seeds."""
+    if len(per_seed) < 2:
+        return {}
+    import statistics
+
+    std = {k: statistics.stdev(m[k] for m in per_seed) for k in per_seed[0]}
+    return {"test_std": std, "test_seeds": [dict(m) for m in per_seed]}
+
+
+def _reranked(run: Run) -> dict[str, Any]:
+    """The re-ranked leaders for ``best.json``, best mean first: each one's scores over its seeds."""
+    means = mean_scores(run.trials)
+    if not means:
+        return {}
+    leaders = sorted(means.items(), key=lambda item: -item[1][0])
+    arch = {t.id: t.arch for t in run.trials}
+    rows = [{"trial": i, "arch": arch[i], "mean": mean, "scores": scores} for i, (mean, scores) in leaders]
+    return {"rerank": rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -16,6 +17,7 @@ from rich.table import Table
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.objective import TASK_METRICS, Objective
+from nasforge.rerank import mean_scores
 from nasforge.run import MAX_REJECTED_IN_A_ROW
 from nasforge.trial import Trial, TrialState, failure_summary, rank_key
 
@@ -184,6 +186,8 @@ class _Progress(Callback):
                 value += f" (pruned at epoch {_num(trial.costs.get('epochs'))})"
             elif trial.parent is not None:
                 value += f" ({_num(trial.costs.get('epochs'))} epochs, promoted from #{trial.parent})"
+            elif trial.repeat_of is not None:
+                value += f" (re-ranking: #{trial.repeat_of} with another seed)"
             self.console.print(
                 f"trial {self._count()}  {self.objective.metric} {value}  {self._leader()}  "
                 f"{time.monotonic() - self.start:.0f}s  {trial.arch}",
@@ -248,11 +252,19 @@ class Display:
     def winner(self, run: Any) -> None:
         best = run.best
         test = "  ".join(f"{k} {_num(v)}" for k, v in best.test.items())
+        how = "once, after retraining on train+validation"
+        if best.test_seeds:
+            spread = statistics.stdev(s[run.objective.metric] for s in best.test_seeds)
+            test += f" (+- {_num(spread)} in {run.objective.metric})"
+            how = f"the mean of {len(best.test_seeds)} retrainings on train+validation, each tested once"
+        reranked = mean_scores(run.trials).get(best.trial.id)
+        valid = _num(best.metrics.get(run.objective.metric))
+        if reranked:
+            valid += f" (re-ranked: mean score {_num(reranked[0])} over {len(reranked[1])} seeds)"
         costs = best.costs
         self.console.print(
             f"[bold]winner[/] trial {best.trial.id}: {best.trial.arch}\n"
-            f"  validation {run.objective.metric} {_num(best.metrics.get(run.objective.metric))}; "
-            f"test (once, after retraining on train+validation): {test}\n"
+            f"  validation {run.objective.metric} {valid}; test ({how}): {test}\n"
             f"  params {_num(costs.get('params'))}, FLOPs {_num(costs.get('flops'))}"
         )
         if best.front:  # a Pareto search: the points retrained and tested, in order of the first objective

@@ -72,6 +72,10 @@ class Evaluator(ABC):
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Test metrics of the returned architecture: called once per run, after the search."""
 
+    def recipe(self) -> dict[str, Any]:
+        """How this evaluator scores, as plain data for the run's record (``best.json``); empty by default."""
+        return {}
+
     @property
     def takes_plan(self) -> bool:
         """Whether :meth:`evaluate` takes a ``plan`` (evaluators that train in epochs, and tables of them)."""

@@ -68,9 +68,12 @@ class TrainEvaluator(Evaluator):
         constraints: Constraints | None = None,
         latency: bool = False,
         latency_batch: int = 1,
+        proxies: tuple[str, ...] = (),
     ) -> None:
         """``constraints`` reject architectures before training; ``latency`` measures ``latency_ms`` for every
-        trial (it is measured anyway when a constraint limits it), on batches of ``latency_batch`` samples."""
+        trial (it is measured anyway when a constraint limits it), on batches of ``latency_batch`` samples;
+        ``proxies`` (names of :data:`~nasforge.proxies.PROXIES`) are scored on every untrained network and
+        stored as ``proxy_<name>`` costs."""
         if latency_batch < 1:
             raise ConfigError(f"latency.batch: must be >= 1, got {latency_batch}")
         self.space = space
@@ -78,6 +81,7 @@ class TrainEvaluator(Evaluator):
         self.constraints = constraints or Constraints()
         self.latency = latency or "latency_ms" in self.constraints.costs
         self.latency_batch = latency_batch
+        self.proxies = tuple(proxies)
         self.input_shape = splits.input_shape
         self.num_classes = splits.outputs
         self.metric_names = TASK_METRICS[splits.task]
@@ -127,6 +131,18 @@ class TrainEvaluator(Evaluator):
                 )
         self._train = tuple(t.to(device) for t in self._train)
         self._valid = tuple(t.to(device) for t in self._valid)
+
+    def recipe(self) -> dict[str, Any]:
+        """The training recipe every trial and the final retraining use (epochs, optimizer, augmentation, ...)."""
+        return self.trainer.config()
+
+    def proxy(self, arch: Hashable, seed: int, name: str) -> float:
+        """The zero-cost proxy ``name`` of ``arch`` built from ``seed``, untrained, on the first training samples
+        (what :class:`~nasforge.proxies.Prefilter` ranks proposals by)."""
+        from nasforge.proxies import PROXY_BATCH, compute_proxies
+
+        x, y = (t[:PROXY_BATCH] for t in self._train)
+        return compute_proxies(self.build(arch, seed), x, y, (name,))[f"proxy_{name}"]
 
     def build(self, arch: Hashable | str, seed: int) -> nn.Module:
         """The untrained network of ``arch``, its initial weights drawn from ``seed``."""
@@ -215,6 +231,11 @@ class TrainEvaluator(Evaluator):
             "activation_kb": peak / 1024,
             "train_memory_mb": training_bytes(model, stored, self.trainer.batch_size) / 2**20,
         }
+        if self.proxies:
+            from nasforge.proxies import PROXY_BATCH, compute_proxies
+
+            x, y = (t[:PROXY_BATCH] for t in self._train)
+            out |= compute_proxies(model, x, y, self.proxies)
         if self.latency:
             set_threads(self.trainer.threads)  # timed with the threads the trial trains with
             latency = measure_latency(model, self.input_shape, batch=self.latency_batch)

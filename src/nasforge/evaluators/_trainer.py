@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from nasforge.device import check_device, resolve_device
+from nasforge.evaluators._augment import Augment
 from nasforge.evaluators._metrics import classification_metrics, regression_metrics
 from nasforge.exceptions import ConfigError, DataError, TrainingDiverged, TrialInterrupted, TrialTimeout
 
@@ -91,7 +92,8 @@ class Trainer:
     ``time_limit`` bounds the seconds :meth:`fit` may take: training stops between two batches once it is
     exceeded and raises :class:`TrialTimeout`, which fails the trial. ``threads`` torch threads per process:
     on small models one thread is as fast as two and leaves the other cores to parallel trials. The learning
-    rate follows a cosine from ``lr`` to 0, stepped per batch, unless ``schedule="constant"``.
+    rate follows a cosine from ``lr`` to 0, stepped per batch, unless ``schedule="constant"``. ``augment``
+    (:class:`~nasforge.evaluators.Augment`, or its fields as a mapping) changes every training batch.
 
     Why Adam at 0.02 with the cosine: on fixed chains (three per dataset, three seeds, validation accuracy,
     8 epochs) a cosine from 3e-3 lost to a constant 3e-3 because it decays before small nets have learned
@@ -113,6 +115,7 @@ class Trainer:
     time_limit: float | None = None
     threads: int = 1
     device: str = "auto"
+    augment: Augment = field(default_factory=Augment)
 
     def __post_init__(self) -> None:
         _int_at_least("epochs", self.epochs, 1)
@@ -127,6 +130,7 @@ class Trainer:
         if self.time_limit is not None:
             _number("time_limit", self.time_limit, low=0.0, low_open=True)
         check_device(self.device, "train.device")
+        object.__setattr__(self, "augment", Augment.parse(self.augment))  # from a config's mapping
 
     def config(self) -> dict[str, Any]:
         """The recipe as plain data; ``Trainer(**trainer.config())`` rebuilds it."""
@@ -189,6 +193,7 @@ class Trainer:
 
         set_threads(self.threads)
         X, y = self.to_tensors(X, y)
+        self.augment.check(X)
         n = len(y)
         if n < 2 or len(X) != n:
             raise DataError(f"training needs at least 2 samples and one label per sample, got {len(X)} and {n}")
@@ -247,7 +252,10 @@ class Trainer:
                     for group in groups:
                         group["lr"] = lr
                 idx = perm[lo:hi]
-                loss = self._loss(model(X[idx]), y[idx])
+                batch = X[idx]
+                if self.augment.active:
+                    batch = self.augment(batch, generator).contiguous(memory_format=_memory_format(batch))
+                loss = self._loss(model(batch), y[idx])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

@@ -25,8 +25,9 @@ class Store(ABC):
     def get_meta(self, key: str, default: Any = None) -> Any: ...
 
     @abstractmethod
-    def create_trial(self, arch: str, seed: int, parent: int | None = None) -> Trial:
-        """Record a trial as ``running`` and return it with its new id; ``parent`` is the trial it trains on."""
+    def create_trial(self, arch: str, seed: int, parent: int | None = None, repeat_of: int | None = None) -> Trial:
+        """Record a trial as ``running`` and return it with its new id; ``parent`` is the trial it trains on,
+        ``repeat_of`` the trial whose architecture it trains again with another seed (re-ranking)."""
 
     @abstractmethod
     def finish_trial(

@@ -16,16 +16,17 @@ from nasforge.trial import Trial, TrialState
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 3
-"""1: the first; 2: a ``pruned`` status, the ``curve`` and ``parent`` columns; 3: a ``rejected`` status. Older
-versions are migrated on open."""
+SCHEMA_VERSION = 4
+"""1: the first; 2: a ``pruned`` status, the ``curve`` and ``parent`` columns; 3: a ``rejected`` status; 4: the
+``repeat_of`` column. Older versions are migrated on open."""
 
 _ENVIRONMENT_ERRORS = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR}
 """Primary SQLite result codes that say the file system refused, not that the file is not a store."""
 
 _COLUMNS_V1 = "id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error"
-_COLUMNS = _COLUMNS_V1 + ", curve, parent"
-_COLUMNS_OF = {1: _COLUMNS_V1, 2: _COLUMNS}
+_COLUMNS_V2 = _COLUMNS_V1 + ", curve, parent"
+_COLUMNS = _COLUMNS_V2 + ", repeat_of"
+_COLUMNS_OF = {1: _COLUMNS_V1, 2: _COLUMNS_V2, 3: _COLUMNS_V2}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS trials (
     elapsed REAL,
     error TEXT,
     curve TEXT NOT NULL DEFAULT '[]',
-    parent INTEGER REFERENCES trials (id)
+    parent INTEGER REFERENCES trials (id),
+    repeat_of INTEGER REFERENCES trials (id)
 );
 CREATE VIEW IF NOT EXISTS trials_flat AS
 SELECT id, arch, status, score,
@@ -56,6 +58,7 @@ SELECT id, arch, status, score,
        json_extract(costs, '$.flops') AS flops,
        json_extract(costs, '$.epochs') AS epochs,
        parent,
+       repeat_of,
        finished_at - started_at AS seconds,
        elapsed,
        error
@@ -154,14 +157,13 @@ class SQLiteStore(Store):
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
-    def create_trial(self, arch: str, seed: int, parent: int | None = None) -> Trial:
+    def create_trial(self, arch: str, seed: int, parent: int | None = None, repeat_of: int | None = None) -> Trial:
         now = time.time()
         cursor = self._write(
-            "INSERT INTO trials (arch, status, seed, started_at, parent) VALUES (?, 'running', ?, ?, ?)",
-            (arch, seed, now, parent),
+            "INSERT INTO trials (arch, status, seed, started_at, parent, repeat_of) VALUES (?, 'running', ?, ?, ?, ?)",
+            (arch, seed, now, parent, repeat_of),
         )
-        trial_id = int(cursor.lastrowid or 0)
-        return Trial(id=trial_id, arch=arch, state=TrialState.RUNNING, seed=seed, started_at=now, parent=parent)
+        return self._trial(int(cursor.lastrowid or 0))
 
     def finish_trial(
         self,
@@ -243,6 +245,7 @@ class SQLiteStore(Store):
             error=row[10],
             curve=tuple(floats(point) for point in json.loads(row[11])),
             parent=row[12],
+            repeat_of=row[13],
         )
 
     def close(self) -> None:

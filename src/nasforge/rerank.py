@@ -1,0 +1,130 @@
+"""Re-ranking the leaders: the top architectures of a search trained again with other seeds, the winner chosen
+by their mean validation score.
+
+The best of many noisy validation scores is an optimistic one (the winner's curse): among hundreds of trials
+the leader is often an architecture that drew a lucky seed. Training the top ``top`` architectures ``repeats``
+more times, each from scratch with its own seed, and ranking them by the mean of all their scores returns an
+architecture that is good rather than lucky. The repeats are trials of the run (``Trial.repeat_of``), stored,
+counted against the budget and resumed like any other, but never told to the strategy: they are not new
+search results. The budget is shared, not extended: the search phase stops early enough to leave the repeats
+their estimated cost (:meth:`Rerank.reserve`), so a re-ranked run and a plain one take the same trials, seconds
+or epochs.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from nasforge.exceptions import ConfigError
+from nasforge.trial import Trial, TrialState, epochs_trained, rank_key, training_seconds
+
+if TYPE_CHECKING:
+    from nasforge.budget import Budget
+
+__all__ = ["AUTO_SHARE", "Rerank", "Reserve", "mean_scores"]
+
+AUTO_SHARE = 0.1
+"""The largest part of the budget that re-ranking takes by default (``rerank: auto``): with the default five
+architectures and two repeats, a run where about 100 trials fit is re-ranked, a run of a few dozen is not."""
+
+
+@dataclass(frozen=True)
+class Reserve:
+    """What the repeats are expected to cost, kept out of the search phase's share of each limit."""
+
+    trials: int = 0
+    seconds: float = 0.0
+    epochs: float = 0.0
+
+
+@dataclass(frozen=True)
+class Rerank:
+    """Train the ``top`` leading architectures ``repeats`` more times each and rank them by their mean score.
+
+    ``auto`` re-ranks only where the repeats fit in ``AUTO_SHARE`` of every limit the budget sets (the cost of
+    a repeat estimated from the leaders' own trainings); given explicitly (``rerank: 5``) it always does.
+
+    >>> Rerank.parse("auto", repeats=2)
+    Rerank(top=5, repeats=2, auto=True)
+    """
+
+    top: int = 5
+    repeats: int = 2
+    auto: bool = True
+
+    @classmethod
+    def parse(cls, rerank: int | str, repeats: int = 2) -> Rerank | None:
+        """From the config's ``final.rerank`` (``auto``, or how many architectures; 0 for none) and ``repeats``."""
+        if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+            raise ConfigError(f"final.repeats: must be an integer >= 1, got {repeats!r}")
+        if rerank == "auto":
+            return cls(repeats=repeats)
+        if isinstance(rerank, bool) or not isinstance(rerank, int) or rerank < 0:
+            raise ConfigError(f"final.rerank: must be 'auto' or an integer >= 0, got {rerank!r}")
+        return cls(top=rerank, repeats=repeats, auto=False) if rerank else None
+
+    def leaders(self, trials: Sequence[Trial]) -> list[Trial]:
+        """The search trials to re-rank: the ``top`` finished ones by their own score (repeats left out)."""
+        searched = [t for t in trials if t.state is TrialState.FINISHED and t.repeat_of is None]
+        return sorted(searched, key=rank_key)[: self.top]
+
+    def reserve(self, trials: Sequence[Trial], budget: Budget, capacity: int) -> Reserve | None:
+        """The repeats' expected cost, or None where there is nothing to re-rank or, under ``auto``, they would
+        take more than ``AUTO_SHARE`` of a limit. Estimated from the leaders' own trainings, on ``capacity``
+        parallel workers; repeats already run are not counted again."""
+        leaders = self.leaders(trials)
+        if len(leaders) < 2:
+            return None
+        left = len(self.jobs(trials))
+        seconds = statistics.mean(training_seconds(t) for t in leaders)
+        epochs = statistics.mean(epochs_trained(t) for t in leaders)
+        if self.auto:
+            n = self.top * self.repeats
+            costs = ((budget.trials, n), (budget.seconds, n * seconds / capacity), (budget.epochs, n * epochs))
+            if any(limit is not None and cost > AUTO_SHARE * limit for limit, cost in costs):
+                return None
+        return Reserve(left, left * seconds / capacity, left * epochs)
+
+    def jobs(self, trials: Sequence[Trial]) -> list[tuple[Trial, int]]:
+        """``(leader, k)`` for every repeat still to run: the ``k``-th repeat of ``leader`` (from 1); a repeat
+        that was interrupted is run again."""
+        ran: dict[int, set[int]] = defaultdict(set)
+        for t in trials:
+            if t.repeat_of is not None and t.state.is_done:
+                ran[t.repeat_of].add(t.seed)
+        return [
+            (leader, k)
+            for leader in self.leaders(trials)
+            for k in range(1, self.repeats + 1)
+            if repeat_seed(leader.seed, k) not in ran[leader.id]
+        ]
+
+    def config(self) -> dict[str, Any]:
+        return {"top": self.top, "repeats": self.repeats, "auto": self.auto}
+
+
+def repeat_seed(seed: int, k: int) -> int:
+    """The seed of the ``k``-th repeat of a trial trained with ``seed``: another stream, the same on a resume."""
+    from nasforge.run import derive_seed
+
+    return derive_seed(seed, 3, k)
+
+
+def mean_scores(trials: Sequence[Trial]) -> dict[int, tuple[float, list[float]]]:
+    """``{trial id: (mean score, scores)}`` over each re-ranked trial and its finished repeats (only trials that
+    have at least one finished repeat)."""
+    scores: dict[int, list[float]] = defaultdict(list)
+    for t in trials:
+        if t.repeat_of is not None and t.state is TrialState.FINISHED and t.score is not None:
+            scores[t.repeat_of].append(t.score)
+    by_id = {t.id: t for t in trials}
+    out = {}
+    for trial_id, repeats in scores.items():
+        own = by_id[trial_id].score
+        values = ([own] if own is not None else []) + repeats
+        out[trial_id] = (statistics.mean(values), values)
+    return out

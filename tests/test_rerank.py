@@ -1,0 +1,183 @@
+"""Re-ranking the leaders with more seeds, within the budget, and the winner's final seeds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+
+import numpy as np
+import pytest
+
+from nasforge.budget import Budget
+from nasforge.evaluators import Evaluation, Evaluator, FinalReport
+from nasforge.exceptions import ConfigError
+from nasforge.objective import Objective
+from nasforge.rerank import Rerank, mean_scores, repeat_seed
+from nasforge.run import Run
+from nasforge.spaces import CellSpace
+from nasforge.store import SQLiteStore
+from nasforge.strategies import RandomSearch
+from nasforge.trial import Trial, TrialState
+from nasforge.winner import check_seeds, final_seeds, report_winner
+
+
+class Noisy(Evaluator):
+    """Accuracy = the share of 3x3 convolutions plus noise drawn from the seed: some leaders are lucky draws."""
+
+    def __init__(self, step: float = 0.0, interrupt_at: int | None = None) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.now, self.step, self.interrupt_at = 0.0, step, interrupt_at
+
+    def clock(self) -> float:
+        return self.now
+
+    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+        self.calls.append((str(arch), seed))
+        if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
+            raise KeyboardInterrupt
+        self.now += self.step
+        quality = arch.ops.count("nor_conv_3x3") / len(arch.ops)
+        accuracy = quality + 0.3 * np.random.default_rng(seed).random()
+        costs = {"train_seconds": self.step, "epochs_trained": 4.0, "params": 10.0}
+        return Evaluation({"accuracy": accuracy, "loss": 1 - accuracy}, costs)
+
+    def final_test(self, arch: Hashable, seed: int) -> FinalReport:
+        return FinalReport({"accuracy": 0.5 + 0.01 * (seed % 7)})
+
+
+class Counting(RandomSearch):
+    def __init__(self) -> None:
+        super().__init__()
+        self.told = 0
+
+    def tell(self, arch: Hashable, score: object) -> None:
+        self.told += 1
+        super().tell(arch, score)
+
+
+DEFAULT = Rerank()
+
+
+def make_run(store: SQLiteStore, evaluator: Noisy, rerank: Rerank | None = DEFAULT, **kwargs) -> Run:
+    return Run(CellSpace(), Counting(), evaluator, store, seed=3, rerank=rerank, clock=evaluator.clock, **kwargs)
+
+
+def test_the_leaders_are_trained_again_within_the_trial_budget_and_never_told():
+    evaluator = Noisy()
+    run = make_run(SQLiteStore(":memory:"), evaluator)
+    assert run.optimize(Budget(trials=100)) == "trials"
+    trials = run.store.trials()
+    repeats = [t for t in trials if t.repeat_of is not None]
+    assert run.done == 100 and len(repeats) == 10, "90 searched, then 5 leaders x 2 repeats"
+    assert run.strategy.told == 90
+    leaders = Rerank().leaders(trials)
+    assert {t.repeat_of for t in repeats} == {t.id for t in leaders}
+    assert all(t.arch == next(x.arch for x in leaders if x.id == t.repeat_of) for t in repeats)
+    assert sorted(t.seed for t in repeats) == sorted(repeat_seed(t.seed, k) for t in leaders for k in (1, 2))
+    means = mean_scores(trials)
+    best = max(means, key=lambda i: means[i][0])
+    assert run.best_trial.id == best and len(means[best][1]) == 3
+    assert [t.id for t in run.top(5)] == sorted(means, key=lambda i: -means[i][0])
+    assert all(t.repeat_of is None for t in run.top())
+
+
+def test_the_mean_overturns_a_lucky_leader():
+    store = SQLiteStore(":memory:")
+    space = CellSpace()
+    rng = np.random.default_rng(0)
+    lucky, steady, third = (space.to_string(space.sample(rng)) for _ in range(3))
+
+    def finished(arch: str, score: float, repeat_of: int | None = None) -> Trial:
+        trial = store.create_trial(arch, seed=len(store.trials()), repeat_of=repeat_of)
+        return store.finish_trial(trial.id, score, {"accuracy": score}, {})
+
+    a, b, _ = finished(lucky, 0.95), finished(steady, 0.93), finished(third, 0.90)
+    run = make_run(store, Noisy())
+    assert run.best_trial.id == a.id, "before re-ranking: the best single score"
+    for arch, trial, scores in ((lucky, a, (0.80, 0.82)), (steady, b, (0.92, 0.94))):
+        for score in scores:
+            finished(arch, score, repeat_of=trial.id)
+    assert [t.id for t in run.top()] == [b.id, a.id, 3], "by the mean over seeds, then the rest by their score"
+    assert mean_scores(store.trials())[a.id] == (pytest.approx(0.8566666), [0.95, 0.80, 0.82])
+
+
+def test_auto_leaves_a_small_run_alone_and_an_explicit_count_does_not():
+    small = make_run(SQLiteStore(":memory:"), Noisy())
+    small.optimize(Budget(trials=40))
+    assert small.done == 40 and not any(t.repeat_of for t in small.store.trials()), "10 repeats > 10% of 40"
+    forced = make_run(SQLiteStore(":memory:"), Noisy(), rerank=Rerank(top=2, repeats=1, auto=False))
+    forced.optimize(Budget(trials=40))
+    assert sum(t.repeat_of is not None for t in forced.store.trials()) == 2 and forced.done == 40
+
+
+def test_a_time_budget_leaves_the_repeats_their_time():
+    evaluator = Noisy(step=7.0)
+    run = make_run(SQLiteStore(":memory:"), evaluator)
+    assert run.optimize(Budget(seconds=1000)) == "seconds"
+    trials = run.store.trials()
+    assert sum(t.repeat_of is not None for t in trials) == 10
+    searched = [t for t in trials if t.repeat_of is None]
+    assert max(t.elapsed for t in searched) <= 1000 - 70 + 7, "the search stopped 10 x 7 s before the end"
+    assert max(t.elapsed for t in trials) <= 1000 + 7
+
+
+def test_a_resume_in_the_middle_of_the_repeats_finishes_them_once(tmp_path):
+    path = tmp_path / "store.sqlite"
+    first = make_run(SQLiteStore(path), Noisy(interrupt_at=95))
+    with pytest.raises(KeyboardInterrupt):
+        first.optimize(Budget(trials=100))
+    assert sum(t.repeat_of is not None and t.state.is_done for t in first.store.trials()) == 4
+    first.store.close()
+    resumed = make_run(SQLiteStore(path), Noisy())
+    resumed.optimize(Budget(trials=100))
+    done = resumed.store.trials(states=(TrialState.FINISHED,))
+    repeats = [(t.repeat_of, t.seed) for t in done if t.repeat_of is not None]
+    assert len(repeats) == len(set(repeats)) == 10 and resumed.done == 100
+
+
+def test_several_objectives_are_not_re_ranked():
+    objective = Objective(metrics=("accuracy", "params"), directions=("max", "min"))
+    run = make_run(SQLiteStore(":memory:"), Noisy(), objective=objective)
+    run.optimize(Budget(trials=100))
+    assert not any(t.repeat_of for t in run.store.trials())
+
+
+def test_final_seeds_report_the_mean_and_each_seed(tmp_path):
+    run = make_run(SQLiteStore(":memory:"), Noisy(), rerank=None)
+    run.optimize(Budget(trials=12))
+    best = report_winner(run, tmp_path, seeds=3)
+    assert len(best.test_seeds) == 3
+    assert best.test["accuracy"] == pytest.approx(np.mean([s["accuracy"] for s in best.test_seeds]))
+    payload = json.loads((tmp_path / "best.json").read_text())
+    assert payload["test_seeds"] == best.test_seeds and payload["test_std"]["accuracy"] > 0
+    assert "rerank" not in payload
+    single = report_winner(run, None, seeds=1)
+    assert single.test == best.test_seeds[0] and not single.test_seeds, "the first seed is the exported model's"
+
+
+def test_auto_final_seeds_fit_the_search_time():
+    trial = Trial(1, "a", TrialState.FINISHED, 0, costs={"train_seconds": 1.0})
+    assert final_seeds("auto", trial, search_seconds=300) == 3
+    assert final_seeds("auto", trial, search_seconds=20) == 1
+    assert final_seeds("auto", Trial(1, "a", TrialState.FINISHED, 0), search_seconds=300) == 1, "a table: no time"
+    assert final_seeds(5, trial, search_seconds=1) == 5
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: Rerank.parse(-1), "final.rerank: must be 'auto' or an integer >= 0, got -1"),
+        (lambda: Rerank.parse("some"), "final.rerank: must be 'auto' or an integer >= 0, got 'some'"),
+        (lambda: Rerank.parse(3, repeats=0), "final.repeats: must be an integer >= 1, got 0"),
+        (lambda: check_seeds(0), "final.seeds: must be 'auto' or an integer >= 1, got 0"),
+    ],
+)
+def test_bad_values_are_one_line(call, message):
+    with pytest.raises(ConfigError) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_parse():
+    assert Rerank.parse(0) is None
+    assert Rerank.parse(3, repeats=4) == Rerank(top=3, repeats=4, auto=False)
