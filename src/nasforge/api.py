@@ -24,6 +24,7 @@ from nasforge.spaces import SPACES, SearchSpace
 from nasforge.store import RunLock, SQLiteStore
 from nasforge.strategies import STRATEGIES, Strategy
 from nasforge.trial import TrialState, failure_summary
+from nasforge.warm import WarmStart
 from nasforge.winner import check_seeds
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
     config.objective.build()  # a bad key fails here, before the data loads; the task's metrics are checked below
     check_proxies(config.proxies)
     Prefilter.parse(config.prefilter)
+    WarmStart.parse(config.warm_start)
     strategy = make_strategy({"name": config.strategy.name, **config.strategy.params})
     from nasforge.data import load, split
     from nasforge.evaluators import Trainer, input_defaults
@@ -125,6 +127,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "latency_batch": config.latency.batch,
         "proxies": tuple(config.proxies),
         "prefilter": config.prefilter,
+        "warm_start": config.warm_start,
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -156,6 +159,7 @@ def search(
     seeds: int | str = "auto",
     proxies: Sequence[str] = (),
     prefilter: Prefilter | dict[str, Any] | None = None,
+    warm_start: WarmStart | str | Path | dict[str, Any] | None = None,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
@@ -183,7 +187,9 @@ def search(
     test mean reported (``auto``: three where they take at most a tenth of the search's time, else one).
     ``proxies`` (names in :data:`nasforge.proxies.PROXIES`) are scored on every untrained network and stored
     as its ``proxy_<name>`` costs. ``prefilter`` (``{"proxy": "nwot", "candidates": 10}``, the config's
-    ``prefilter:`` block) trains only the best of that many proposals by that proxy.
+    ``prefilter:`` block) trains only the best of that many proposals by that proxy. ``warm_start`` (an earlier
+    run's directory, or ``{"run": DIR, "top": K}``) trains that run's best architectures first and, on the same
+    space, objective and data, replays its results into the strategy (:mod:`nasforge.warm`).
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -198,6 +204,7 @@ def search(
     check_seeds(seeds)  # a bad value fails before the search, not after it
     proxies = check_proxies(list(proxies))
     chooser = Prefilter.parse(prefilter)
+    earlier = WarmStart.parse(warm_start)
     leaders = Rerank.parse(rerank, repeats)
     splits = data if isinstance(data, Splits) else split(data, seed=seed, valid=valid, test=test)
     space = make_space(space, splits.input_shape, splits.vocab_size)
@@ -217,12 +224,19 @@ def search(
     evaluator = TrainEvaluator(
         space, splits, trainer, limits, latency=timed, latency_batch=latency_batch, proxies=proxies
     )
+    digest = evaluator.data_digest()
+    warm = earlier.load(space, objective, digest) if earlier is not None else None
     with _writing(out_dir, "a search"):
+        store = open_store(out_dir, identity, config)
+        if store.get_meta("data_digest") is None:
+            store.set_meta("data_digest", digest)  # what a later warm start compares its data with
+        if warm is not None:
+            store.set_meta("warm_start", dict(warm.record))
         run = Run(
             space,
             strategy,
             evaluator,
-            open_store(out_dir, identity, config),
+            store,
             objective=objective,
             seed=seed,
             executor=executor,
@@ -230,6 +244,7 @@ def search(
             scheduler=scheduler,
             rerank=leaders,
             prefilter=chooser,
+            warm=warm,
         )
         try:
             run.optimize(budget, callbacks)

@@ -256,6 +256,7 @@ class Config(_Section):
     latency: LatencyConfig = Field(default_factory=LatencyConfig)
     proxies: list[str] = Field(default_factory=list)
     prefilter: dict[str, Any] | None = None
+    warm_start: str | dict[str, Any] | None = None
     final: FinalConfig = Field(default_factory=FinalConfig)
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
 from nasforge.trial import DONE, Trial, TrialState, epochs_trained, rank_key
+from nasforge.warm import Warm
 
 __all__ = ["MAX_CHECKPOINTS", "MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
 
@@ -88,6 +89,7 @@ class Run:
         scheduler: Scheduler | None = None,
         rerank: Rerank | None = None,
         prefilter: Prefilter | None = None,
+        warm: Warm | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
@@ -111,6 +113,10 @@ class Run:
         self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
         self._rejected_in_a_row = 0
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
+        warm = warm or Warm()
+        for arch, score in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
+            self.strategy.tell(arch, score)
+        self._first = list(warm.first)  # trained before the strategy proposes anything
         for trial in told:
             self._learn(trial)
         # every trial that ended records the search's clock (one cut by the time budget too, at its end)
@@ -280,7 +286,11 @@ class Run:
             return _Pending(trial, self.space.from_string(parent.arch), plan, parent)
         busy = {job.arch for job in pending.values()}
         seed = derive_seed(self.seed, 1, done)
-        if self.prefilter is None:
+        while self._first and (self._first[0] in self._seen or self._first[0] in busy):
+            self._first.pop(0)  # trained already (a resume), or in flight
+        if self._first:
+            arch = self._first.pop(0)
+        elif self.prefilter is None:
             arch = ask_new(self.strategy, self._seen, busy)
         else:
             name = self.prefilter.proxy

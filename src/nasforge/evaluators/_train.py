@@ -136,6 +136,10 @@ class TrainEvaluator(Evaluator):
         """The training recipe every trial and the final retraining use (epochs, optimizer, augmentation, ...)."""
         return self.trainer.config()
 
+    def data_digest(self) -> str:
+        """SHA-256 of the train and validation samples: whether two runs searched the same data."""
+        return _digest(self._train + self._valid)
+
     def proxy(self, arch: Hashable, seed: int, name: str) -> float:
         """The zero-cost proxy ``name`` of ``arch`` built from ``seed``, untrained, on the first training samples
         (what :class:`~nasforge.proxies.Prefilter` ranks proposals by)."""
