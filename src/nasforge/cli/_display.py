@@ -39,6 +39,8 @@ def _status(trial: Trial) -> str:
         return f"failed: {(trial.error or '').splitlines()[0]}"
     if trial.state is TrialState.PRUNED:
         return f"pruned at epoch {_num(trial.costs.get('epochs'))}"
+    if trial.repeat_of is not None:
+        return f"{trial.state.value} (#{trial.repeat_of} again, another seed)"
     return trial.state.value
 
 
