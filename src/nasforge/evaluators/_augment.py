@@ -18,13 +18,7 @@ from nasforge.exceptions import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["Augment", "image_shift"]
-
-
-def image_shift(side: int) -> int:
-    """The default shift for images whose shorter side is ``side`` pixels: about a tenth of it, at least one
-    (8x8 digits: 1, 28x28: 3, 32x32: 3), the scale of the 2-4 pixel shifts used on MNIST and CIFAR."""
-    return max(1, round(side / 10))
+__all__ = ["Augment"]
 
 
 @dataclass(frozen=True)
