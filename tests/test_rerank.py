@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nasforge.budget import Budget
-from nasforge.evaluators import Evaluation, Evaluator, FinalReport
+from nasforge.evaluators import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.exceptions import ConfigError
 from nasforge.objective import Objective
 from nasforge.rerank import Rerank, mean_scores, repeat_seed
@@ -26,13 +26,15 @@ class Noisy(Evaluator):
 
     def __init__(self, step: float = 0.0, interrupt_at: int | None = None) -> None:
         self.calls: list[tuple[str, int]] = []
+        self.deadlines: list[float | None] = []  # when each trial had to end (a time budget's plan)
         self.now, self.step, self.interrupt_at = 0.0, step, interrupt_at
 
     def clock(self) -> float:
         return self.now
 
-    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+    def evaluate(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Evaluation:
         self.calls.append((str(arch), seed))
+        self.deadlines.append(self.now + plan.seconds if plan is not None and plan.seconds is not None else None)
         if self.interrupt_at is not None and len(self.calls) == self.interrupt_at:
             raise KeyboardInterrupt
         self.now += self.step
@@ -119,6 +121,11 @@ def test_a_time_budget_leaves_the_repeats_their_time():
     searched = [t for t in trials if t.repeat_of is None]
     assert max(t.elapsed for t in searched) <= 1000 - 70 + 7, "the search stopped 10 x 7 s before the end"
     assert max(t.elapsed for t in trials) <= 1000 + 7
+    searched_until = evaluator.deadlines[: len(searched)]
+    assert searched_until[:2] == [1000, 1000], "no estimate of a repeat's cost before two trials have finished"
+    assert searched_until[2:5] == [1000 - 28, 1000 - 42, 1000 - 56], "2 repeats of each of the leaders so far"
+    assert set(searched_until[5:]) == {1000 - 70}, "then a search trial may not run into the repeats' time"
+    assert evaluator.deadlines[len(searched) :] == [pytest.approx(1000)] * 10
 
 
 def test_a_resume_in_the_middle_of_the_repeats_finishes_them_once(tmp_path):

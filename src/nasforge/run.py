@@ -236,8 +236,9 @@ class Run:
                         break  # every architecture is asked for, but results in flight may earn promotions
                     reason = "exhausted"
                     break
-                if budget.seconds is not None and self.evaluator.takes_plan:  # it must end with the budget
-                    job = replace(job, plan=replace(job.plan or Plan(), seconds=budget.seconds - elapsed))
+                if budget.seconds is not None and self.evaluator.takes_plan:  # it must end with its phase
+                    left = budget.seconds - elapsed - kept.seconds  # not in the time kept for re-ranking
+                    job = replace(job, plan=replace(job.plan or Plan(), seconds=left))
                 for cb in callbacks:
                     cb.on_trial_start(self, job.trial)
                 pending[self.executor.submit(job.arch, job.trial.seed, job.plan)] = job
