@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.objective import TASK_METRICS, Objective
@@ -225,18 +225,10 @@ class FinalConfig(_Section):
     trainings each, within the budget), the winner's final retrainings (``seeds``), and how many points of a
     Pareto front are retrained and tested once each (``front``)."""
 
-    rerank: int | str = "auto"
+    rerank: Any = "auto"  # checked by nasforge.rerank.Rerank.parse
     repeats: int = Field(2, ge=1)
-    seeds: int | str = "auto"
+    seeds: Any = "auto"  # checked by nasforge.winner.check_seeds
     front: int = Field(5, ge=1)
-
-    @field_validator("rerank", "seeds", mode="before")
-    @classmethod
-    def _auto_or_count(cls, value: Any, info: ValidationInfo) -> Any:
-        least = 0 if info.field_name == "rerank" else 1
-        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= least):
-            return value
-        raise ValueError(f"must be 'auto' or an integer >= {least}, got {value!r}")
 
 
 class Config(_Section):

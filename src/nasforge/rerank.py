@@ -17,7 +17,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from nasforge.exceptions import ConfigError
 from nasforge.trial import Trial, TrialState, epochs_trained, rank_key, training_seconds
@@ -102,9 +102,6 @@ class Rerank:
             for k in range(1, self.repeats + 1)
             if repeat_seed(leader.seed, k) not in ran[leader.id]
         ]
-
-    def config(self) -> dict[str, Any]:
-        return {"top": self.top, "repeats": self.repeats, "auto": self.auto}
 
 
 def repeat_seed(seed: int, k: int) -> int:
