@@ -10,7 +10,7 @@ and the same weights, on any device.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from nasforge.exceptions import ConfigError
@@ -31,8 +31,8 @@ class Augment:
     Gaussian noise added to every input value. Shifts and flips need images ``(C, H, W)`` or sequences
     ``(C, L)`` (flips images only); noise any real-valued input; token ids take none of them.
 
-    >>> Augment.parse({"shift": 2}).describe()
-    'shift 2'
+    >>> Augment.parse({"shift": 2}).active, Augment.parse(False).active
+    (True, False)
     """
 
     shift: int = 0
@@ -65,15 +65,6 @@ class Augment:
     @property
     def active(self) -> bool:
         return bool(self.shift or self.flip or self.noise)
-
-    def describe(self) -> str:
-        """``shift 1, flip, noise 0.05``, or ``none``."""
-        parts = [f"shift {self.shift}" if self.shift else "", "flip" if self.flip else ""]
-        parts.append(f"noise {self.noise:g}" if self.noise else "")
-        return ", ".join(p for p in parts if p) or "none"
-
-    def config(self) -> dict[str, Any]:
-        return asdict(self)
 
     def check(self, x: torch.Tensor) -> None:
         """Refuse inputs these changes do not apply to, once, before training."""
