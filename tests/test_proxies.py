@@ -4,6 +4,7 @@ trial's network and training untouched."""
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Hashable
 
 import numpy as np
@@ -14,12 +15,12 @@ from torch import nn
 from nasforge.budget import Budget
 from nasforge.data import split, synthetic
 from nasforge.evaluators import Evaluation, Evaluator, FinalReport, Trainer, TrainEvaluator
-from nasforge.exceptions import ConfigError
+from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.proxies import PROXIES, Prefilter, check_proxies, compute_proxies
-from nasforge.run import Run
+from nasforge.run import Run, derive_seed
 from nasforge.spaces import CellSpace, ChainSpace
 from nasforge.store import SQLiteStore
-from nasforge.strategies import RandomSearch
+from nasforge.strategies import Bananas, RandomSearch
 
 
 def linear_pair() -> nn.Module:
@@ -105,9 +106,10 @@ class ConvShare(Evaluator):
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         return FinalReport({"accuracy": 0.0})
 
-    def proxy(self, arch: Hashable, seed: int, name: str) -> float:
+    def proxy_scores(self, arch: Hashable, seed: int, names: tuple[str, ...]) -> dict[str, float]:
         self.proxied += 1
-        return math.nan if arch.ops[0] == "none" else arch.ops.count("nor_conv_3x3")
+        value = math.nan if arch.ops[0] == "none" else arch.ops.count("nor_conv_3x3")
+        return {f"proxy_{name}": value for name in names}
 
 
 def test_a_prefilter_trains_the_best_of_its_candidates_by_the_proxy():
@@ -134,3 +136,72 @@ def test_a_prefilter_trains_the_best_of_its_candidates_by_the_proxy():
 def test_bad_prefilters_are_one_line(spec, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         Prefilter.parse(spec)
+
+
+class Scrambled(Evaluator):
+    """Accuracy is a hash of the architecture: no encoding predicts it, but the 'proxy' is that hash."""
+
+    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+        return Evaluation({"accuracy": self.hashed(arch), "loss": 0.0})
+
+    def final_test(self, arch: Hashable, seed: int) -> FinalReport:
+        return FinalReport({"accuracy": 0.0})
+
+    @staticmethod
+    def hashed(arch: Hashable) -> float:
+        return zlib.crc32(str(arch).encode()) / 2**32
+
+    def proxy_scores(self, arch: Hashable, seed: int, names: tuple[str, ...]) -> dict[str, float]:
+        return {f"proxy_{name}": math.nan if arch.ops[0] == "none" else self.hashed(arch) for name in names}
+
+
+def test_bananas_learns_from_proxies_given_as_features():
+    def accuracies(features: tuple[str, ...]) -> list[float]:
+        strategy = Bananas(init=10, batch=5, ensemble=3, epochs=100, features=features)
+        run = Run(CellSpace(), strategy, Scrambled(), SQLiteStore(":memory:"), seed=3)
+        run.optimize(Budget(trials=40))
+        return [t.metrics["accuracy"] for t in run.trials][10:]  # after the random initial ones
+
+    blind, informed = accuracies(()), accuracies(("snip",))
+    assert np.mean(informed) > np.mean(blind) + 0.15, (np.mean(informed), np.mean(blind))
+
+
+def test_bananas_features_need_a_run_or_a_describe_function():
+    strategy = Bananas(init=2, batch=1, features=["nwot"]).bind(CellSpace(), seed=0)
+    for _ in range(2):
+        strategy.tell(strategy.ask(), 0.5)
+    with pytest.raises(NasforgeError, match=r"features \['nwot'\] need the run to describe architectures"):
+        strategy.ask()
+    strategy.describe_with(lambda arch: [math.nan])  # unscored everywhere: the feature is 0, the search goes on
+    strategy.tell(strategy.ask(), 0.5)
+
+
+def test_bananas_features_are_checked_and_need_networks():
+    with pytest.raises(ConfigError, match=r"strategy.features: each must be one of grad_norm, .*, got 'zen'"):
+        Bananas(features=["zen"])
+    with pytest.raises(ConfigError, match=r"strategy.features: zero-cost proxies need an evaluator that builds"):
+        Run(CellSpace(), Bananas(features=["snip"]), ConvShareNoProxy(), SQLiteStore(":memory:"))
+
+
+class ConvShareNoProxy(Evaluator):
+    def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
+        return Evaluation({"accuracy": 0.5})
+
+    def final_test(self, arch: Hashable, seed: int) -> FinalReport:
+        return FinalReport({"accuracy": 0.0})
+
+
+def test_a_real_search_describes_architectures_by_their_proxies():
+    splits = split(synthetic("image", n=120, classes=3, seed=0), seed=0)
+    space = ChainSpace(input_shape=splits.input_shape)
+    strategy = Bananas(init=3, batch=2, ensemble=2, epochs=20, features=("synflow", "nwot"))
+    evaluator = TrainEvaluator(space, splits, Trainer(epochs=1, device="cpu"))
+    run = Run(space, strategy, evaluator, SQLiteStore(":memory:"), seed=0)
+    run.optimize(Budget(trials=6))
+    assert run.done == 6
+    described = strategy._described
+    assert len(described) > 6 and all(v.shape == (2,) for v in described.values())
+    arch = next(iter(described))
+    again = evaluator.proxy_scores(arch, derive_seed(0, 2), ("synflow", "nwot"))
+    raw = np.array([again["proxy_synflow"], again["proxy_nwot"]])
+    np.testing.assert_allclose(described[arch], np.sign(raw) * np.log1p(np.abs(raw)))

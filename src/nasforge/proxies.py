@@ -126,13 +126,13 @@ PROXIES: dict[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = {
 }
 
 
-def check_proxies(names: object) -> tuple[str, ...]:
-    """The config's ``proxies`` list, checked: names of :data:`PROXIES`."""
+def check_proxies(names: object, field: str = "proxies") -> tuple[str, ...]:
+    """A list of proxy names from the config (``proxies``, or ``field``), checked: names of :data:`PROXIES`."""
     if isinstance(names, str) or not isinstance(names, (list, tuple)):
-        raise ConfigError(f"proxies: must be a list of names among {', '.join(PROXIES)}, got {names!r}")
+        raise ConfigError(f"{field}: must be a list of names among {', '.join(PROXIES)}, got {names!r}")
     for name in names:
         if name not in PROXIES:
-            raise ConfigError(f"proxies: each must be one of {', '.join(PROXIES)}, got {name!r}")
+            raise ConfigError(f"{field}: each must be one of {', '.join(PROXIES)}, got {name!r}")
     return tuple(names)
 
 

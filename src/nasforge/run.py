@@ -18,7 +18,7 @@ import numpy as np
 from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluator, Plan
-from nasforge.exceptions import Infeasible, TrialFailed, TrialInterrupted
+from nasforge.exceptions import ConfigError, Infeasible, TrialFailed, TrialInterrupted
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
 from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
@@ -113,6 +113,8 @@ class Run:
         self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
         self._rejected_in_a_row = 0
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
+        if getattr(strategy, "features", ()):
+            strategy.describe_with(self._proxy_features(strategy.features))  # type: ignore[attr-defined]
         warm = warm or Warm()
         for arch, score in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
             self.strategy.tell(arch, score)
@@ -121,6 +123,22 @@ class Run:
             self._learn(trial)
         # every trial that ended records the search's clock (one cut by the time budget too, at its end)
         self.elapsed_before = max((t.elapsed or 0.0 for t in store.trials()), default=0.0)
+
+    def _proxy_features(self, names: tuple[str, ...]) -> Callable[[Hashable], list[float]]:
+        """How a predictor strategy gets its ``features``: the zero-cost proxies of an architecture's untrained
+        network (always built from one seed, so that an architecture has one description), from the evaluator."""
+        if not hasattr(self.evaluator, "proxy_scores"):
+            raise ConfigError(
+                f"strategy.features: zero-cost proxies need an evaluator that builds and trains networks, "
+                f"not {type(self.evaluator).__name__}"
+            )
+        seed = derive_seed(self.seed, 2)
+
+        def describe(arch: Hashable) -> list[float]:
+            scores = self.evaluator.proxy_scores(arch, seed, names)  # type: ignore[attr-defined]
+            return [scores[f"proxy_{name}"] for name in names]
+
+        return describe
 
     def _learn(self, trial: Trial) -> None:
         """A trial ended (or was replayed on resume): the strategy, stopper and scheduler see it.
@@ -297,7 +315,7 @@ class Run:
             name = self.prefilter.proxy
             arch = self.prefilter.choose(
                 lambda taken: ask_new(self.strategy, self._seen, busy | set(taken)),
-                lambda option: self.evaluator.proxy(option, seed, name),  # type: ignore[attr-defined]
+                lambda option: self.evaluator.proxy_scores(option, seed, (name,))[f"proxy_{name}"],  # type: ignore[attr-defined]
             )
         trial = self.store.create_trial(self.space.to_string(arch), seed)
         if self.scheduler is not None:

@@ -140,13 +140,14 @@ class TrainEvaluator(Evaluator):
         """SHA-256 of the train and validation samples: whether two runs searched the same data."""
         return _digest(self._train + self._valid)
 
-    def proxy(self, arch: Hashable, seed: int, name: str) -> float:
-        """The zero-cost proxy ``name`` of ``arch`` built from ``seed``, untrained, on the first training samples
-        (what :class:`~nasforge.proxies.Prefilter` ranks proposals by)."""
+    def proxy_scores(self, arch: Hashable, seed: int, names: tuple[str, ...]) -> dict[str, float]:
+        """The zero-cost proxies ``names`` of ``arch`` built from ``seed``, untrained, on the first training
+        samples, as ``{"proxy_<name>": score}``: what a :class:`~nasforge.proxies.Prefilter` ranks proposals by
+        and what a predictor's ``features`` add to an architecture's encoding."""
         from nasforge.proxies import PROXY_BATCH, compute_proxies
 
         x, y = (t[:PROXY_BATCH] for t in self._train)
-        return compute_proxies(self.build(arch, seed), x, y, (name,))[f"proxy_{name}"]
+        return compute_proxies(self.build(arch, seed), x, y, names)
 
     def build(self, arch: Hashable | str, seed: int) -> nn.Module:
         """The untrained network of ``arch``, its initial weights drawn from ``seed``."""

@@ -18,12 +18,14 @@ below random search (``docs/benchmarks.md``, issue 19)."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
 
 import numpy as np
 
+from nasforge.exceptions import NasforgeError
 from nasforge.pareto import pareto_order, scalarize
+from nasforge.proxies import check_proxies
 from nasforge.strategies._base import STRATEGIES, Strategy
 from nasforge.strategies._history import History, check, check_count
 from nasforge.strategies._predictor import MLPEnsemble
@@ -35,24 +37,59 @@ _IDEAL = 1.2  # a Pareto run's ideal point, in objectives scaled to [0, 1] over 
 
 
 class PredictorMixin:
-    """Encoding cache and ensemble fitting shared by the predictor-guided strategies."""
+    """Encoding cache and ensemble fitting shared by the predictor-guided strategies.
+
+    With ``features`` (names of zero-cost proxies, :mod:`nasforge.proxies`), an architecture's input to the
+    predictor is its encoding followed by those proxies of its untrained network. The strategy cannot compute
+    them (they need data and a network); the run that drives it hands over a function that does, through
+    :meth:`describe_with`. Each proxy enters as ``sign(v) log(1 + |v|)`` (synflow spans orders of magnitude),
+    standardised over every architecture described so far; one a proxy could not score gets the mean (0).
+    """
 
     space: object
     rng: np.random.Generator
     history: History
     ensemble: int
     epochs: int
+    features: tuple[str, ...] = ()
+    _describe: Callable[[Hashable], Sequence[float]] | None = None
+
+    def describe_with(self, describe: Callable[[Hashable], Sequence[float]]) -> None:
+        """Take the function giving an architecture's ``features`` (one value per name, NaN where none)."""
+        self._describe = describe
 
     def _setup_predictor(self) -> None:
         space = self.space
         self.encoding = "path" if "path" in space.encodings else "onehot"  # type: ignore[attr-defined]
         self._codes: dict[Hashable, np.ndarray] = {}
+        self._described: dict[Hashable, np.ndarray] = {}
 
     def _encode(self, archs: list[Hashable]) -> np.ndarray:
         for arch in archs:
             if arch not in self._codes:
                 self._codes[arch] = self.space.encode(arch, self.encoding)  # type: ignore[attr-defined]
-        return np.stack([self._codes[a] for a in archs]).astype(np.float64)
+        codes = np.stack([self._codes[a] for a in archs]).astype(np.float64)
+        if not self.features:
+            return codes
+        return np.hstack([codes, self._proxy_features(archs)])
+
+    def _proxy_features(self, archs: list[Hashable]) -> np.ndarray:
+        if self._describe is None:
+            raise NasforgeError(
+                f"{type(self).__name__}: features {list(self.features)} need the run to describe architectures "
+                "(nasforge.search or Run do; with a hand-written loop call describe_with first)"
+            )
+        for arch in archs:
+            if arch not in self._described:
+                raw = np.asarray(self._describe(arch), dtype=np.float64)
+                self._described[arch] = np.sign(raw) * np.log1p(np.abs(raw))
+        known = np.stack(list(self._described.values()))
+        finite = np.isfinite(known)
+        count = np.maximum(finite.sum(axis=0), 1)
+        mean = np.where(finite, known, 0.0).sum(axis=0) / count
+        std = np.sqrt((np.where(finite, known - mean, 0.0) ** 2).sum(axis=0) / count)
+        values = (np.stack([self._described[a] for a in archs]) - mean) / np.where(std > 0, std, 1.0)
+        return np.where(np.isfinite(values), values, 0.0)
 
     def _fit(self) -> MLPEnsemble:
         archs = list(self.history.scores)
@@ -94,6 +131,7 @@ class Bananas(PredictorMixin, Strategy):
         epochs: int = 200,
         acquisition: str = "its",
         kappa: float = 1.0,
+        features: Sequence[str] = (),
     ) -> None:
         check_count(init, "init", 2)
         check_count(batch, "batch", 1)
@@ -103,6 +141,7 @@ class Bananas(PredictorMixin, Strategy):
         check_count(epochs, "epochs", 1)
         check(acquisition in _ACQUISITIONS, "acquisition", f"one of {', '.join(_ACQUISITIONS)}", acquisition)
         check(kappa >= 0, "kappa", ">= 0", kappa)
+        self.features = check_proxies(features, "strategy.features")
         self.init = init
         self.batch = batch
         self.candidates = candidates
