@@ -40,7 +40,8 @@ def test_search_returns_a_retrained_winner(tmp_path, images):
     with torch.no_grad():
         assert model(x).shape == (5, 3)
         torch.testing.assert_close(model(x), best.model.cpu()(x))
-    assert {p.name for p in best.paths.values()} == {"best.pt", "best.onnx", "best.json", "progress.png", "curves.png"}
+    figures = {f"{name}.png" for name in ("progress", "generations", "distribution", "pareto", "winner")}
+    assert {p.name for p in best.paths.values()} == {"best.pt", "best.onnx", "best.json", "report.html", *figures}
     assert run.stop_reason == "trials"
     search = json.loads(best.paths["json"].read_text())["search"]
     assert search["trials"] == 4 and search["stopped_by"] == "trials" and search["seconds"] > 0

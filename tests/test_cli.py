@@ -91,7 +91,8 @@ def test_search_show_export(tmp_path):
 
     shown = nasforge("show", str(run_dir), "--top", "2", cwd=tmp_path).stdout
     assert "3 trials (3 finished)" in shown and "Top 2" in shown
-    assert (run_dir / "curves.png").stat().st_size > 0
+    assert not (run_dir / "curves.png").exists(), "one epoch each: no curve to draw"
+    assert "Trials" in (run_dir / "report.html").read_text()
     one = nasforge("show", str(run_dir), "--trial", "2", cwd=tmp_path).stdout
     assert "Trial 2 (finished): validation after each epoch" in one and "no learning curve" not in one
     missing = nasforge("show", str(run_dir), "--trial", "9", cwd=tmp_path, check=False)

@@ -130,6 +130,7 @@ def components_from_config(config: Config) -> dict[str, Any]:
         "proxies": tuple(config.proxies),
         "prefilter": config.prefilter,
         "warm_start": config.warm_start,
+        "report_every": config.report.every,
         "objective": objective,
         "seed": config.seed,
         "valid": config.data.valid,
@@ -162,6 +163,7 @@ def search(
     proxies: Sequence[str] = (),
     prefilter: Prefilter | dict[str, Any] | None = None,
     warm_start: WarmStart | str | Path | dict[str, Any] | None = None,
+    report_every: int = 10,
 ) -> Run:
     """Search ``space`` on ``data``, then retrain the winner on train+validation and test it once.
 
@@ -191,7 +193,9 @@ def search(
     as its ``proxy_<name>`` costs. ``prefilter`` (``{"proxy": "nwot", "candidates": 10}``, the config's
     ``prefilter:`` block) trains only the best of that many proposals by that proxy. ``warm_start`` (an earlier
     run's directory, or ``{"run": DIR, "top": K}``) trains that run's best architectures first and, on the same
-    space, objective and data, replays its results into the strategy (:mod:`nasforge.warm`).
+    space, objective and data, replays its results into the strategy (:mod:`nasforge.warm`). With a ``run_dir``,
+    ``run_dir/report.html`` (:mod:`nasforge.report`) is rewritten every ``report_every`` trials (0: only at the
+    end), so that a search can be watched while it runs.
 
     >>> import nasforge as nf
     >>> run = nf.search(data=nf.data.digits(), space="cell", strategy="evolution",
@@ -232,6 +236,7 @@ def search(
         store = open_store(out_dir, identity, config)
         if store.get_meta("data_digest") is None:
             store.set_meta("data_digest", digest)  # what a later warm start compares its data with
+            store.set_meta("data", splits.describe())  # what a report draws the winner's shapes from, mid-run too
         if warm is not None:
             store.set_meta("warm_start", dict(warm.record))
         run = Run(
@@ -248,11 +253,17 @@ def search(
             prefilter=chooser,
             warm=warm,
         )
+        if out_dir is not None:
+            from nasforge.report import ReportCallback
+
+            callbacks = [ReportCallback(out_dir, report_every), *callbacks]  # first: the others see it current
         try:
             run.optimize(budget, callbacks)
         finally:
             executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
         run.best = _finish(run, out_dir, splits, config, front, seeds)
+        for cb in callbacks:
+            cb.on_final(run, run.best)
     return run
 
 
@@ -341,20 +352,13 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
         seeds=seeds,
     )
     if out_dir is not None:
-        from nasforge.report import plot_curves, plot_progress
-
-        best.paths["plot"] = plot_progress(run.trials, run.objective, out_dir / "progress.png")
-        best.paths["curves"] = plot_curves(run.trials, run.objective, out_dir / "curves.png", winner=best.trial.id)
         final = {"trial": best.trial.id, "test": dict(best.test)}
         if best.front:
-            from nasforge.report import plot_pareto
-
-            tested = {p["trial"] for p in best.front}
-            returned = [t for t in best.front_trials if t.id in tested]
-            path = out_dir / "pareto.png"
-            best.paths["pareto"] = plot_pareto(run.trials, best.front_trials, run.objective, path, returned)
-            final["front"] = sorted(tested)
+            final["front"] = sorted({p["trial"] for p in best.front})  # retrained and tested: starred in the plot
         run.store.set_meta("final", final)
+        from nasforge.report import write_report
+
+        best.paths.update(write_report(out_dir))  # report.html and its figures as PNGs
     return best
 
 

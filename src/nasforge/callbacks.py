@@ -1,4 +1,5 @@
-"""Hooks into a search's life (progress bars, logging, later early stopping); every hook is a no-op by default."""
+"""Hooks into a search's life (progress bars, the live report, TensorBoard, MLflow); every hook is a no-op by
+default."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nasforge.run import Run
     from nasforge.trial import Trial
+    from nasforge.winner import Best
 
 __all__ = ["Callback"]
 
@@ -25,3 +27,7 @@ class Callback:
 
     def on_search_end(self, run: Run, reason: str) -> None:
         """Called when the search stops: ``trials``, ``seconds``, ``exhausted`` or ``interrupted``."""
+
+    def on_final(self, run: Run, best: Best) -> None:
+        """Called by :func:`nasforge.search` once the winner is retrained, tested once and (with a run
+        directory) exported: ``best.model`` is the retrained network, ``best.paths`` the files written."""

@@ -231,6 +231,16 @@ class FinalConfig(_Section):
     front: int = Field(5, ge=1)
 
 
+class ReportConfig(_Section):
+    """``RUN_DIR/report.html`` is rewritten every ``every`` trials during the search (0: only at its end);
+    ``tensorboard`` and ``mlflow`` (true, or a log directory / tracking URI) log the search there too
+    (:mod:`nasforge.tracking`)."""
+
+    every: int = Field(10, ge=0)
+    tensorboard: bool | str = False
+    mlflow: bool | str = False
+
+
 class Config(_Section):
     """A whole search, as the YAML file states it."""
 
@@ -250,6 +260,7 @@ class Config(_Section):
     prefilter: dict[str, Any] | None = None
     warm_start: str | dict[str, Any] | None = None
     final: FinalConfig = Field(default_factory=FinalConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @model_validator(mode="after")
     def _one_length(self) -> Config:

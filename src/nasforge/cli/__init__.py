@@ -7,7 +7,7 @@ import sys
 import typer
 
 from nasforge.cli._bench import bench_app
-from nasforge.cli._commands import export, pareto, resume, search, show
+from nasforge.cli._commands import compare, export, pareto, report, resume, search, show
 from nasforge.exceptions import NasforgeError
 
 __all__ = ["app", "main"]
@@ -23,6 +23,8 @@ app.command()(resume)
 app.command()(show)
 app.command()(pareto)
 app.command()(export)
+app.command()(report)
+app.command()(compare)
 app.add_typer(bench_app, name="bench", help="Measure strategies on tabular benchmarks (NAS-Bench-201).")
 
 

@@ -1,4 +1,4 @@
-"""The run commands: search, resume, show and export."""
+"""The run commands: search, resume, show, pareto, export, report and compare."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from nasforge.config import Config
     from nasforge.store import SQLiteStore
 
-__all__ = ["export", "resume", "search", "show"]
+__all__ = ["compare", "export", "pareto", "report", "resume", "search", "show"]
 
 RunDir = Annotated[Path, typer.Argument(help="A run directory (holds store.sqlite).", show_default=False)]
 Workers = Annotated[
@@ -89,8 +89,10 @@ def _with_executor(cfg: Config, workers: int | None, dask_address: str | None) -
 def _execute(cfg: Config, run_dir: Path, quiet: bool) -> None:
     from nasforge.api import components_from_config, search
     from nasforge.cli._display import Display
+    from nasforge.tracking import tracking_callbacks
 
     display = Display(quiet=quiet)
+    tracking = tracking_callbacks(run_dir, cfg.report.tensorboard, cfg.report.mlflow)  # a missing extra: one line
     with display.status("loading data and building the search"):
         components = components_from_config(cfg)
     display.header(cfg, components, run_dir)
@@ -98,7 +100,7 @@ def _execute(cfg: Config, run_dir: Path, quiet: bool) -> None:
         run = search(
             **components,
             run_dir=run_dir,
-            callbacks=[display.progress(components["budget"], components["objective"])],
+            callbacks=[display.progress(components["budget"], components["objective"]), *tracking],
             config=cfg.model_dump(mode="json"),
         )
     except KeyboardInterrupt:  # typer would turn it into a silent exit 130
@@ -180,6 +182,31 @@ def export(
         raise StoreError(f"{run_dir}: this run was started from Python; export from Python with nasforge.export_trial")
     best = export_trial(parse_config(stored), run_dir, trial_id=trial, out_dir=out)
     Display().exported(best)
+
+
+def report(
+    run_dir: RunDir,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Where to write it [RUN_DIR/report.html].")] = None,
+) -> None:
+    """Write the run's report: one self-contained HTML file (no network, opens offline), and its figures as PNGs
+    in RUN_DIR. Works for a run that is still going or was interrupted."""
+    from nasforge.report import write_report
+
+    written = write_report(run_dir, out)
+    print(f"wrote {written.pop('report')} and {len(written)} figures in {run_dir}: {', '.join(written)}")
+
+
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run directories.", show_default=False)],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the plot.")] = Path("compare.png"),
+) -> None:
+    """Runs side by side: best-so-far over trials and over wall-clock in one plot (seeds of one setup as their
+    mean and range), and a table of how each setup ended."""
+    from nasforge.cli._display import Display
+    from nasforge.report import compare_runs
+
+    path, setups = compare_runs(run_dirs, out)
+    Display().compared(setups, path)
 
 
 def _open(run_dir: Path) -> SQLiteStore:

@@ -291,6 +291,23 @@ class Display:
         self.console.print(trials_table(front, f"{title}: {len(front)} trials"))
         self.console.print(f"wrote {path}; export one with 'nasforge export RUN_DIR --trial ID'")
 
+    def compared(self, setups: Sequence[Any], path: Path) -> None:
+        """One row per setup: its runs, finished trials, best validation and test values (mean +- sd over seeds)."""
+        table = Table(title="Runs compared (mean +- sd where a setup has several seeds)")
+        for head in ("setup", "runs", "finished trials", "best validation", "test", "search s"):
+            table.add_column(head, justify="left" if head == "setup" else "right")
+        for s in setups:
+            table.add_row(
+                s.label,
+                str(len(s.runs)),
+                ", ".join(map(str, s.trials)),
+                s.summary(s.best),
+                s.summary(s.test),
+                ", ".join(f"{x:.0f}" for x in s.seconds),
+            )
+        self.console.print(table)
+        self.console.print(f"wrote {path}")
+
     def trial(self, trial: Trial) -> None:
         """One trial in full: status, architecture, metrics, costs and its learning curve."""
         self.console.print(trials_table([trial], f"Trial {trial.id}"))

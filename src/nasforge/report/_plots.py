@@ -1,28 +1,50 @@
-"""A run as pictures: every trial's validation metric with the leader's so far, and the learning curves."""
+"""A run as pictures. Each ``*_figure`` function draws one matplotlib figure from a run's trials; the same
+figure is saved as a PNG in the run directory (:func:`save_png`) and inlined as SVG in the HTML report
+(:func:`svg`), so the two never disagree."""
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from nasforge.exceptions import cannot_write
 from nasforge.objective import METRICS, Objective
 from nasforge.trial import Trial, TrialState, rank_key
 
-__all__ = ["plot_curves", "plot_pareto", "plot_progress"]
+__all__ = [
+    "choices_figure",
+    "curves_figure",
+    "distribution_figure",
+    "generations_figure",
+    "plot_curves",
+    "plot_pareto",
+    "plot_progress",
+    "progress_figure",
+    "save_png",
+    "svg",
+]
+
+TOP_SHARE = 0.1
+"""The share of finished trials that counts as "the best" in the choice-frequency figure."""
 
 
-def _figure() -> tuple[Any, Any]:
+def figure(width: float = 7, height: float = 4, ncols: int = 1) -> tuple[Any, Any]:
+    """A new figure and its axes (``ncols`` side by side), drawn off-screen (no display is needed, none is used)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(7, 4), dpi=120)
+    return plt.subplots(1, ncols, figsize=(width, height), dpi=120)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_png(fig: Any, path: Path, close: bool = True) -> Path:
+    """Write ``fig`` to ``path`` as a PNG and close it (unless ``close`` is false: it is drawn again as SVG)."""
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
@@ -32,28 +54,52 @@ def _save(fig: Any, path: Path) -> Path:
     except OSError as exc:
         raise cannot_write(path, exc) from None
     finally:
-        plt.close(fig)
+        if close:
+            plt.close(fig)
     return path
 
 
-def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> Path:
-    """Write a PNG of validation metric per trial (dots), the leader's so far (line) and failures (crosses)."""
+def svg(fig: Any) -> str:
+    """``fig`` as an inline ``<svg>`` element (no XML prolog, no fixed size: it scales with the page), closed."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    buffer = io.StringIO()
+    try:
+        with matplotlib.rc_context({"svg.fonttype": "none"}):  # text as text, not glyph outlines: a third the size
+            fig.savefig(buffer, format="svg")
+    finally:
+        plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 width="100%"', text, count=1)
+
+
+def _searched(trials: Sequence[Trial]) -> list[Trial]:
+    """The search's own trials: not a promotion's deeper training, not a re-ranking repeat."""
+    return [t for t in trials if t.parent is None and t.repeat_of is None]
+
+
+def progress_figure(trials: Sequence[Trial], objective: Objective) -> Any:
+    """Validation metric per trial (dots), the leader's so far (line), pruned (hollow) and failed (crosses)."""
+    metric = objective.metric
     finished = [t for t in trials if t.state is TrialState.FINISHED and t.score is not None]
-    pruned = [t for t in trials if t.state is TrialState.PRUNED and objective.metric in t.metrics]
+    pruned = [t for t in trials if t.state is TrialState.PRUNED and metric in t.metrics]
     failed = [t for t in trials if t.state is TrialState.FAILED]
-    fig, ax = _figure()
+    fig, ax = figure()
     if finished:
-        values = [t.metrics[objective.metric] for t in finished]
+        values = [t.metrics[metric] for t in finished]
         best, leader = [], finished[0]
         for t in finished:  # the metric of the best-scoring trial so far, the one the run would return
             leader = t if rank_key(t) < rank_key(leader) else leader
-            best.append(leader.metrics[objective.metric])
+            best.append(leader.metrics[metric])
         ax.scatter([t.id for t in finished], values, s=14, alpha=0.6, label="trial (validation)")
         ax.step([t.id for t in finished], best, where="post", color="C3", label="best so far")
         if pruned:
             ax.scatter(
                 [t.id for t in pruned],
-                [t.metrics[objective.metric] for t in pruned],
+                [t.metrics[metric] for t in pruned],
                 s=14,
                 facecolors="none",
                 edgecolors="0.5",
@@ -64,18 +110,19 @@ def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> 
             ax.scatter([t.id for t in failed], [floor] * len(failed), marker="x", color="0.4", label="failed")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"validation {objective.metric}")
+    ax.set_ylabel(f"validation {metric}")
     counts = f"{len(finished)} finished, {len(pruned)} pruned, " if pruned else f"{len(finished)} finished, "
     ax.set_title(f"Search progress: {counts}{len(failed)} failed")
     ax.grid(alpha=0.3)
-    ax.legend(loc="best")
-    return _save(fig, path)
+    if finished:
+        ax.legend(loc="best")
+    return fig
 
 
-def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winner: int | None = None) -> Path:
-    """Write a PNG of every trial's learning curve (validation metric per epoch); pruned ones dashed, grey."""
+def curves_figure(trials: Sequence[Trial], objective: Objective, winner: int | None = None) -> Any:
+    """Every trial's learning curve (validation metric per epoch); pruned ones dashed, grey; the winner red."""
     metric = objective.metric
-    fig, ax = _figure()
+    fig, ax = figure()
     labelled: set[str] = set()
     for t in trials:
         if not t.curve or t.state not in (TrialState.FINISHED, TrialState.PRUNED):
@@ -97,14 +144,14 @@ def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winne
     ax.grid(alpha=0.3)
     if labelled:
         ax.legend(loc="best")
-    return _save(fig, path)
+    return fig
 
 
-def plot_pareto(
-    trials: Sequence[Trial], front: Sequence[Trial], objective: Objective, path: Path, returned: Sequence[Trial] = ()
-) -> Path:
-    """Write a PNG of every finished trial on the first two objectives (dots) with the Pareto front (line) and
-    the points the run returned, retrained and tested (stars)."""
+def pareto_figure(
+    trials: Sequence[Trial], front: Sequence[Trial], objective: Objective, returned: Sequence[Trial] = ()
+) -> Any:
+    """Every finished trial on the first two objectives (dots), the Pareto front (line), and the points the run
+    returned, retrained and tested (stars)."""
     x_name, y_name = objective.names[:2]
 
     def value(t: Trial, name: str) -> float | None:
@@ -113,7 +160,7 @@ def plot_pareto(
 
     points = [(value(t, x_name), value(t, y_name)) for t in trials if t.state is TrialState.FINISHED]
     points = [p for p in points if None not in p]
-    fig, ax = _figure()
+    fig, ax = figure()
     if points:
         ax.scatter(*zip(*points, strict=True), s=10, color="0.7", label="finished trials")
     if front:
@@ -133,6 +180,108 @@ def plot_pareto(
         ax.set_xscale("log")
     if y_name in ("params", "flops"):
         ax.set_yscale("log")
+    ax.set_title("Trade-off: " + " against ".join(objective.names[:2]))
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(fig, path)
+    if points:
+        ax.legend(fontsize=8)
+    return fig
+
+
+def generations_figure(trials: Sequence[Trial], objective: Objective, size: int) -> Any | None:
+    """Best, median and worst validation metric of each generation: consecutive blocks of ``size`` search
+    trials in the order they were proposed (a genetic algorithm's generations; for regularized evolution,
+    whose population turns over one at a time, blocks of its population size). None with fewer than two."""
+    metric = objective.metric
+    searched = [t for t in _searched(trials) if t.state in (TrialState.FINISHED, TrialState.PRUNED)]
+    blocks = [searched[i : i + size] for i in range(0, len(searched), size)]
+    rows = [[t.metrics[metric] for t in b if metric in t.metrics] for b in blocks]
+    rows = [r for r in rows if r]
+    if len(rows) < 2:
+        return None
+    generation = np.arange(1, len(rows) + 1)
+    worst, median, best = (np.array([f(r) for r in rows]) for f in (min, np.median, max))
+    if objective.better(0.0, 1.0):  # a metric to minimise (loss, MSE): its best is its smallest
+        worst, best = best, worst
+    fig, ax = figure()
+    ax.fill_between(generation, worst, best, color="C0", alpha=0.15, label="worst to best")
+    ax.plot(generation, best, "o-", color="C3", label="best")
+    ax.plot(generation, median, "s-", color="C0", label="median")
+    ax.plot(generation, worst, "v-", color="0.5", label="worst")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_xlabel(f"generation ({size} trials each)")
+    ax.set_ylabel(f"validation {metric}")
+    ax.set_title("Fitness per generation")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    return fig
+
+
+def distribution_figure(trials: Sequence[Trial], objective: Objective) -> Any:
+    """A histogram of the finished trials' validation metric, the winner's value marked."""
+    metric = objective.metric
+    finished = [t for t in trials if t.state is TrialState.FINISHED and metric in t.metrics]
+    fig, ax = figure(7, 3.2)
+    if finished:
+        values = [t.metrics[metric] for t in finished]
+        ax.hist(values, bins=min(40, max(5, len(values) // 4)), color="C0", alpha=0.8)
+        leader = min(finished, key=rank_key).metrics[metric]
+        ax.axvline(leader, color="C3", linewidth=2, label=f"best: {leader:.4g}")
+        ax.legend(loc="best")
+    ax.set_xlabel(f"validation {metric}")
+    ax.set_ylabel("trials")
+    ax.set_title(f"Score distribution ({len(finished)} finished trials)")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def choices_figure(trials: Sequence[Trial], space: Any, limit: int = 8) -> Any | None:
+    """How often each choice appears among the best ``TOP_SHARE`` of finished trials against all of them, for
+    the ``limit`` decisions where the two differ most (total variation distance). None without enough trials."""
+    finished = sorted((t for t in _searched(trials) if t.state is TrialState.FINISHED), key=rank_key)
+    if len(finished) < 10:
+        return None
+    decisions = space.decisions
+    values = np.array([space.to_decisions(space.from_string(t.arch)) for t in finished])
+    top = values[: max(1, round(TOP_SHARE * len(finished)))]
+    rows = []
+    for k, decision in enumerate(decisions):
+        share_all = np.bincount(values[:, k], minlength=len(decision)) / len(values)
+        share_top = np.bincount(top[:, k], minlength=len(decision)) / len(top)
+        rows.append((0.5 * np.abs(share_all - share_top).sum(), decision, share_all, share_top))
+    rows = sorted(rows, key=lambda r: -r[0])[:limit]
+    labels, all_shares, top_shares = [], [], []
+    for _, decision, share_all, share_top in rows:
+        for c, choice in enumerate(decision.choices):
+            if share_all[c] > 0 or share_top[c] > 0:
+                labels.append(f"{decision.name} = {choice}")
+                all_shares.append(share_all[c])
+                top_shares.append(share_top[c])
+    fig, ax = figure(7, 1.2 + 0.22 * len(labels))
+    y = np.arange(len(labels))
+    ax.barh(y - 0.2, all_shares, height=0.4, color="0.65", label=f"all finished ({len(values)})")
+    ax.barh(y + 0.2, top_shares, height=0.4, color="C3", label=f"best {TOP_SHARE:.0%} ({len(top)})")
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of trials with this choice")
+    ax.set_xlim(0, 1)
+    ax.set_title("Choices of the best trials against all")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def plot_progress(trials: Sequence[Trial], objective: Objective, path: Path) -> Path:
+    """Write :func:`progress_figure` as a PNG."""
+    return save_png(progress_figure(trials, objective), path)
+
+
+def plot_curves(trials: Sequence[Trial], objective: Objective, path: Path, winner: int | None = None) -> Path:
+    """Write :func:`curves_figure` as a PNG."""
+    return save_png(curves_figure(trials, objective, winner), path)
+
+
+def plot_pareto(
+    trials: Sequence[Trial], front: Sequence[Trial], objective: Objective, path: Path, returned: Sequence[Trial] = ()
+) -> Path:
+    """Write :func:`pareto_figure` as a PNG."""
+    return save_png(pareto_figure(trials, front, objective, returned), path)

@@ -467,6 +467,27 @@ class ChainSpace(SearchSpace):
             states = following
         return chains * max(1, len(self.embed)) * max(1, len(self.readouts))
 
+    def layer_shapes(self, arch: Hashable) -> list[tuple[str, tuple[int, ...]]]:
+        """Each layer of ``arch`` with the shape of one sample after it, from one forward pass of the built
+        network (what a drawing of the chain shows)."""
+        import torch
+
+        from nasforge.spaces._chain_net import layer_modules
+
+        chain = self._check(arch)
+        model = self.build(chain, self.input_shape, 2).eval()
+        shapes: list[tuple[int, ...]] = []
+        hooks = [
+            module.register_forward_hook(lambda _m, _i, out: shapes.append(tuple(out.shape[1:])))
+            for module in layer_modules(model)  # type: ignore[arg-type]
+        ]
+        dtype = torch.long if self.kind == "tokens" else torch.float32
+        with torch.no_grad():
+            model(torch.ones((1, *self.input_shape), dtype=dtype))
+        for hook in hooks:
+            hook.remove()
+        return list(zip(map(str, chain.layers), shapes, strict=True))
+
     def build(self, arch: Hashable, input_shape: Sequence[int], num_classes: int) -> nn.Module:
         shape = tuple(int(d) for d in input_shape)
         if len(shape) != len(self.input_shape):

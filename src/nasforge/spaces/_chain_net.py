@@ -28,7 +28,7 @@ from nasforge.ops import (
 )
 from nasforge.spaces._chain_arch import LEARNED_OPS, SEQUENCE_LAYER_OPS, Chain, Layer
 
-__all__ = ["ChainNetwork", "SequenceNetwork"]
+__all__ = ["ChainNetwork", "SequenceNetwork", "layer_modules"]
 
 
 def _layer_block(layer: Layer, channels: int, dims: int) -> tuple[list[nn.Module], int]:
@@ -59,11 +59,14 @@ class ChainNetwork(nn.Sequential):
     def __init__(self, chain: Chain, input_shape: Sequence[int], num_classes: int) -> None:
         dims, channels = len(input_shape) - 1, int(input_shape[0])
         body: list[nn.Module] = []
+        ends = []
         for layer in chain.layers:
             modules, channels = _layer_block(layer, channels, dims)
             body += modules
+            ends.append(len(body) - 1)
         super().__init__()
         self.features = nn.Sequential(*body)
+        self.layer_ends = tuple(ends)  # the module of ``features`` whose output is each chain layer's
         self.pool = GlobalAvgPool() if dims else nn.Identity()
         self.classifier = nn.Linear(channels, num_classes)
 
@@ -116,3 +119,10 @@ class _Stack(nn.Sequential):
         for module in rest:
             x = module(x)
         return x
+
+
+def layer_modules(model: ChainNetwork | SequenceNetwork) -> list[nn.Module]:
+    """The module whose output is each chain layer's output, in order (where a drawing reads the shapes)."""
+    if isinstance(model, SequenceNetwork):
+        return list(model.layers)
+    return [model.features[i] for i in model.layer_ends]
