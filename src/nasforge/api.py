@@ -17,6 +17,7 @@ from nasforge.exceptions import ConfigError, StoreError
 from nasforge.executors import Executor
 from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import TASK_METRICS, Objective
+from nasforge.oneshot import ONE_SHOT, OneShot
 from nasforge.proxies import Prefilter, check_proxies
 from nasforge.rerank import Rerank
 from nasforge.run import MAX_REJECTED_IN_A_ROW, Run
@@ -63,12 +64,14 @@ def make_space(
     return check_params("space", factory, params, **fixed)
 
 
-def make_strategy(spec: Strategy | str | dict[str, Any]) -> Strategy:
-    """A strategy from an object, a registered name or a config mapping (``{"name": "evolution", ...}``)."""
-    if isinstance(spec, Strategy):
+def make_strategy(spec: Strategy | OneShot | str | dict[str, Any]) -> Strategy | OneShot:
+    """A strategy from an object, a registered name or a config mapping (``{"name": "evolution", ...}``); a
+    one-shot strategy (``darts``) is looked up among :data:`~nasforge.oneshot.ONE_SHOT`."""
+    if isinstance(spec, (Strategy, OneShot)):
         return spec
     params = {"name": spec} if isinstance(spec, str) else dict(spec)
-    return check_params("strategy", STRATEGIES.get(params.pop("name", "evolution")), params)
+    name = params.pop("name", "evolution")
+    return check_params("strategy", ONE_SHOT.get(name) if name in ONE_SHOT else STRATEGIES.get(name), params)
 
 
 def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:

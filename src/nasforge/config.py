@@ -115,9 +115,14 @@ class StrategyConfig(_OpenSection):
     @field_validator("name")
     @classmethod
     def _registered(cls, name: str) -> str:
+        from nasforge.oneshot import ONE_SHOT
         from nasforge.strategies import STRATEGIES
 
-        return _check_registered(STRATEGIES, name)
+        if name in ONE_SHOT:
+            return name
+        if name not in STRATEGIES:
+            raise ValueError(f"{STRATEGIES.unknown_message(name)}, or one-shot: {', '.join(ONE_SHOT.names())}")
+        return name
 
 
 class TrainConfig(_OpenSection):

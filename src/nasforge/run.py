@@ -22,6 +22,7 @@ from nasforge.exceptions import ConfigError, Infeasible, TrialFailed, TrialInter
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
 from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
+from nasforge.oneshot import OneShot
 from nasforge.proxies import Prefilter
 from nasforge.rerank import Rerank, Reserve, mean_scores, repeat_seed
 from nasforge.spaces import SearchSpace
@@ -112,6 +113,13 @@ class Run:
         done = [t for t in told if t.state is not TrialState.REJECTED]
         self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
         self._rejected_in_a_row = 0
+        self.one_shot = isinstance(strategy, OneShot)  # trains a supernet: see _optimize_one_shot
+        if self.one_shot:
+            self._check_one_shot(done, warm, prefilter)
+            strategy.bind(space, derive_seed(seed, 0))
+            self._first: list[Hashable] = []
+            self.elapsed_before = 0.0
+            return
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
         if getattr(strategy, "features", ()):
             strategy.describe_with(self._proxy_features(strategy.features))  # type: ignore[attr-defined]
@@ -123,6 +131,20 @@ class Run:
             self._learn(trial)
         # every trial that ended records the search's clock (one cut by the time budget too, at its end)
         self.elapsed_before = max((t.elapsed or 0.0 for t in store.trials()), default=0.0)
+
+    def _check_one_shot(self, done: list[Trial], warm: Warm | None, prefilter: Prefilter | None) -> None:
+        """What a one-shot run cannot do: resume a half-trained supernet (its weights are not stored), several
+        objectives, a warm start or a prefilter (there are no proposals to seed or filter)."""
+        if done:
+            raise ConfigError(
+                f"strategy.name: {self.strategy.name} trains one supernet, whose weights a run does not store, "
+                f"so it cannot be resumed ({len(done)} epochs are stored); start it again in a new run directory"
+            )
+        if self.objective.multi or warm is not None or prefilter is not None or self.scheduler or self.stopper:
+            raise ConfigError(
+                f"strategy.name: {self.strategy.name} searches one objective, without warm_start, prefilter or "
+                "fidelity (it proposes no candidates to seed, filter or stop)"
+            )
 
     def _proxy_features(self, names: tuple[str, ...]) -> Callable[[Hashable], list[float]]:
         """How a predictor strategy gets its ``features``: the zero-cost proxies of an architecture's untrained
@@ -187,6 +209,10 @@ class Run:
 
     @property
     def best_trial(self) -> Trial | None:
+        """The best trial; in a one-shot run the architecture derived at the last recorded supernet epoch."""
+        if self.one_shot:
+            finished = self.store.trials(states=(TrialState.FINISHED,))
+            return finished[-1] if finished else None
         top = self.top(1)
         return top[0] if top else None
 
@@ -195,21 +221,15 @@ class Run:
         """Search until the budget is spent; returns why it stopped. Ctrl-C stops cleanly and re-raises.
 
         With ``rerank``, the search phase leaves the repeats their expected cost and the leaders are then
-        trained again within the same budget (see :mod:`nasforge.rerank`).
+        trained again within the same budget (see :mod:`nasforge.rerank`). A one-shot strategy trains its
+        supernet instead (:meth:`_supernet_epochs`).
         """
         start = self.clock() - self.elapsed_before
         for cb in callbacks:
             cb.on_search_start(self)
-        ended = self.store.trials(states=DONE)
-        failed = sum(t.state is TrialState.FAILED for t in ended)
-        tally = _Tally(len(ended), sum(epochs_trained(t) for t in ended), failed)
-        reason = "failures" if budget.too_many_failures(tally.failed, tally.done) else ""
-        self.executor.start(self.evaluator)
         try:
-            reason = reason or self._drive(budget, self._next_job, start, tally, callbacks, reserve=True)
-            if reason in _RERANKABLE and self._reserve(budget) is not None:
-                repeats = iter(self.rerank.jobs(self.store.trials()))  # type: ignore[union-attr]
-                self._drive(budget, lambda pending, done: self._repeat_job(repeats), start, tally, callbacks)
+            search = self._supernet_epochs if self.one_shot else self._search
+            reason = search(budget, start, callbacks)
         except (KeyboardInterrupt, ExecutorError):
             # Ctrl-C, or the workers are gone: no trial stays "running"; a resume redoes the interrupted ones.
             self.stop_reason = "interrupted"
@@ -223,6 +243,71 @@ class Run:
         for cb in callbacks:
             cb.on_search_end(self, reason)
         return reason
+
+    def _search(self, budget: Budget, start: float, callbacks: Sequence[Callback]) -> str:
+        """Ask, evaluate and tell until the budget is spent, then re-rank the leaders where the run does."""
+        ended = self.store.trials(states=DONE)
+        failed = sum(t.state is TrialState.FAILED for t in ended)
+        tally = _Tally(len(ended), sum(epochs_trained(t) for t in ended), failed)
+        if budget.too_many_failures(tally.failed, tally.done):
+            return "failures"
+        self.executor.start(self.evaluator)
+        reason = self._drive(budget, self._next_job, start, tally, callbacks, reserve=True)
+        if reason in _RERANKABLE and self._reserve(budget) is not None:
+            repeats = iter(self.rerank.jobs(self.store.trials()))  # type: ignore[union-attr]
+            self._drive(budget, lambda pending, done: self._repeat_job(repeats), start, tally, callbacks)
+        return reason
+
+    def _supernet_epochs(self, budget: Budget, start: float, callbacks: Sequence[Callback]) -> str:
+        """Train the one-shot strategy's supernet epoch by epoch in this process, each epoch recorded as a trial
+        of the architecture derived at its end, with its weights in the store's ``supernet`` meta.
+
+        The budget counts epochs (trials and epochs alike) and seconds; an epoch still running when the seconds
+        run out stops between two batches and is not recorded.
+        """
+        self.strategy.start(self.evaluator.supernet_data())  # type: ignore[attr-defined]
+        history: list[dict[str, Any]] = []
+        seed = derive_seed(self.seed, 1, 0)
+
+        def out_of_time() -> bool:
+            return budget.seconds is not None and self.clock() - start >= budget.seconds
+
+        while True:
+            reason = budget.stop_reason(self.done, self.clock() - start, self.done)
+            if reason:
+                return reason
+            record = self.strategy.epoch(out_of_time)  # type: ignore[attr-defined]
+            if record is None:
+                return "seconds"
+            arch = self.space.to_string(record.arch)
+            history.append(
+                {
+                    "epoch": len(history) + 1,
+                    "arch": arch,
+                    "weights": record.weights,
+                    "train_loss": record.train_loss,
+                    **record.metrics,
+                    **record.extra,
+                }
+            )
+            edges = [d.name for d in self.space.decisions]
+            self.store.set_meta("supernet", {"ops": list(self.space.ops), "edges": edges, "epochs": history})
+            if self.strategy.stopped and self.done:
+                return "early stop"  # the collapsing epoch stays in the history; the run keeps the one before
+            trial = self.store.create_trial(arch, seed)
+            score = self.objective.score(record.metrics, {})
+            costs = {"train_loss": record.train_loss, **record.extra, **self._derived_costs(record.arch)}
+            trial = self.store.finish_trial(trial.id, score, record.metrics, costs, self.clock() - start)
+            for cb in callbacks:
+                cb.on_trial_end(self, trial)
+            if self.strategy.stopped:
+                return "early stop"
+
+    def _derived_costs(self, arch: Hashable) -> dict[str, float]:
+        """Parameters, FLOPs, size and activation memory of a one-shot epoch's derived cell, as any trial has."""
+        if not hasattr(self.evaluator, "costs"):
+            return {}
+        return dict(self.evaluator.costs(self.evaluator.build(arch, self.seed)))  # type: ignore[attr-defined]
 
     def _drive(
         self,

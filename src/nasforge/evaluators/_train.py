@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nasforge.data import Splits
+    from nasforge.oneshot import SupernetData
     from nasforge.spaces import SearchSpace
 
 __all__ = ["MEMORY_HEADROOM", "TrainEvaluator"]
@@ -148,6 +149,20 @@ class TrainEvaluator(Evaluator):
 
         x, y = (t[:PROXY_BATCH] for t in self._train)
         return compute_proxies(self.build(arch, seed), x, y, names)
+
+    def supernet_data(self) -> SupernetData:
+        """The train and validation tensors (on this evaluator's device) a one-shot strategy trains its supernet
+        on, with the input shape, the outputs and the trainer's batch size."""
+        from nasforge.oneshot import SupernetData
+
+        return SupernetData(
+            self._train,
+            self._valid,
+            tuple(self.input_shape),
+            self.num_classes,
+            self.trainer.batch_size,
+            self.trainer.torch_device,
+        )
 
     def build(self, arch: Hashable | str, seed: int) -> nn.Module:
         """The untrained network of ``arch``, its initial weights drawn from ``seed``."""

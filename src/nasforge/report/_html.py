@@ -33,6 +33,7 @@ from nasforge.report._plots import (
     pareto_figure,
     progress_figure,
     save_png,
+    supernet_figure,
     svg,
 )
 from nasforge.report._run import RunView
@@ -54,7 +55,7 @@ code,pre{font:12px ui-monospace,monospace}pre{background:#f6f6f6;padding:8px;ove
 #trials th{position:sticky;top:0;background:#f0f0f0;cursor:pointer;text-align:left;padding:4px;user-select:none}
 #trials th.asc::after{content:" \\25B2"}#trials th.desc::after{content:" \\25BC"}
 #trials td{padding:3px 4px;border-top:1px solid #eee;vertical-align:top}#trials td.arch{font-family:monospace;
-word-break:break-all;max-width:420px}.num{text-align:right;font-variant-numeric:tabular-nums}
+word-break:break-all;max-width:420px}.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.failed td,tr.rejected td{color:#a33}tr.pruned td{color:#777}.controls{margin:6px 0}
 .controls input{width:300px;padding:3px}.tablebox{max-height:640px;overflow:auto;border:1px solid #eee}
 """
@@ -81,7 +82,8 @@ _SCRIPT = """
       var ok=(!s||r.getAttribute('data-state')===s)&&(!q||r.textContent.toLowerCase().indexOf(q)>=0);
       r.style.display=ok?'':'none'; n+=ok;});
     shown.textContent=n+' of '+body.rows.length+' trials shown';}
-  text.addEventListener('input',filter); state.addEventListener('change',filter); filter();
+  text.addEventListener('input',filter); state.addEventListener('change',filter);
+  shown.textContent=body.rows.length+' of '+body.rows.length+' trials shown';
 })();
 """
 
@@ -170,6 +172,13 @@ def _figures(view: RunView) -> dict[str, tuple[str, Callable[[], Any]]]:
     if trade_off is not None:
         front_objective, front, returned, caption = trade_off
         out["pareto"] = (caption, lambda: pareto_figure(trials, front, front_objective, returned))
+    supernet = view.meta.get("supernet")
+    if supernet:
+        out["supernet"] = (
+            "One-shot search: the architecture weights of every edge over the supernet's epochs; the cell is "
+            "derived from the largest weight on each edge.",
+            lambda: supernet_figure(supernet),
+        )
     if any(len(t.curve) > 1 for t in trials):
         out["curves"] = (
             "Validation score per epoch of every trial; the winner in red.",
@@ -372,6 +381,10 @@ def _table(view: RunView) -> str:
 
 
 def _cell(value: Any) -> str:
+    """A number's cell; where the text is rounded, the sort key (``data-v``) keeps 8 significant digits.
+    Kept short: a 2,000-trial table is most of a report's weight."""
     if value is None:
-        return '<td class="num" data-v=""></td>'
-    return f'<td class="num" data-v="{value!r}">{_number(value)}</td>'
+        return "<td class=n></td>"
+    text = _number(value)
+    exact = f"{value:.8g}" if isinstance(value, float) else str(value)
+    return f"<td class=n>{text}</td>" if text == exact else f"<td class=n data-v={exact}>{text}</td>"

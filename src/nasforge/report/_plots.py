@@ -26,21 +26,26 @@ __all__ = [
     "plot_progress",
     "progress_figure",
     "save_png",
+    "supernet_figure",
     "svg",
 ]
 
 TOP_SHARE = 0.1
 """The share of finished trials that counts as "the best" in the choice-frequency figure."""
 
+DENSE = 300
+"""Above this many points or lines, a figure's dots and curves are drawn as an image inside its SVG (axes and
+text stay vector): a 2,000-trial report would otherwise carry a vector path for every one of them."""
 
-def figure(width: float = 7, height: float = 4, ncols: int = 1) -> tuple[Any, Any]:
-    """A new figure and its axes (``ncols`` side by side), drawn off-screen (no display is needed, none is used)."""
+
+def figure(width: float = 7, height: float = 4, ncols: int = 1, nrows: int = 1) -> tuple[Any, Any]:
+    """A new figure and its axes (a grid when ``ncols`` or ``nrows`` > 1), drawn off-screen (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(1, ncols, figsize=(width, height), dpi=120)
+    return plt.subplots(nrows, ncols, figsize=(width, height), dpi=120)
 
 
 def save_png(fig: Any, path: Path, close: bool = True) -> Path:
@@ -94,7 +99,8 @@ def progress_figure(trials: Sequence[Trial], objective: Objective) -> Any:
         for t in finished:  # the metric of the best-scoring trial so far, the one the run would return
             leader = t if rank_key(t) < rank_key(leader) else leader
             best.append(leader.metrics[metric])
-        ax.scatter([t.id for t in finished], values, s=14, alpha=0.6, label="trial (validation)")
+        dense = len(finished) > DENSE
+        ax.scatter([t.id for t in finished], values, s=14, alpha=0.6, label="trial (validation)", rasterized=dense)
         ax.step([t.id for t in finished], best, where="post", color="C3", label="best so far")
         if pruned:
             ax.scatter(
@@ -124,6 +130,7 @@ def curves_figure(trials: Sequence[Trial], objective: Objective, winner: int | N
     metric = objective.metric
     fig, ax = figure()
     labelled: set[str] = set()
+    dense = sum(bool(t.curve) for t in trials) > DENSE
     for t in trials:
         if not t.curve or t.state not in (TrialState.FINISHED, TrialState.PRUNED):
             continue
@@ -135,7 +142,7 @@ def curves_figure(trials: Sequence[Trial], objective: Objective, winner: int | N
             kind, style = "pruned", {"color": "0.6", "linestyle": "--", "linewidth": 0.8}
         else:
             kind, style = "finished", {"color": "C0", "alpha": 0.35, "linewidth": 0.8}
-        ax.plot(epochs, values, label=None if kind in labelled else kind, **style)
+        ax.plot(epochs, values, label=None if kind in labelled else kind, rasterized=dense, **style)
         labelled.add(kind)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("epoch")
@@ -162,7 +169,8 @@ def pareto_figure(
     points = [p for p in points if None not in p]
     fig, ax = figure()
     if points:
-        ax.scatter(*zip(*points, strict=True), s=10, color="0.7", label="finished trials")
+        dense = len(points) > DENSE
+        ax.scatter(*zip(*points, strict=True), s=10, color="0.7", label="finished trials", rasterized=dense)
     if front:
         xs, ys = [value(t, x_name) for t in front], [value(t, y_name) for t in front]
         ax.plot(xs, ys, "o-", color="C3", label=f"Pareto front ({len(front)})")
@@ -267,6 +275,34 @@ def choices_figure(trials: Sequence[Trial], space: Any, limit: int = 8) -> Any |
     ax.set_title("Choices of the best trials against all")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def supernet_figure(history: dict[str, Any]) -> Any | None:
+    """A one-shot run's architecture weights per edge over the supernet epochs (the store's ``supernet`` meta:
+    ``{"ops": [...], "edges": [...], "epochs": [{"weights": [[...] per edge], ...}, ...]}``), one panel per
+    edge: where the weights drift to parameter-free ops, the search is collapsing."""
+    epochs = history.get("epochs") or []
+    if not epochs:
+        return None
+    weights = np.array([e["weights"] for e in epochs])  # (epochs, edges, ops)
+    edges = history["edges"]
+    cols = min(3, len(edges))
+    rows = -(-len(edges) // cols)
+    fig, axes = figure(3.3 * cols, 2.4 * rows + 0.6, ncols=cols, nrows=rows)
+    axes = np.atleast_1d(axes).ravel()
+    x = np.arange(1, len(epochs) + 1)
+    for e, (ax, edge) in enumerate(zip(axes, edges, strict=False)):
+        for k, op in enumerate(history["ops"]):
+            ax.plot(x, weights[:, e, k], label=op, color=f"C{k}")
+        ax.set_title(edge, fontsize=9)  # the scale follows the weights: early on they differ by little
+        ax.set_xlabel("supernet epoch", fontsize=8)
+        ax.set_ylabel("op weight", fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes[len(edges) :]:
+        ax.axis("off")
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle("Architecture weights per edge over the supernet's epochs")
     return fig
 
 

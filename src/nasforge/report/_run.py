@@ -40,7 +40,7 @@ class RunView:
         store = SQLiteStore(path / STORE_FILE)
         try:
             trials = tuple(store.trials())
-            meta = {k: store.get_meta(k) for k in ("search", "config", "final", "data", "warm_start")}
+            meta = {k: store.get_meta(k) for k in ("search", "config", "final", "data", "warm_start", "supernet")}
         finally:
             store.close()
         best_file = path / "best.json"

@@ -9,7 +9,7 @@ already 1 pixel wide keeps stride 1 (the channels still double), so 8x8 digits n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -21,7 +21,7 @@ from nasforge.ops import CELL_OPS, GlobalAvgPool, ReLUConvBN
 if TYPE_CHECKING:
     from nasforge.spaces._cell import Cell, CellSpace
 
-__all__ = ["CellNetwork", "InferCell", "ResidualReduction"]
+__all__ = ["CellNetwork", "InferCell", "ResidualReduction", "skeleton"]
 
 
 def _live_nodes(cell: Cell) -> set[int]:
@@ -69,30 +69,36 @@ class ResidualReduction(nn.Module):
         return self.shortcut(x) + self.conv_b(self.conv_a(x))
 
 
+def skeleton(
+    shape: Sequence[int], space: CellSpace, make_cell: Callable[[int], nn.Module]
+) -> tuple[list[nn.Module], int]:
+    """The skeleton's layers up to the head, with ``make_cell(channels)`` for every cell, and the channels out:
+    shared by the discrete network and the one-shot supernet (:mod:`nasforge.oneshot`), so they never differ."""
+    shape = tuple(int(d) for d in shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise InvalidArchitecture(
+            f"the cell space needs image input (C,H,W); got shape {shape} "
+            "— use space type chain for sequences and flat vectors"
+        )
+    channels, side = space.stem_channels, min(shape[1:])
+    layers: list[nn.Module] = [nn.Conv2d(shape[0], channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)]
+    for stage in range(space.stages):
+        if stage > 0:
+            stride = 2 if side >= 2 else 1
+            layers.append(ResidualReduction(channels, channels * 2, stride))
+            channels, side = channels * 2, (side + stride - 1) // stride
+        layers.extend(make_cell(channels) for _ in range(space.cells_per_stage))
+    return layers, channels
+
+
 class CellNetwork(nn.Module):
     """A cell repeated through the NB201 skeleton that ``space`` sizes; input ``(N, C, H, W)``."""
 
     def __init__(self, cell: Cell, input_shape: Sequence[int], num_classes: int, space: CellSpace) -> None:
         super().__init__()
-        shape = tuple(int(d) for d in input_shape)
-        if len(shape) != 3 or min(shape) < 1:
-            raise InvalidArchitecture(
-                f"the cell space needs image input (C,H,W); got shape {shape} "
-                "— use space type chain for sequences and flat vectors"
-            )
         if num_classes < 1:
             raise InvalidArchitecture(f"num_classes must be >= 1, got {num_classes}")
-        channels, side = space.stem_channels, min(shape[1:])
-        layers: list[nn.Module] = [
-            nn.Conv2d(shape[0], channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(channels),
-        ]
-        for stage in range(space.stages):
-            if stage > 0:
-                stride = 2 if side >= 2 else 1
-                layers.append(ResidualReduction(channels, channels * 2, stride))
-                channels, side = channels * 2, (side + stride - 1) // stride
-            layers.extend(InferCell(cell, channels) for _ in range(space.cells_per_stage))
+        layers, channels = skeleton(input_shape, space, lambda c: InferCell(cell, c))
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(), GlobalAvgPool())
         self.classifier = nn.Linear(channels, num_classes)
