@@ -223,7 +223,10 @@ class _Progress(Callback):
             self.console.print(f"{failed} failed: {failure_summary(run.trials)}", highlight=False)
         if reason != "interrupted" and run.top(5):
             self.console.print(trials_table(run.top(5), f"Top 5 by {self.objective.describe()}"))
-            self.console.print("retraining the winner on train+validation, then one evaluation on the test split")
+            self.console.print(
+                "retraining the winner on train+validation (several times where that is cheap: final.seeds), "
+                "each retraining then evaluated once on the test split"
+            )
 
 
 class Display:
