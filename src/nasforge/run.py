@@ -268,6 +268,7 @@ class Run:
         self.strategy.start(self.evaluator.supernet_data())  # type: ignore[attr-defined]
         history: list[dict[str, Any]] = []
         seed = derive_seed(self.seed, 1, 0)
+        edges = [d.name for d in self.space.decisions]
 
         def out_of_time() -> bool:
             return budget.seconds is not None and self.clock() - start >= budget.seconds
@@ -290,7 +291,6 @@ class Run:
                     **record.extra,
                 }
             )
-            edges = [d.name for d in self.space.decisions]
             self.store.set_meta("supernet", {"ops": list(self.space.ops), "edges": edges, "epochs": history})
             if self.strategy.stopped and self.done:
                 return "early stop"  # the collapsing epoch stays in the history; the run keeps the one before

@@ -86,16 +86,12 @@ class MLflowCallback(Callback):
         self.experiment = experiment
         self.run_id: str | None = None
 
-    def _client(self) -> Any:
+    def on_search_start(self, run: Run) -> None:
         import mlflow
 
         if self.tracking_uri is not None:
             mlflow.set_tracking_uri(self.tracking_uri)
-        mlflow.set_experiment(self.experiment)
-        return mlflow
-
-    def on_search_start(self, run: Run) -> None:
-        mlflow = self._client()
+        mlflow.set_experiment(self.experiment)  # once: every later call logs under the search's run id
         parent = mlflow.start_run(run_id=self.run_id) if self.run_id else mlflow.start_run(run_name="search")
         self.run_id = parent.info.run_id
         identity = run.store.get_meta("search") or {}
@@ -111,7 +107,8 @@ class MLflowCallback(Callback):
         mlflow.end_run()
 
     def on_trial_end(self, run: Run, trial: Trial) -> None:
-        mlflow = self._client()
+        import mlflow
+
         with mlflow.start_run(run_id=self.run_id), mlflow.start_run(run_name=f"trial {trial.id}", nested=True):
             mlflow.log_params({"arch": trial.arch, "state": trial.state.value, "seed": trial.seed})
             mlflow.log_metrics({**_numbers(dict(trial.metrics)), **_numbers(dict(trial.costs))})
@@ -125,7 +122,8 @@ class MLflowCallback(Callback):
                 mlflow.log_metric("best_score", max(t.score for t in run.top(1)), step=trial.id)
 
     def on_final(self, run: Run, best: Best) -> None:
-        mlflow = self._client()
+        import mlflow
+
         with mlflow.start_run(run_id=self.run_id):
             mlflow.log_param("winner", best.trial.arch)
             mlflow.log_metrics({f"test_{k}": float(v) for k, v in best.test.items()})
