@@ -13,7 +13,7 @@ from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.constraints import Constraints
-from nasforge.exceptions import ConfigError, StoreError
+from nasforge.exceptions import ConfigError, NasforgeError, StoreError
 from nasforge.executors import Executor
 from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import TASK_METRICS, Objective
@@ -259,12 +259,20 @@ def search(
         if out_dir is not None:
             from nasforge.report import ReportCallback
 
-            callbacks = [ReportCallback(out_dir, report_every), *callbacks]  # first: the others see it current
+            live = ReportCallback(out_dir, report_every, at_end=False)  # _finish writes the final report
+            callbacks = [live, *callbacks]  # first: the others see it current
         try:
             run.optimize(budget, callbacks)
         finally:
             executor.shutdown()  # the winner is retrained here, in the driver, which alone holds the test split
-        run.best = _finish(run, out_dir, splits, config, front, seeds)
+        try:
+            run.best = _finish(run, out_dir, splits, config, front, seeds)
+        except NasforgeError:
+            if out_dir is not None:  # no winner to report: the report shows the trials, and why they failed
+                from nasforge.report import write_report
+
+                write_report(out_dir, pngs=False)
+            raise
         for cb in callbacks:
             cb.on_final(run, run.best)
     return run
@@ -322,7 +330,6 @@ def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str,
 
 
 def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: int, seeds: int | str) -> Any:
-    from nasforge.exceptions import NasforgeError
     from nasforge.winner import report_winner
 
     if run.best_trial is None and run.stop_reason == "infeasible":
@@ -368,7 +375,6 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
 def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out_dir: Path | None = None) -> Any:
     """Retrain one stored trial (default: the best) on train+validation, test it once and export it."""
     from nasforge.evaluators import TrainEvaluator
-    from nasforge.exceptions import NasforgeError
     from nasforge.winner import report_winner, winner_of
 
     parts = components_from_config(config)

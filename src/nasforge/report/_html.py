@@ -117,16 +117,19 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, pngs: bool 
 
 class ReportCallback(Callback):
     """Keeps ``RUN_DIR/report.html`` current during a search: rewritten after every ``every`` trials that
-    ended, and when the search stops (the final one, with the winner, is written after it).
+    ended, and when the search stops (unless the caller writes the final one, with the winner, after it).
 
     A report of thousands of trials takes seconds to draw, so a rewrite is skipped while the time spent on
     them exceeds ``max_share`` of the search's time so far: the report costs the search at most about that.
     """
 
-    def __init__(self, run_dir: str | Path, every: int = 10, max_share: float = 0.05) -> None:
+    def __init__(self, run_dir: str | Path, every: int = 10, max_share: float = 0.05, at_end: bool = True) -> None:
+        """``at_end=False``: the caller writes the final report itself once the search ends (as
+        :func:`nasforge.search` does, with the winner), so only an interrupted search gets one from here."""
         self.run_dir = Path(run_dir)
         self.every = every
         self.max_share = max_share
+        self.at_end = at_end
         self._ended = 0
         self._started = time.monotonic()
         self._spent = 0.0
@@ -143,7 +146,8 @@ class ReportCallback(Callback):
         self._write()
 
     def on_search_end(self, run: Any, reason: str) -> None:
-        self._write()
+        if self.at_end or reason == "interrupted":
+            self._write()
 
     def _write(self) -> None:
         began = time.monotonic()
