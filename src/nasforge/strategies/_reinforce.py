@@ -51,8 +51,12 @@ class Reinforce(Strategy):
         self._m = [np.zeros(n) for n in self.sizes]
         self._v = [np.zeros(n) for n in self.sizes]
         self._steps = 0
+        self._cdf_step = -1
+        self._cdf: list[np.ndarray] = []
         self.baseline: float | None = None
-        self._rewards: list[float] = []
+        # the rewards' count, mean, sum of squared deviations (Welford) and minimum: a converged policy is told
+        # thousands of repeats, and keeping every reward to take its std each step made that quadratic
+        self._count, self._mean, self._squares, self._floor_seen = 0, 0.0, 0.0, np.inf
 
     def probabilities(self) -> list[np.ndarray]:
         out = []
@@ -61,9 +65,19 @@ class Reinforce(Strategy):
             out.append(p / p.sum())
         return out
 
+    def _cdfs(self) -> list[np.ndarray]:
+        """Each decision's cumulative probabilities, recomputed only after the policy took a step: a converged
+        policy proposes known architectures over and over, and those redraws must stay cheap."""
+        if self._cdf_step != self._steps:
+            self._cdf = [p.cumsum() / p.sum() for p in self.probabilities()]
+            self._cdf_step = self._steps
+        return self._cdf
+
     def _sample(self) -> Hashable:
         for _ in range(_INVALID_TRIES):
-            values = [int(self.rng.choice(len(p), p=p)) for p in self.probabilities()]
+            # inverse-CDF draws: the same values, from the same stream, as ``rng.choice(len(p), p=p)`` per decision
+            draws = self.rng.random(len(self.sizes))
+            values = [int(cdf.searchsorted(u, side="right")) for cdf, u in zip(self._cdfs(), draws, strict=True)]
             try:
                 return self.space.from_decisions(values)
             except InvalidArchitecture:
@@ -79,14 +93,18 @@ class Reinforce(Strategy):
         self._update(self.space.to_decisions(arch), reward)
 
     def _floor(self) -> float:
-        return min(self._rewards) if self._rewards else 0.0
+        return self._floor_seen if self._count else 0.0
 
     def _update(self, values: list[int] | tuple[int, ...], reward: float) -> None:
-        self._rewards.append(reward)
+        self._count += 1
+        delta = reward - self._mean
+        self._mean += delta / self._count
+        self._squares += delta * (reward - self._mean)
+        self._floor_seen = min(self._floor_seen, reward)
         self.baseline = (
             reward if self.baseline is None else self.momentum * self.baseline + (1 - self.momentum) * reward
         )
-        scale = float(np.std(self._rewards)) or 1.0
+        scale = float(np.sqrt(self._squares / self._count)) or 1.0
         advantage = (reward - self.baseline) / scale
         self._steps += 1
         b1, b2 = 0.9, 0.999
