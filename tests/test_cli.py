@@ -113,7 +113,8 @@ def test_search_show_export(tmp_path):
     assert bad.returncode == 2 and "--trial: no finished trial with id 99" in bad.stderr
 
 
-@pytest.mark.parametrize("workers", [None, "2"])
+# in this process: slow, as test_crash_safety's five kills cover it in the default suite
+@pytest.mark.parametrize("workers", [pytest.param(None, marks=pytest.mark.slow), "2"])
 def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path, workers):
     trials = 8
     write_config(tmp_path, trials)
@@ -146,7 +147,8 @@ def test_sigkill_then_resume_keeps_every_finished_trial(tmp_path, workers):
     assert len(finished(uninterrupted / "store.sqlite")) == trials
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+# one worker: slow, as two workers take the same path with more to stop
+@pytest.mark.parametrize("workers", [pytest.param("1", marks=pytest.mark.slow), "2"])
 def test_ctrl_c_is_one_line_stops_the_workers_and_leaves_no_trial_running(tmp_path, workers):
     write_config(tmp_path, 8)
     store = tmp_path / "runs" / "tiny" / "store.sqlite"
