@@ -69,7 +69,8 @@ class Reinforce(Strategy):
         """Each decision's cumulative probabilities, recomputed only after the policy took a step: a converged
         policy proposes known architectures over and over, and those redraws must stay cheap."""
         if self._cdf_step != self._steps:
-            self._cdf = [p.cumsum() / p.sum() for p in self.probabilities()]
+            cumulative = [p.cumsum() for p in self.probabilities()]
+            self._cdf = [c / c[-1] for c in cumulative]  # normalised by its last entry, as numpy's choice does
             self._cdf_step = self._steps
         return self._cdf
 
