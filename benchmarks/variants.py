@@ -79,19 +79,21 @@ def main() -> None:
     parser.add_argument("--data", default="digits", help="a built-in dataset or a data file [digits]")
     parser.add_argument("--variant", action="append", required=True, help="NAME=YAML keys merged into the config")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST..FIRST+SEEDS-1 [0]")
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--jobs", type=int, default=1, help="searches at once (one core each on this machine)")
     parser.add_argument("--out", type=Path, help="write the results JSON here")
     args = parser.parse_args()
     variants = [parse_variant(v) for v in args.variant]
-    jobs = [(args.data, name, keys, s, args.seconds) for s in range(args.seeds) for name, keys in variants]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(args.data, name, keys, s, args.seconds) for s in seeds for name, keys in variants]
     with tempfile.TemporaryDirectory(prefix="nasforge-variants-") as scratch, ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(search, *job, scratch) for job in jobs]
         rows = []
         for future in futures:
             rows.append(future.result())
             print(json.dumps(rows[-1]), flush=True)
-    print(f"\n{args.data}, {args.seconds:g} s per search, seeds 0-{args.seeds - 1}: winner's test accuracy")
+    print(f"\n{args.data}, {args.seconds:g} s per search, seeds {seeds[0]}-{seeds[-1]}: winner's test accuracy")
     for name, _ in variants:
         tests = [r["test"] for r in rows if r["variant"] == name]
         spread = statistics.stdev(tests) if len(tests) > 1 else 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from nasforge.exceptions import ConfigError
@@ -94,3 +96,10 @@ def test_a_penalty_on_any_cost_generalises_the_flops_penalty():
 def test_bad_objectives_are_one_line_config_errors(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         Objective(**kwargs)
+
+
+def test_the_objectives_known_before_training_are_the_costs_oriented_like_the_vector():
+    objective = Objective(metrics=("accuracy", "params", "latency_ms"), directions=("max", "min", "max"))
+    known = objective.cost_values({"params": 5000, "flops": 1e6})
+    assert math.isnan(known[0]) and known[1] == -5000.0 and math.isnan(known[2])
+    assert objective.cost_values({"params": 5000, "latency_ms": 2.0})[1:] == (-5000.0, 2.0)

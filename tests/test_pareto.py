@@ -7,7 +7,15 @@ import itertools
 import numpy as np
 import pytest
 
-from nasforge.pareto import crowding_distance, dominates, hypervolume, non_dominated_fronts, pareto_order
+from nasforge.pareto import (
+    crowding_distance,
+    dominates,
+    first_front,
+    hypervolume,
+    hypervolume_gains,
+    non_dominated_fronts,
+    pareto_order,
+)
 
 
 def test_dominance_needs_no_worse_everywhere_and_better_somewhere():
@@ -49,6 +57,25 @@ def test_hypervolume_matches_brute_force(dims):
         points = rng.integers(0, 7, size=(int(rng.integers(1, 9)), dims)).astype(float)
         reference = np.zeros(dims)
         assert hypervolume(points, reference) == _brute_force(points, reference)
+
+
+def test_the_first_front_is_the_first_of_the_fronts_with_ties_and_duplicates():
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        points = rng.integers(0, 4, size=(int(rng.integers(1, 30)), int(rng.integers(1, 4)))).astype(float)
+        assert sorted(first_front(points)) == sorted(non_dominated_fronts(points)[0])
+    assert first_front(np.empty((0, 2))) == []
+
+
+def test_hypervolume_gains_are_what_each_point_alone_adds():
+    rng = np.random.default_rng(1)
+    reference = np.array([-1.0, 0.0])
+    for size in (0, 1, 5):
+        front = rng.integers(0, 6, size=(size, 2)).astype(float)
+        points = rng.integers(-2, 7, size=(12, 2)).astype(float)  # some below the reference, some dominated
+        base = hypervolume(front, reference) if size else 0.0
+        added = [hypervolume(np.vstack([front, p]), reference) - base for p in points]
+        assert hypervolume_gains(front, points, reference).tolist() == pytest.approx(added)
 
 
 def test_hypervolume_ignores_points_that_do_not_beat_the_reference():

@@ -156,6 +156,16 @@ class Objective:
             out.append(value if direction == "max" else -value)
         return tuple(out)
 
+    def cost_values(self, costs: Mapping[str, Any]) -> tuple[float, ...]:
+        """The objective vector's components an architecture has before training (its costs among the
+        objectives, oriented as in :meth:`values`), NaN for the metrics only training gives and for costs
+        ``costs`` lacks."""
+        out = []
+        for name, direction in zip(self.names, self.directions, strict=True):
+            value = float(costs[name]) if name in COSTS and name in costs else math.nan
+            out.append(value if direction == "max" else -value)
+        return tuple(out)
+
     def describe(self) -> str:
         """How trials rank, in words, for every display that shows a leader or a top-k table."""
         if self.multi:

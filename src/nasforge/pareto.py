@@ -28,8 +28,10 @@ if TYPE_CHECKING:
 __all__ = [
     "crowding_distance",
     "dominates",
+    "first_front",
     "front_of",
     "hypervolume",
+    "hypervolume_gains",
     "non_dominated_fronts",
     "pareto_order",
     "scalarize",
@@ -61,6 +63,25 @@ def non_dominated_fronts(values: np.ndarray | Sequence[Sequence[float]]) -> list
         beaten_by[current] = -1  # placed
         current = [int(i) for i in np.flatnonzero(beaten_by == 0)]
     return fronts
+
+
+def first_front(values: np.ndarray | Sequence[Sequence[float]]) -> list[int]:
+    """Row indices of the non-dominated points, in order of the first objective (best first). Unlike
+    :func:`non_dominated_fronts`, which needs an N x N comparison (half a gigabyte for the 15,625 rows of
+    NAS-Bench-201), each point is compared only with the front so far: sorted lexicographically best first,
+    a point can only be dominated by points before it, and dominance is transitive."""
+    points = np.asarray(values, dtype=float)
+    if points.ndim != 2 or len(points) == 0:
+        return []
+    order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))
+    kept: list[int] = []
+    for i in order:
+        if kept:
+            front = points[kept]
+            if np.any(np.all(front >= points[i], axis=1) & np.any(front > points[i], axis=1)):
+                continue
+        kept.append(int(i))
+    return kept
 
 
 def crowding_distance(values: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
@@ -124,8 +145,24 @@ def hypervolume(values: np.ndarray | Sequence[Sequence[float]], reference: Seque
     points = points[np.all(points > ref, axis=1)]
     if len(points) == 0:
         return 0.0
-    points = points[non_dominated_fronts(points)[0]]
+    points = points[first_front(points)]
     return _slice(points - ref)
+
+
+def hypervolume_gains(front: np.ndarray, points: np.ndarray, reference: Sequence[float]) -> np.ndarray:
+    """For two objectives (maximised): how much hypervolume each of ``points`` alone would add to ``front``'s,
+    above ``reference``. Vectorised over the points, since an acquisition scores hundreds of candidates: a
+    point's gain is its own box less the front's boxes clipped to it, and in two dimensions the volume of boxes
+    is a sweep (sort by the first objective, running maximum of the second)."""
+    ref = np.asarray(reference, dtype=float)
+    own = np.clip(np.asarray(points, dtype=float) - ref, 0.0, None)  # (P, 2): each point's box
+    boxes = np.clip(np.asarray(front, dtype=float).reshape(-1, 2) - ref, 0.0, None)
+    clipped = np.minimum(boxes[None, :, :], own[:, None, :])  # (P, F, 2): the front inside each point's box
+    order = np.argsort(-clipped[:, :, 0], axis=1, kind="stable")
+    x = np.take_along_axis(clipped[:, :, 0], order, axis=1)
+    y = np.maximum.accumulate(np.take_along_axis(clipped[:, :, 1], order, axis=1), axis=1)
+    width = x - np.concatenate([x[:, 1:], np.zeros((len(x), 1))], axis=1)
+    return own.prod(axis=1) - (width * y).sum(axis=1)
 
 
 def _slice(points: np.ndarray) -> float:
@@ -165,5 +202,5 @@ def front_of(trials: Sequence[Trial], objective: Objective) -> list[Trial]:
         candidates.append(t)
     if not candidates:
         return []
-    front = non_dominated_fronts(values)[0]
+    front = first_front(values)
     return [candidates[i] for i in sorted(front, key=lambda i: (-values[i][0], candidates[i].id))]

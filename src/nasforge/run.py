@@ -123,6 +123,8 @@ class Run:
         self.strategy.bind(space, derive_seed(seed, 0, len(done)))
         if getattr(strategy, "features", ()):
             strategy.describe_with(self._proxy_features(strategy.features))  # type: ignore[attr-defined]
+        if self.objective.multi and hasattr(strategy, "costs_with"):
+            strategy.costs_with(self._objective_costs, free=evaluator.costs_are_free)
         warm = warm or Warm()
         for arch, score in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
             self.strategy.tell(arch, score)
@@ -161,6 +163,11 @@ class Run:
             return [scores[f"proxy_{name}"] for name in names]
 
         return describe
+
+    def _objective_costs(self, arch: Hashable) -> tuple[float, ...]:
+        """What a Pareto strategy may read of an untrained architecture: the objectives that are costs,
+        measured (or looked up) as before every training, NaN for the metrics only training gives."""
+        return self.objective.cost_values(self.evaluator.costs_before_training(arch, self.objective.costs))
 
     def _learn(self, trial: Trial) -> None:
         """A trial ended (or was replayed on resume): the strategy, stopper and scheduler see it.

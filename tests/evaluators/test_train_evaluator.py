@@ -78,6 +78,12 @@ def test_evaluate_reports_validation_metrics_and_costs(evaluator: TrainEvaluator
     assert evaluator.evaluate("8", seed=0).metrics == result.metrics  # string form works too
 
 
+def test_costs_before_training_are_those_a_trial_measures(evaluator: TrainEvaluator) -> None:
+    known = evaluator.costs_before_training(8, {"params", "flops", "latency_ms"})
+    costs = evaluator.evaluate(8, seed=0).costs
+    assert known == {"params": costs["params"], "flops": costs["flops"]}  # no latency: this one measures none
+
+
 def test_same_seed_same_evaluation(evaluator: TrainEvaluator) -> None:
     assert evaluator.evaluate(4, seed=3).metrics == evaluator.evaluate(4, seed=3).metrics
     assert evaluator.evaluate(4, seed=3).metrics != evaluator.evaluate(4, seed=4).metrics

@@ -91,6 +91,23 @@ def test_bananas_told_objective_vectors_covers_more_of_the_front_than_random_sea
     assert wins >= 8, f"BANANAS (random scalarisations) won on {wins} of 10 seeds"
 
 
+def test_bananas_reading_a_cost_exactly_covers_more_of_the_front_than_random_search():
+    """The second objective is a cost read before training (``costs_with``): it replaces that objective's
+    predictor, and each slot goes to the candidate adding the most hypervolume (not a scalarisation)."""
+    from nasforge.strategies import Bananas, RandomSearch
+
+    def reading() -> Bananas:
+        strategy = Bananas(ensemble=3, epochs=100)
+        strategy.costs_with(lambda arch: (np.nan, objectives(arch)[1]), free=True)
+        return strategy
+
+    seeds = range(10)
+    exact = [hypervolume_after(reading(), s, 100) for s in seeds]
+    random = [hypervolume_after(RandomSearch(), s, 100) for s in seeds]
+    wins = sum(e > r for e, r in zip(exact, random, strict=True))
+    assert np.mean(exact) > np.mean(random) and wins >= 8, f"won on {wins} of 10 seeds"
+
+
 def rejected_late(strategy: Strategy, seed: int, queries: int, pareto: bool) -> int:
     """How many of the last half of ``queries`` proposals break a constraint that makes the cell's most
     valuable single choice infeasible (as a parameter limit makes the best-scoring large ops infeasible)."""

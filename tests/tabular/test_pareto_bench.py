@@ -55,6 +55,18 @@ def test_hypervolume_grows_with_the_budget_and_runs_are_deterministic(complete_t
     )
 
 
+def test_bananas_in_a_pareto_run_reads_its_candidates_costs_without_querying_them(complete_table, latency_file):
+    """The run hands a Pareto strategy the costs known before training: here the table's latency, for every
+    candidate the acquisition scores, while only the architectures it proposes count as queries."""
+    bananas = STRATEGIES.get("bananas")(init=5, batch=5, ensemble=2, epochs=20)
+    run_pareto_search(bananas, str(complete_table), str(latency_file), "dev", "toy", seed=0, queries=20, budgets=(20,))
+    table = NB201Table(complete_table)
+    latency = read_latency(latency_file, table)["dev"]
+    assert len(bananas._exact) > 20  # candidates scored beyond the 20 queried
+    for arch, values in bananas._exact.items():
+        assert np.isnan(values[0]) and values[1] == -latency[table.row(arch)]
+
+
 def test_the_pareto_command_writes_json_and_refuses_an_unknown_device(complete_table, latency_file, tmp_path):
     out = tmp_path / "mo.json"
     args = ["nb201-pareto", "--table", str(complete_table), "--latency", str(latency_file), "--device", "dev"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nasforge.evaluators import Evaluator, TabularEvaluator
@@ -58,3 +59,10 @@ def test_the_copy_for_workers_answers_validation_and_holds_no_test_column(tiny):
     with pytest.raises(DataError, match="no test columns"):
         remote.final_test(arch, seed=0)
     assert ev.final_test(arch, seed=0).metrics["accuracy_pct"] == ev.table.test("cifar10")[7]
+
+
+def test_costs_before_training_are_read_without_a_query(tiny):
+    table = NB201Table(tiny)
+    ev = TabularEvaluator(table, "cifar100", costs={"latency_ms": np.arange(len(table.archs)) / 10})
+    assert ev.costs_before_training(table.archs[3], {"latency_ms", "params"}) == {"latency_ms": 0.3}
+    assert (ev.queries, ev.test_reads) == (0, 0)

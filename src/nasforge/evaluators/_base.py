@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["Evaluation", "Evaluator", "FinalReport", "Plan"]
 
@@ -60,6 +60,9 @@ class FinalReport:
 class Evaluator(ABC):
     """Scores architectures. Raising from :meth:`evaluate` marks the trial failed; the search goes on."""
 
+    costs_are_free: ClassVar[bool] = False
+    """Whether :meth:`costs_before_training` only looks values up (a table) rather than building a network."""
+
     @abstractmethod
     def evaluate(self, arch: Hashable, seed: int) -> Evaluation:
         """Validation metrics of ``arch``; ``seed`` makes the evaluation reproducible.
@@ -71,6 +74,11 @@ class Evaluator(ABC):
     @abstractmethod
     def final_test(self, arch: Hashable, seed: int) -> FinalReport:
         """Test metrics of the returned architecture: called once per run, after the search."""
+
+    def costs_before_training(self, arch: Hashable, names: Collection[str]) -> dict[str, float]:
+        """Those of the costs ``names`` (``params``, ``latency_ms``, ...) that ``arch`` has before any training:
+        what a model-based strategy can read exactly instead of predicting it. Empty by default (unknown)."""
+        return {}
 
     def recipe(self) -> dict[str, Any]:
         """How this evaluator scores, as plain data for the run's record (``best.json``); empty by default."""

@@ -8,7 +8,7 @@ calls for the architecture it returns. ``queries`` and ``test_reads`` count both
 from __future__ import annotations
 
 import os
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 
 import numpy as np
 
@@ -36,6 +36,8 @@ class TabularEvaluator(Evaluator):
     >>> ev.evaluate(arch, seed=0).metrics["accuracy_pct"]  # doctest: +SKIP
     84.892
     """
+
+    costs_are_free = True
 
     def __init__(
         self,
@@ -73,6 +75,12 @@ class TabularEvaluator(Evaluator):
             return Evaluation(metrics=metrics, costs=costs)
         costs |= {"epochs": epochs, "epochs_trained": epochs}
         return Evaluation(metrics=metrics, costs=costs, curve=({"epoch": epochs, **metrics},))
+
+    def costs_before_training(self, arch: Hashable, names: Collection[str]) -> dict[str, float]:
+        """The table's costs of ``arch`` among ``names``: read freely, as a real search measures them before
+        training (no query is counted)."""
+        row = self.table.row(arch)
+        return {name: float(self.costs[name][row]) for name in names if name in self.costs}
 
     def for_workers(self, load_data: bool = False) -> TabularEvaluator:
         """The validation columns only: a worker process never holds a test column (tables are always sent)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -238,6 +238,17 @@ class TrainEvaluator(Evaluator):
         }
         pruned = stop[0] if stop else None
         return Evaluation(metrics=metrics, costs=costs, curve=tuple(curve), pruned=pruned, checkpoint=fit.checkpoint)
+
+    def costs_before_training(self, arch: Hashable, names: Collection[str]) -> dict[str, float]:
+        """The costs ``names`` of ``arch``'s untrained network (built from one fixed seed, so an architecture
+        has one answer), measured as a trial measures them; of a network too big to build, only the parameters
+        (counted on PyTorch's meta device)."""
+        try:
+            self._check_weights_fit(arch)
+            measured = self.costs(self.build(arch, seed=0))
+        except Infeasible as too_big:
+            measured = too_big.costs
+        return {name: float(measured[name]) for name in names if name in measured}
 
     def costs(self, model: nn.Module) -> dict[str, float]:
         """What the built network costs (:mod:`nasforge.costs`): parameters, FLOPs, weight and activation KiB,

@@ -26,7 +26,7 @@ import numpy as np
 from nasforge.callbacks import Callback
 from nasforge.exceptions import ConfigError, DataError
 from nasforge.objective import COSTS
-from nasforge.pareto import hypervolume, non_dominated_fronts
+from nasforge.pareto import first_front, hypervolume
 from nasforge.strategies import Strategy
 from nasforge.tabular._harness import (
     BUDGETS,
@@ -113,7 +113,7 @@ def _test_volume(front: _Front, evaluator: Any, seed: int) -> float:
     if not front.points:
         return 0.0
     archs, accuracy, cost = zip(*front.points, strict=True)
-    returned = non_dominated_fronts(_normalised(accuracy, cost, front.top))[0]
+    returned = first_front(_normalised(accuracy, cost, front.top))
     test = [evaluator.final_test(archs[i], seed).metrics["accuracy_pct"] for i in returned]
     return hypervolume(_normalised(test, [cost[i] for i in returned], front.top), _REFERENCE)
 
