@@ -149,6 +149,28 @@ def images():
     return nf.data.synthetic("image", n=240, classes=3, seed=0)
 
 
+def test_the_derivation_reconnects_a_cell_whose_none_edges_cut_the_input_off():
+    """Edges 0->1, 0->2, 0->3 and 1->3 all strongest at ``none``: no path carries signal, so the closest call
+    (0->3, where ``nor_conv_3x3`` trails ``none`` least) gives way, and the cell reaches its output again."""
+    darts = started()
+    with torch.no_grad():
+        darts.alpha.zero_()
+        for edge, (op, second, gap) in enumerate(
+            [
+                ("none", "skip_connect", 1.0),
+                ("none", "nor_conv_1x1", 0.5),
+                ("nor_conv_3x3", "none", 1.0),
+                ("none", "nor_conv_3x3", 0.2),
+                ("none", "avg_pool_3x3", 1.0),
+                ("nor_conv_1x1", "none", 1.0),
+            ]
+        ):
+            darts.alpha[edge, OPS.index(op)] = 2.0
+            darts.alpha[edge, OPS.index(second)] = 2.0 - gap
+    assert str(darts.derive()) == "|none~0|+|none~0|nor_conv_3x3~1|+|nor_conv_3x3~0|none~1|nor_conv_1x1~2|"
+    assert darts.space.paths(darts.derive()) == [("nor_conv_3x3",)]
+
+
 def test_a_tiny_search_records_epochs_and_retrains_the_last_derived_cell(tmp_path, images):
     darts = {"name": "darts", "remedy": "gdas", "epochs": 3}
     settings = {"data": images, "space": small(), "strategy": darts, "trainer": nf.Trainer(epochs=1)}
