@@ -61,6 +61,24 @@ def test_calling_search_again_resumes_the_run(tmp_path, images):
         nf.search(budget=nf.Budget(trials=4), **{**kwargs, "strategy": "evolution"})
 
 
+def test_a_run_of_an_earlier_version_resumes_when_a_new_strategy_parameter_is_at_its_default(tmp_path, images):
+    """An earlier version stored BANANAS's parameters without ``exact_costs``: the run resumes as long as the
+    parameter keeps its default (the old behaviour), and a changed value is still a different search."""
+    from nasforge.store import SQLiteStore
+
+    kwargs = dict(data=images, space=small_cells(), trainer=nf.Trainer(epochs=1), run_dir=tmp_path / "run")
+    bananas = {"name": "bananas", "init": 2, "batch": 1, "ensemble": 1, "epochs": 5}
+    nf.search(budget=nf.Budget(trials=2), strategy=bananas, **kwargs)
+    store = SQLiteStore(tmp_path / "run" / "store.sqlite")
+    identity = store.get_meta("search")
+    del identity["strategy"]["exact_costs"]
+    store.set_meta("search", identity)
+    store.close()
+    assert nf.search(budget=nf.Budget(trials=3), strategy=bananas, **kwargs).done == 3
+    with pytest.raises(StoreError, match=r"holds a different search \(strategy changed\)"):
+        nf.search(budget=nf.Budget(trials=4), strategy={**bananas, "exact_costs": True}, **kwargs)
+
+
 def test_without_run_dir_nothing_is_written(tmp_path, images, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run = nf.search(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
@@ -320,13 +321,28 @@ def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str,
         store.set_meta("search", identity)
         if config is not None:
             store.set_meta("config", config)
-    elif stored != identity:
+    elif stored != _as_stored(json.loads(json.dumps(identity)), stored):  # as stored: tuples are lists there
         changed = sorted(k for k in identity.keys() | stored.keys() if identity.get(k) != stored.get(k))
         raise StoreError(
             f"{out_dir}: holds a different search ({', '.join(changed)} changed); resume it as it was "
             "or choose another run directory"
         )
     return store
+
+
+def _as_stored(identity: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """``identity`` without the strategy parameters that ``stored`` (an earlier version's run) lacks and that
+    are at their defaults: a parameter added since (e.g. BANANAS's ``exact_costs``) must not make an old run
+    unresumable when its default keeps the old behaviour."""
+    strategy, before = identity.get("strategy"), stored.get("strategy")
+    if not isinstance(strategy, dict) or not isinstance(before, dict) or strategy.get("name") != before.get("name"):
+        return identity
+    name = strategy["name"]
+    if name not in ONE_SHOT and name not in STRATEGIES.names():
+        return identity
+    signature = inspect.signature((ONE_SHOT if name in ONE_SHOT else STRATEGIES).get(name).__init__).parameters
+    added = {k for k in strategy.keys() - before.keys() if k in signature and signature[k].default == strategy[k]}
+    return {**identity, "strategy": {k: v for k, v in strategy.items() if k not in added}}
 
 
 def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: int, seeds: int | str) -> Any:
