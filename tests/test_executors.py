@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,27 @@ def test_trials_on_worker_processes_score_as_they_do_here():
     here = TrainEvaluator(ChainSpace(input_shape=splits.input_shape), splits, TRAINER)
     for trial in trials[:3]:
         assert here.evaluate(here.space.from_string(trial.arch), trial.seed).metrics == pytest.approx(trial.metrics)
+
+
+def test_a_local_cluster_takes_no_fixed_port_so_searches_can_run_side_by_side():
+    """Dask's scheduler serves HTTP on 8787 by default, and warned (three lines on stderr) when another search
+    held it; with 8787 taken, a local cluster starts without a word."""
+    splits = split(DATA, seed=0)
+    evaluator = TrainEvaluator(ChainSpace(input_shape=splits.input_shape), splits, TRAINER)
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # something else holds it already: the case under test all the same
+        executor = DaskExecutor(workers=1, timeout=60)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                executor.start(evaluator)
+            finally:
+                executor.shutdown()
+    assert not [w for w in caught if "already in use" in str(w.message)]
 
 
 def test_workers_never_receive_the_test_split():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 import nasforge as nf
@@ -148,6 +149,20 @@ def test_the_rule_travels_with_the_trial_to_worker_processes():
         executor.shutdown()
     assert [t.state for t in run.trials] == [TrialState.PRUNED] * 4
     assert all(len(t.curve) == 2 and "worse than 1.01" in t.error for t in run.trials)
+
+
+def test_no_rule_stops_a_training_at_its_last_epoch():
+    """Stopping after the last epoch saves nothing; the complete training stays finished (and may win)."""
+    splits = split(DATA, seed=0)
+    space = ChainSpace(input_shape=splits.input_shape)
+    evaluator = TrainEvaluator(space, splits, nf.Trainer(epochs=3))
+    never_good_enough = ThresholdStopper(warmup_epochs=3, threshold=1.01).rule()
+    arch = space.sample(np.random.default_rng(0))
+    result = evaluator.evaluate(arch, seed=0, plan=Plan(rule=never_good_enough))
+    assert result.pruned is None and len(result.curve) == 3
+    rule = ThresholdStopper(warmup_epochs=1, threshold=1.01).rule()
+    shortened = evaluator.evaluate(arch, seed=0, plan=Plan(rule=rule, until=2))
+    assert len(shortened.curve) == 1 and shortened.pruned  # before its last epoch, the rule still stops it
 
 
 def rung_trial(id: int, epochs: int, score: float, parent: int | None = None) -> Trial:

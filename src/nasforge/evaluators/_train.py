@@ -196,11 +196,14 @@ class TrainEvaluator(Evaluator):
             raise Infeasible(broken, {**measured, **spent})
         curve: list[dict[str, float]] = []
         stop: list[str] = []
+        # a rule is not asked after the last epoch: stopping then saves nothing, and would mark a complete
+        # training pruned (it could no longer win, though it trained as long as any winner)
+        last = self.trainer.epochs if plan.until is None else plan.until
 
         def record(epoch: int, progress: Mapping[str, float]) -> bool:
             point = {"epoch": epoch, **{k: progress[f"valid_{k}"] for k in self.metric_names}}
             curve.append({**point, "seconds": progress["seconds"]})
-            reason = plan.rule(epoch, point) if plan.rule is not None else None
+            reason = plan.rule(epoch, point) if plan.rule is not None and epoch < last else None
             if reason:
                 stop.append(reason)
             return bool(reason)

@@ -123,7 +123,13 @@ class DaskExecutor(Executor):
                         host="127.0.0.1",
                         dashboard_address=None,
                         resources=self.resources or None,
-                        scheduler_kwargs={"allowed_failures": self.retries},
+                        # no dashboard, and the scheduler's HTTP routes on a free loopback port: on Dask's
+                        # default 8787 a second search running at once printed "Port 8787 is already in use"
+                        scheduler_kwargs={
+                            "allowed_failures": self.retries,
+                            "dashboard": False,
+                            "dashboard_address": "127.0.0.1:0",
+                        },
                         silence_logs=logging.ERROR,
                         preload=["nasforge.executors._worker_setup"],  # Ctrl-C is the driver's to handle
                     )
