@@ -4,6 +4,7 @@ a tiny search end to end through the runner, the store, the final retraining and
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -48,6 +49,17 @@ def test_the_supernet_maps_a_batch_to_class_scores_and_both_parameter_sets_get_g
     grads = [p.grad for p in darts.model.parameters() if p.requires_grad]
     assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
     assert not any(p is darts.alpha for p in darts.model.parameters()), "alpha is passed in, not owned"
+
+
+def test_the_supernet_trains_with_the_trainers_threads():
+    """Not torch's default of every core: two searches side by side would oversubscribe the machine."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        Darts(epochs=1).bind(small(), seed=0).start(replace(data(), threads=1))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_the_derivation_takes_the_largest_weight_on_every_edge_none_included():

@@ -152,7 +152,7 @@ class TrainEvaluator(Evaluator):
 
     def supernet_data(self) -> SupernetData:
         """The train and validation tensors (on this evaluator's device) a one-shot strategy trains its supernet
-        on, with the input shape, the outputs and the trainer's batch size."""
+        on, with the input shape, the outputs and the trainer's batch size and threads."""
         from nasforge.oneshot import SupernetData
 
         return SupernetData(
@@ -162,6 +162,7 @@ class TrainEvaluator(Evaluator):
             self.num_classes,
             self.trainer.batch_size,
             self.trainer.torch_device,
+            self.trainer.threads,
         )
 
     def build(self, arch: Hashable | str, seed: int) -> nn.Module:

@@ -27,7 +27,8 @@ __all__ = ["ONE_SHOT", "EpochRecord", "OneShot", "SupernetData"]
 @dataclass(frozen=True)
 class SupernetData:
     """What a supernet trains on: tensors on ``device`` (``train`` for the weights, ``valid`` for the
-    architecture), the input shape, the number of outputs and the batch size of the run's trainer."""
+    architecture), the input shape, the number of outputs, and the batch size and torch threads of the run's
+    trainer (the supernet trains with the threads a trial would, as ``train.threads`` says)."""
 
     train: tuple[torch.Tensor, torch.Tensor]
     valid: tuple[torch.Tensor, torch.Tensor]
@@ -35,6 +36,7 @@ class SupernetData:
     num_classes: int
     batch_size: int
     device: torch.device
+    threads: int = 1
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,10 @@ class Darts(OneShot):
     def start(self, data: SupernetData) -> None:
         import torch
 
+        from nasforge.evaluators._trainer import set_threads
         from nasforge.oneshot._supernet import Supernet
 
+        set_threads(data.threads)  # torch's default (every core) oversubscribed searches run side by side
         self.data = data
         torch.manual_seed(self.seed)
         self.generator = torch.Generator(device="cpu").manual_seed(self.seed)
