@@ -4,7 +4,7 @@ vector for a Pareto search."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,21 +150,18 @@ class Objective:
         score. Raises ``KeyError`` for a name that is neither among the metrics nor the costs."""
         if not self.multi:
             return (self.score(metrics, costs),)
-        out = []
-        for name, direction in zip(self.metrics, self.directions, strict=True):
-            value = float(metrics[name] if name in metrics else (costs or {})[name])
-            out.append(value if direction == "max" else -value)
-        return tuple(out)
+        return self._oriented(lambda name: float(metrics[name] if name in metrics else (costs or {})[name]))
 
     def cost_values(self, costs: Mapping[str, Any]) -> tuple[float, ...]:
         """The objective vector's components an architecture has before training (its costs among the
         objectives, oriented as in :meth:`values`), NaN for the metrics only training gives and for costs
         ``costs`` lacks."""
-        out = []
-        for name, direction in zip(self.names, self.directions, strict=True):
-            value = float(costs[name]) if name in COSTS and name in costs else math.nan
-            out.append(value if direction == "max" else -value)
-        return tuple(out)
+        return self._oriented(lambda name: float(costs[name]) if name in COSTS and name in costs else math.nan)
+
+    def _oriented(self, value: Callable[[str], float]) -> tuple[float, ...]:
+        """Each objective's ``value(name)``, negated where it is minimised, so that every component is maximised."""
+        pairs = zip(map(value, self.names), self.directions, strict=True)
+        return tuple(v if direction == "max" else -v for v, direction in pairs)
 
     def describe(self) -> str:
         """How trials rank, in words, for every display that shows a leader or a top-k table."""
