@@ -33,8 +33,8 @@ def data(n: int = 96, seed: int = 0) -> SupernetData:
     return SupernetData((x, y), (x.flip(0), y.flip(0)), (1, 8, 8), 3, 32, torch.device("cpu"))
 
 
-def started(remedy: str = "none", **kwargs) -> Darts:
-    darts = Darts(remedy=remedy, epochs=4, **kwargs).bind(small(), seed=0)
+def started(remedy: str = "none", epochs: int | str = 4, **kwargs) -> Darts:
+    darts = Darts(remedy=remedy, epochs=epochs, **kwargs).bind(small(), seed=0)
     darts.start(data())
     return darts
 
@@ -143,7 +143,8 @@ def test_second_order_matches_the_exact_unrolled_gradient():
     [
         ({"remedy": "zen"}, "strategy.remedy: must be one of none, gdas, drnas, darts_minus"),
         ({"remedy": "gdas", "order": "second"}, "strategy.order: must be first with a sampling remedy"),
-        ({"epochs": 0}, "strategy.epochs: must be >= 1, got 0"),
+        ({"epochs": 0}, "strategy.epochs: must be >= 1 or auto, got 0"),
+        ({"epochs": "all"}, "strategy.epochs: must be an integer >= 1 or auto, got 'all'"),
     ],
 )
 def test_bad_settings_are_one_line(kwargs, message):
@@ -232,6 +233,61 @@ class NoTraining(Evaluator):
 
     def supernet_data(self):
         return None
+
+
+def test_auto_epochs_fit_the_schedules_to_the_plan_and_never_turn_them_back():
+    darts = started("darts_minus", epochs="auto")
+    darts.plan(5)
+    darts.done_epochs = 2
+    assert darts.progress == 0.5 and darts.mixture()[2] == 0.5, "epoch 3 of 5: the skip has decayed halfway"
+    darts.plan(1)  # the machine slowed down: one more epoch fits, so the next is the last
+    assert darts.epoch(lambda: True) is None and darts.progress == 1.0
+    assert darts.weight_opt.param_groups[0]["lr"] == pytest.approx(darts.lr_min), "the cosine has ended"
+    darts.plan(10)  # faster again: a longer plan does not undo the schedules' progress
+    assert darts.progress == 1.0 and darts.mixture()[2] == 0.0
+    fixed = started(epochs=4)
+    fixed.plan(100)
+    assert fixed.length == 4, "a number of epochs is the user's, whatever the budget"
+
+
+class Paced(OneShot):
+    """Epochs of 10 s on the run's clock (the first 30 s, as a first epoch with one-off costs may be), recording
+    the room it is told about before each."""
+
+    name = "paced"
+
+    def __init__(self, clock: list[float]) -> None:
+        self.clock, self.told = clock, []
+
+    def start(self, data) -> None:
+        self.done = 0
+
+    def plan(self, epochs_left: int) -> None:
+        self.told.append(epochs_left)
+
+    def epoch(self, out_of_time) -> EpochRecord | None:
+        self.clock[0] += 30.0 if self.done == 0 else 10.0
+        if out_of_time():
+            return None
+        self.done += 1
+        arch = self.space.from_string(Scripted.cells[0])
+        return EpochRecord(arch, {"accuracy": 0.5, "loss": 1.0}, 1.0, [[0.2] * 5 for _ in range(6)], {})
+
+
+@pytest.mark.parametrize(
+    ("budget", "told"),
+    [
+        (Budget(seconds=100), [2, 3, 5, 4, 3, 2, 1]),  # no pace before the first epoch; then the median
+        (Budget(trials=3), [3, 2, 1]),
+        (Budget(trials=20, seconds=100), [20, 2, 3, 5, 4, 3, 2, 1]),
+    ],
+)
+def test_a_one_shot_strategy_is_told_the_epochs_its_budget_has_room_for(budget, told):
+    clock = [0.0]
+    strategy = Paced(clock)
+    run = Run(CellSpace(), strategy, NoTraining(), SQLiteStore(":memory:"), clock=lambda: clock[0])
+    run.optimize(budget)
+    assert strategy.told == told
 
 
 def test_the_early_stop_records_the_collapse_but_returns_the_cell_before_it():

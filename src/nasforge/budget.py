@@ -73,6 +73,19 @@ class Budget:
             return "epochs"
         return None
 
+    def room(self, done: int, elapsed: float, pace: float | None) -> int | None:
+        """How many more units (trials, or a one-shot run's epochs, each taking ``pace`` seconds) fit after
+        ``done`` of them and ``elapsed`` seconds: the least of the trials and epochs left and the whole paces
+        in the seconds left; None while nothing bounds it (only seconds, and no pace measured yet).
+
+            >>> Budget(seconds=100).room(done=2, elapsed=20.0, pace=10.0), Budget(trials=5).room(2, 20.0, None)
+            (8, 3)
+        """
+        left = [limit - done for limit in (self.trials, self.epochs) if limit is not None]
+        if self.seconds is not None and pace:
+            left.append(int((self.seconds - elapsed) // pace))
+        return max(0, min(left)) if left else None
+
     def too_many_failures(self, failed: int, ended: int) -> bool:
         """Whether ``failed`` of ``ended`` trials (finished, pruned and failed) are more than ``max_failures``."""
         if self.max_failures >= 1:

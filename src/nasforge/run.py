@@ -270,12 +270,14 @@ class Run:
         of the architecture derived at its end, with its weights in the store's ``supernet`` meta.
 
         The budget counts epochs (trials and epochs alike) and seconds; an epoch still running when the seconds
-        run out stops between two batches and is not recorded.
+        run out stops between two batches and is not recorded. Before each epoch the strategy is told how many
+        more fit (:meth:`OneShot.plan`), the seconds counted at the median pace of the epochs so far.
         """
         self.strategy.start(self.evaluator.supernet_data())  # type: ignore[attr-defined]
         history: list[dict[str, Any]] = []
         seed = derive_seed(self.seed, 1, 0)
         edges = [d.name for d in self.space.decisions]
+        paces: list[float] = []
 
         def out_of_time() -> bool:
             return budget.seconds is not None and self.clock() - start >= budget.seconds
@@ -284,9 +286,14 @@ class Run:
             reason = budget.stop_reason(self.done, self.clock() - start, self.done)
             if reason:
                 return reason
+            left = budget.room(self.done, self.clock() - start, float(np.median(paces)) if paces else None)
+            if left is not None:
+                self.strategy.plan(left)  # type: ignore[attr-defined]
+            began = self.clock()
             record = self.strategy.epoch(out_of_time)  # type: ignore[attr-defined]
             if record is None:
                 return "seconds"
+            paces.append(self.clock() - began)
             arch = self.space.to_string(record.arch)
             history.append(
                 {

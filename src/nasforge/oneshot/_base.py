@@ -73,6 +73,11 @@ class OneShot(ABC):
     def epoch(self, out_of_time: Callable[[], bool]) -> EpochRecord | None:
         """Train one epoch; None when ``out_of_time()`` turned true before it ended (nothing is recorded)."""
 
+    def plan(self, epochs_left: int) -> None:
+        """Told before each epoch how many more the run's budget has room for (see :meth:`Budget.room
+        <nasforge.budget.Budget.room>`), so that a strategy whose schedules span its length can fit them to
+        the budget rather than to a guess; ignored by default."""
+
     def config(self) -> dict[str, Any]:
         params = inspect.signature(type(self).__init__).parameters
         return {"name": self.name, **{p: getattr(self, p) for p in params if p != "self"}}

@@ -50,8 +50,14 @@ def free_ops(ops: tuple[str, ...]) -> int:
 
 @ONE_SHOT.register("darts")
 class Darts(OneShot):
-    """Gradient-based search of the cell space (see the module docstring); ``epochs`` is the planned length,
-    which the temperature, skip-decay and learning-rate schedules span (the budget may end it earlier)."""
+    """Gradient-based search of the cell space (see the module docstring).
+
+    ``epochs`` is the planned length, which the learning rate's cosine and the remedies' temperature and
+    skip-decay schedules span. ``auto`` (the default) takes it from the run's budget before every epoch
+    (:meth:`plan`): the epochs or trials left, or the epochs that fit in the seconds left at the pace measured so
+    far, so that a five-minute search finishes its schedules on a slow machine and uses the time on a fast one.
+    A number fixes it (the budget may still end the search earlier).
+    """
 
     name = "darts"
 
@@ -59,7 +65,7 @@ class Darts(OneShot):
         self,
         remedy: str = "none",
         order: str = "first",
-        epochs: int = 50,
+        epochs: int | str = "auto",
         lr: float = 0.025,
         lr_min: float = 0.001,
         momentum: float = 0.9,
@@ -79,7 +85,8 @@ class Darts(OneShot):
             "first with a sampling remedy (gdas, drnas draw new weights at every step)",
             order,
         )
-        check_count(epochs, "epochs", 1)
+        if epochs != "auto":
+            check_count(epochs, "epochs", 1, rule=">= 1 or auto")
         check_count(max_free_ops, "max_free_ops", 0, optional=True)
         for name, value in (("lr", lr), ("arch_lr", arch_lr), ("lr_min", lr_min)):
             check(value > 0, name, "> 0", value)
@@ -107,17 +114,23 @@ class Darts(OneShot):
         self.weight_opt = torch.optim.SGD(
             self.model.parameters(), self.lr, momentum=self.momentum, weight_decay=self.weight_decay
         )
-        self.schedule = torch.optim.lr_scheduler.CosineAnnealingLR(self.weight_opt, self.epochs, eta_min=self.lr_min)
         self.arch_opt = torch.optim.Adam(
             [self.alpha], self.arch_lr, betas=(0.5, 0.999), weight_decay=self.arch_weight_decay
         )
         self.done_epochs = 0
+        self.length = 1 if self.epochs == "auto" else self.epochs  # planned epochs; auto: set by plan()
+        self._reached = 0.0  # the progress of the last epoch begun: a longer plan never turns the schedules back
+
+    def plan(self, epochs_left: int) -> None:
+        if self.epochs == "auto":
+            self.length = self.done_epochs + epochs_left
 
     # -- the mixture weights, by remedy -----------------------------------------------------------------------
     @property
     def progress(self) -> float:
-        """How far through the planned epochs the search is, 0 to 1 (the remedies' schedules follow it)."""
-        return min(1.0, self.done_epochs / max(1, self.epochs - 1))
+        """How far through the planned epochs the search is, 0 at the first to 1 at the last; the learning
+        rate's cosine and the remedies' schedules follow it."""
+        return max(self._reached, min(1.0, self.done_epochs / max(1, self.length - 1)))
 
     def mixture(self, training: bool = True) -> tuple[Any, Any, float]:
         """``(weights, index, skip)`` for one forward pass: the edges' op weights, the sampled op of every edge
@@ -230,6 +243,9 @@ class Darts(OneShot):
         from torch.nn import functional as F
 
         began = time.perf_counter()
+        self._reached = self.progress
+        for group in self.weight_opt.param_groups:  # cosine from lr to lr_min at the last planned epoch
+            group["lr"] = self.lr_min + (self.lr - self.lr_min) * (1 + math.cos(math.pi * self._reached)) / 2
         data = self.data
         (x_train, y_train), (x_valid, y_valid) = data.train, data.valid
         order = torch.randperm(len(y_train), generator=self.generator).to(y_train.device)
@@ -251,7 +267,6 @@ class Darts(OneShot):
             nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
             self.weight_opt.step()
             losses.append(float(loss.detach()))
-        self.schedule.step()
         self.model.eval()
         correct, total_loss = 0, 0.0
         with torch.no_grad():
@@ -266,7 +281,11 @@ class Darts(OneShot):
             metrics={"accuracy": correct / len(y_valid), "loss": total_loss / len(y_valid)},
             train_loss=float(np.mean(losses)) if losses else math.nan,
             weights=self.strengths().round(5).tolist(),
-            extra={"free_ops": float(free_ops(arch.ops)), "epoch_seconds": time.perf_counter() - began},
+            extra={
+                "free_ops": float(free_ops(arch.ops)),
+                "epoch_seconds": time.perf_counter() - began,
+                "planned_epochs": float(self.length),
+            },
         )
         if self.max_free_ops is not None and free_ops(arch.ops) > self.max_free_ops:
             self.stopped = f"epoch {self.done_epochs} derived {free_ops(arch.ops)} parameter-free ops (max_free_ops)"
