@@ -93,6 +93,8 @@ def test_patience_and_threshold_rules():
         ({"scheduler": "asha", "patience": 2}, "fidelity: patience does not apply to scheduler asha"),
         ({"scheduler": "bohb"}, "fidelity.scheduler: must be one of 'none', 'asha', 'successive_halving' or"),
         ({"scheduler": "asha", "eta": 1}, "fidelity.eta: must be >= 2"),
+        ({"stopper": "median", "min_epochs": 2}, "fidelity: min_epochs apply only with a scheduler (asha, "),
+        ({"eta": 2, "max_epochs": 16}, "fidelity: eta, max_epochs apply only with a scheduler (asha, "),
     ],
 )
 def test_bad_fidelity_blocks_are_one_line(block, message):

@@ -31,6 +31,9 @@ def make_fidelity(
     if scheduler != "none" and scheduler not in SCHEDULERS:
         raise ConfigError(f"fidelity.scheduler: must be one of none, {', '.join(SCHEDULERS)}, got {scheduler!r}")
     if scheduler == "none":
+        misplaced = sorted(set(options) & {*_SCHEDULER_OPTIONS, "max_epochs"})
+        if misplaced:
+            raise ConfigError(f"fidelity: {', '.join(misplaced)} apply only with a scheduler ({', '.join(SCHEDULERS)})")
         return make_stopper(options or None, objective), None
     if options.pop("stopper", "none") != "none":
         raise ConfigError("fidelity: give a stopper or a scheduler, not both")
