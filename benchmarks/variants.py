@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +84,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--jobs", type=int, default=1, help="searches at once (one core each on this machine)")
     parser.add_argument("--out", type=Path, help="write the results JSON here")
+    parser.add_argument("--keep", type=Path, help="keep every search's folder (config and run directory) here")
     args = parser.parse_args()
     variants = [parse_variant(v) for v in args.variant]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     jobs = [(args.data, name, keys, s, args.seconds) for s in seeds for name, keys in variants]
-    with tempfile.TemporaryDirectory(prefix="nasforge-variants-") as scratch, ProcessPoolExecutor(args.jobs) as pool:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    folders = nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory(prefix="nasforge-variants-")
+    with folders as scratch, ProcessPoolExecutor(args.jobs) as pool:
         futures = [pool.submit(search, *job, scratch) for job in jobs]
         rows = []
         for future in futures:

@@ -237,7 +237,9 @@ class NoTraining(Evaluator):
 
 def test_auto_epochs_fit_the_schedules_to_the_plan_and_never_turn_them_back():
     darts = started("darts_minus", epochs="auto")
-    darts.plan(5)
+    first = darts.epoch(lambda: False)
+    assert "planned_epochs" not in first.extra and darts.progress == 0.0, "unplanned, the schedules stay at 0"
+    darts.plan(4)
     darts.done_epochs = 2
     assert darts.progress == 0.5 and darts.mixture()[2] == 0.5, "epoch 3 of 5: the skip has decayed halfway"
     darts.plan(1)  # the machine slowed down: one more epoch fits, so the next is the last
@@ -245,6 +247,7 @@ def test_auto_epochs_fit_the_schedules_to_the_plan_and_never_turn_them_back():
     assert darts.weight_opt.param_groups[0]["lr"] == pytest.approx(darts.lr_min), "the cosine has ended"
     darts.plan(10)  # faster again: a longer plan does not undo the schedules' progress
     assert darts.progress == 1.0 and darts.mixture()[2] == 0.0
+    assert darts.epoch(lambda: False).extra["planned_epochs"] == 12
     fixed = started(epochs=4)
     fixed.plan(100)
     assert fixed.length == 4, "a number of epochs is the user's, whatever the budget"

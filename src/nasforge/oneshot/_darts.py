@@ -118,7 +118,9 @@ class Darts(OneShot):
             [self.alpha], self.arch_lr, betas=(0.5, 0.999), weight_decay=self.arch_weight_decay
         )
         self.done_epochs = 0
-        self.length = 1 if self.epochs == "auto" else self.epochs  # planned epochs; auto: set by plan()
+        # planned epochs; auto: None until plan() is called (a first epoch under a seconds budget starts its
+        # schedules at 0 whatever the length, and is timed to plan the rest)
+        self.length: int | None = None if self.epochs == "auto" else self.epochs
         self._reached = 0.0  # the progress of the last epoch begun: a longer plan never turns the schedules back
 
     def plan(self, epochs_left: int) -> None:
@@ -130,6 +132,8 @@ class Darts(OneShot):
     def progress(self) -> float:
         """How far through the planned epochs the search is, 0 at the first to 1 at the last; the learning
         rate's cosine and the remedies' schedules follow it."""
+        if self.length is None:
+            return self._reached
         return max(self._reached, min(1.0, self.done_epochs / max(1, self.length - 1)))
 
     def mixture(self, training: bool = True) -> tuple[Any, Any, float]:
@@ -284,7 +288,7 @@ class Darts(OneShot):
             extra={
                 "free_ops": float(free_ops(arch.ops)),
                 "epoch_seconds": time.perf_counter() - began,
-                "planned_epochs": float(self.length),
+                **({} if self.length is None else {"planned_epochs": float(self.length)}),
             },
         )
         if self.max_free_ops is not None and free_ops(arch.ops) > self.max_free_ops:
