@@ -303,7 +303,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one seed, 60 s per side")
     parser.add_argument("--seconds", type=float, default=None, help="search seconds per side [300, glyphs28 600]")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per dataset [3; quick: 1]")
-    parser.add_argument("--first-seed", type=int, default=0, help="the seeds are this one and the next [0]")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds FIRST..FIRST+SEEDS-1 [0]")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument(
         "--sides", default=",".join(SIDES), help=f"which of {','.join(ALL_SIDES)} to run [nasforge,optuna]"
