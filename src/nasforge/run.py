@@ -283,10 +283,11 @@ class Run:
             return budget.seconds is not None and self.clock() - start >= budget.seconds
 
         while True:
-            reason = budget.stop_reason(self.done, self.clock() - start, self.done)
+            elapsed = self.clock() - start
+            reason = budget.stop_reason(self.done, elapsed, self.done)
             if reason:
                 return reason
-            left = budget.room(self.done, self.clock() - start, float(np.median(paces)) if paces else None)
+            left = budget.room(self.done, elapsed, float(np.median(paces)) if paces else None)
             if left is not None:
                 self.strategy.plan(left)  # type: ignore[attr-defined]
             began = self.clock()

@@ -12,7 +12,7 @@ from nasforge.objective import Objective
 
 __all__ = ["make_fidelity", "scheduled_epochs"]
 
-_SCHEDULER_OPTIONS = ("min_epochs", "eta")
+_SCHEDULER_OPTIONS = ("min_epochs", "max_epochs", "eta")
 
 
 def make_fidelity(
@@ -31,17 +31,17 @@ def make_fidelity(
     if scheduler != "none" and scheduler not in SCHEDULERS:
         raise ConfigError(f"fidelity.scheduler: must be one of none, {', '.join(SCHEDULERS)}, got {scheduler!r}")
     if scheduler == "none":
-        misplaced = sorted(set(options) & {*_SCHEDULER_OPTIONS, "max_epochs"})
+        misplaced = sorted(set(options) & set(_SCHEDULER_OPTIONS))
         if misplaced:
             raise ConfigError(f"fidelity: {', '.join(misplaced)} apply only with a scheduler ({', '.join(SCHEDULERS)})")
         return make_stopper(options or None, objective), None
     if options.pop("stopper", "none") != "none":
         raise ConfigError("fidelity: give a stopper or a scheduler, not both")
-    unknown = sorted(set(options) - {*_SCHEDULER_OPTIONS, "max_epochs"})
+    unknown = sorted(set(options) - set(_SCHEDULER_OPTIONS))
     if unknown:
         raise ConfigError(
             f"fidelity: {', '.join(unknown)} does not apply to scheduler {scheduler} "
-            "(it takes min_epochs, max_epochs, eta)"
+            f"(it takes {', '.join(_SCHEDULER_OPTIONS)})"
         )
     top = options.pop("max_epochs", epochs)
     if epochs is None:
