@@ -399,6 +399,56 @@ def test_successive_halving_waits_for_a_complete_rung_and_keeps_other_workers_bu
     assert order == [(2, 3), (4, 3), (6, 3)]  # the top third of 9, best first, each once
 
 
+def test_a_rung_that_failures_left_short_is_still_promoted_from():
+    sh = SuccessiveHalving(max_epochs=9, min_epochs=1, eta=3)  # a bracket of 9 at 1 epoch, 3 at 3, 1 at 9
+    ids = iter(range(1, 100))
+
+    def run(parent: Trial | None, state: TrialState, score: float | None, epochs: int) -> Trial:
+        trial = Trial(id=next(ids), arch="a", state=TrialState.RUNNING, seed=0, parent=parent and parent.id)
+        sh.started(trial)
+        sh.observe(replace(trial, state=state, score=score, costs={"epochs": epochs}))
+        return trial
+
+    for i in range(9):  # seven of the nine fail: only two can reach the 3-epoch rung, whose size is 3
+        run(None, TrialState.FINISHED if i < 2 else TrialState.FAILED, float(i) if i < 2 else None, 1)
+    promoted = []
+    while (promotion := sh.promotion()) is not None:
+        parent, epochs = promotion
+        promoted.append((parent.id, epochs))
+        run(parent, TrialState.FINISHED, 0.5 + parent.id, epochs)
+    assert promoted == [(2, 3), (1, 3), (10, 9)]  # both survivors, then the better of them (2) to full training
+
+
+def test_a_resume_keeps_each_architecture_in_the_hyperband_bracket_it_trained_in(tmp_path):
+    splits = split(DATA, seed=0)
+    space = ChainSpace(input_shape=splits.input_shape)
+    archs = [space.to_string(space.sample(np.random.default_rng(i))) for i in range(10)]
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    # bracket 1: 9 architectures at 1 epoch (trials 1-9); bracket 2 starts at 3 epochs (trial 10). Trial 5 was
+    # still training when the driver died, after trial 10 had finished.
+    for i, arch in enumerate(archs, start=1):
+        store.create_trial(arch, seed=i)
+        if i != 5:
+            epochs = 3 if i == 10 else 1
+            store.finish_trial(i, 0.1 * i, {"accuracy": 0.1 * i}, {"epochs": epochs, "epochs_trained": epochs})
+    store.close()
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    evaluator = TrainEvaluator(space, splits, nf.Trainer(epochs=9))
+    scheduler = Hyperband(max_epochs=9, min_epochs=1, eta=3)
+    run = Run(space, make_strategy("random"), evaluator, store, scheduler=scheduler)
+    assert run.interrupted_on_open == 1
+    promoted = []
+    while (promotion := scheduler.promotion()) is not None:
+        parent, epochs = promotion
+        promoted.append((parent.id, epochs))
+        child = Trial(id=100 + len(promoted), arch=parent.arch, state=TrialState.RUNNING, seed=0, parent=parent.id)
+        scheduler.started(child)
+    # the first bracket's rung is complete (trial 5 ended without a result): its best three of eight go on;
+    # trial 10, the second bracket's first result at 3 epochs, is not mistaken for one of them
+    assert promoted == [(9, 3), (8, 3), (7, 3)]
+    assert scheduler.first_rung() == 3  # the second bracket still admits four architectures at 3 epochs
+
+
 def test_a_hyperband_search_runs_its_brackets_and_resumes_to_the_same_shape(tmp_path):
     from collections import Counter
 

@@ -109,8 +109,7 @@ class Run:
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
         self.stop_reason: str | None = None  # why optimize() stopped: trials, seconds, exhausted, failures, ...
         self.interrupted_on_open = store.interrupt_running()
-        told = store.trials(states=(*DONE, TrialState.REJECTED))
-        done = [t for t in told if t.state is not TrialState.REJECTED]
+        done = store.trials(states=DONE)
         self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
         self._rejected_in_a_row = 0
         self.one_shot = isinstance(strategy, OneShot)  # trains a supernet: see _optimize_one_shot
@@ -129,8 +128,11 @@ class Run:
         for arch, score in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
             self.strategy.tell(arch, score)
         self._first = list(warm.first)  # trained before the strategy proposes anything
-        for trial in told:
-            self._learn(trial)
+        for trial in store.trials():  # in the order they started: a scheduler rebuilds its brackets as they were
+            if trial.state is TrialState.INTERRUPTED:
+                self._replay_interrupted(trial)
+            else:
+                self._learn(trial)
         # every trial that ended records the search's clock (one cut by the time budget too, at its end)
         self.elapsed_before = max((t.elapsed or 0.0 for t in store.trials()), default=0.0)
 
@@ -184,6 +186,14 @@ class Run:
         if self.stopper is not None:
             self.stopper.observe(trial)
         if self.scheduler is not None:
+            self.scheduler.observe(trial)
+
+    def _replay_interrupted(self, trial: Trial) -> None:
+        """A new architecture that a crash or the time budget cut off held a place in its scheduler's bracket
+        (Hyperband, successive halving): replayed as a trial that ended without a result, it keeps every later
+        one in the bracket and rung it trained in. An interrupted promotion is not replayed, so that it is
+        trained again; neither is a repeat, nor anything the strategy would be told."""
+        if self.scheduler is not None and trial.parent is None and trial.repeat_of is None:
             self.scheduler.observe(trial)
 
     def _told(self, trial: Trial) -> Any:

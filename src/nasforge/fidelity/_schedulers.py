@@ -156,6 +156,14 @@ class _Bracket:
         self.admitted = 0
         self.promoted: set[int] = set()
 
+    def complete(self, k: int) -> bool:
+        """Whether rung ``k`` holds every trial it ever will: its size, or at the rungs above the first as many
+        as finished the rung below when fewer did (a failed, rejected or interrupted trial is not promoted)."""
+        if k == self.start:
+            return len(self.ended[k]) >= self.size[k]
+        below = sum(t.state is TrialState.FINISHED for t in self.ended[k - 1])
+        return self.complete(k - 1) and len(self.ended[k]) >= min(self.size[k], below)
+
 
 class Hyperband(Scheduler):
     """Brackets of successive halving, starting at each rung in turn (Hyperband's order: most exploratory first)."""
@@ -205,10 +213,9 @@ class Hyperband(Scheduler):
     def promotion(self) -> tuple[Trial, int] | None:
         for bracket in self._brackets:
             for k in range(len(self.rungs) - 2, bracket.start - 1, -1):
-                ended = bracket.ended[k]
-                if len(ended) < bracket.size[k]:
-                    continue  # the rung is not complete: promote nobody yet
-                finished = self.ranked([t for t in ended if t.state is TrialState.FINISHED])
+                if not bracket.complete(k):
+                    continue  # promote nobody yet
+                finished = self.ranked([t for t in bracket.ended[k] if t.state is TrialState.FINISHED])
                 for trial in finished[: bracket.size[k + 1]]:
                     if trial.id not in bracket.promoted:
                         return trial, self.rungs[k + 1]
