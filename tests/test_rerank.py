@@ -128,6 +128,37 @@ def test_a_time_budget_leaves_the_repeats_their_time():
     assert evaluator.deadlines[len(searched) :] == [pytest.approx(1000)] * 10
 
 
+def stored(store: SQLiteStore, arch: str, score: float, costs: dict, parent: int | None = None) -> Trial:
+    trial = store.create_trial(arch, seed=len(store.trials()), parent=parent)
+    return store.finish_trial(trial.id, score, {"accuracy": score}, costs)
+
+
+def test_the_repeats_time_is_whole_waves_of_trainings_on_the_workers():
+    store = SQLiteStore(":memory:")
+    archs = [CellSpace().to_string(CellSpace().sample(np.random.default_rng(i))) for i in range(6)]
+    for i, arch in enumerate(archs):
+        stored(store, arch, 0.5 + 0.01 * i, {"train_seconds": 10.0, "epochs_trained": 4.0})
+    budget = Budget(seconds=1000)
+    reserved = {capacity: Rerank().reserve(store.trials(), budget, capacity).seconds for capacity in (1, 4, 16)}
+    # ten repeats of 10 s: one after another, in three waves on four workers, all at once on sixteen
+    assert reserved == {1: 100.0, 4: 30.0, 16: 10.0}
+
+
+def test_under_a_scheduler_only_full_trainings_are_re_ranked_and_costed_as_such():
+    store = SQLiteStore(":memory:")
+    a, b, c = (CellSpace().to_string(CellSpace().sample(np.random.default_rng(i))) for i in range(3))
+    short = {"epochs": 3.0, "epochs_trained": 3.0, "train_seconds": 3.0}
+    parent_a = stored(store, a, 0.70, short)
+    stored(store, c, 0.99, short)  # the best score, at a third of the training
+    promoted = {"epochs": 9.0, "epochs_trained": 6.0, "train_seconds": 6.0}  # continued from its parent's 3 epochs
+    full_a = stored(store, a, 0.80, promoted, parent=parent_a.id)
+    full_b = stored(store, b, 0.75, {"epochs": 9.0, "epochs_trained": 9.0, "train_seconds": 9.0})
+    rerank = Rerank(top=5, repeats=1, auto=False)
+    assert [t.id for t in rerank.leaders(store.trials())] == [full_a.id, full_b.id]  # a once, at 9 epochs
+    reserve = rerank.reserve(store.trials(), Budget(seconds=1000, epochs=1000), 1)
+    assert (reserve.trials, reserve.seconds, reserve.epochs) == (2, 18.0, 18.0)  # two 9-epoch trainings
+
+
 def test_a_resume_in_the_middle_of_the_repeats_finishes_them_once(tmp_path):
     path = tmp_path / "store.sqlite"
     first = make_run(SQLiteStore(path), Noisy(interrupt_at=95))

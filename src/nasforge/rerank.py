@@ -13,6 +13,7 @@ or epochs.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -68,9 +69,13 @@ class Rerank:
         return cls(top=rerank, repeats=repeats, auto=False) if rerank else None
 
     def leaders(self, trials: Sequence[Trial]) -> list[Trial]:
-        """The search trials to re-rank: the ``top`` finished ones by their own score (repeats left out)."""
+        """The search trials to re-rank: the ``top`` finished ones by their own score (repeats left out), among
+        those trained longest. A repeat is a full training, so under a scheduler it is compared with full
+        trainings only, and an architecture is re-ranked once (not again as the shorter parent of its
+        promotion)."""
         searched = [t for t in trials if t.state is TrialState.FINISHED and t.repeat_of is None]
-        return sorted(searched, key=rank_key)[: self.top]
+        longest = max((t.costs.get("epochs", 0.0) for t in searched), default=0.0)
+        return sorted((t for t in searched if t.costs.get("epochs", 0.0) == longest), key=rank_key)[: self.top]
 
     def reserve(self, trials: Sequence[Trial], budget: Budget, capacity: int) -> Reserve | None:
         """The repeats' expected cost, or None where there is nothing to re-rank or, under ``auto``, they would
@@ -80,14 +85,18 @@ class Rerank:
         if len(leaders) < 2:
             return None
         left = len(self.jobs(trials))
-        seconds = statistics.mean(training_seconds(t) for t in leaders)
-        epochs = statistics.mean(epochs_trained(t) for t in leaders)
+        seconds = statistics.mean(_from_scratch(t) * training_seconds(t) for t in leaders)
+        epochs = statistics.mean(_from_scratch(t) * epochs_trained(t) for t in leaders)
+
+        def cost(n: int) -> Reserve:  # n trainings of equal length on ``capacity`` workers: whole waves of them
+            return Reserve(n, math.ceil(n / capacity) * seconds, n * epochs)
+
         if self.auto:
-            n = self.top * self.repeats
-            costs = ((budget.trials, n), (budget.seconds, n * seconds / capacity), (budget.epochs, n * epochs))
-            if any(limit is not None and cost > AUTO_SHARE * limit for limit, cost in costs):
+            whole = cost(self.top * self.repeats)
+            limits = ((budget.trials, whole.trials), (budget.seconds, whole.seconds), (budget.epochs, whole.epochs))
+            if any(limit is not None and spent > AUTO_SHARE * limit for limit, spent in limits):
                 return None
-        return Reserve(left, left * seconds / capacity, left * epochs)
+        return cost(left)
 
     def jobs(self, trials: Sequence[Trial]) -> list[tuple[Trial, int]]:
         """``(leader, k)`` for every repeat still to run: the ``k``-th repeat of ``leader`` (from 1); a repeat
@@ -102,6 +111,13 @@ class Rerank:
             for k in range(1, self.repeats + 1)
             if repeat_seed(leader.seed, k) not in ran[leader.id]
         ]
+
+
+def _from_scratch(trial: Trial) -> float:
+    """How many times its own training a repeat of ``trial`` costs: a promotion continued from its parent's
+    checkpoint trained only the epochs it added, a repeat trains all of them."""
+    trained = epochs_trained(trial)
+    return trial.costs.get("epochs", trained) / trained if trained else 1.0
 
 
 def repeat_seed(seed: int, k: int) -> int:
