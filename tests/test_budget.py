@@ -44,7 +44,9 @@ def test_stop_reason_names_the_limit_reached():
     [
         ({"trials": 0}, "budget.trials: must be an integer >= 1, got 0"),
         ({"trials": True}, "budget.trials: must be an integer >= 1, got True"),
-        ({"seconds": 0}, "budget.seconds: must be > 0, got 0"),
+        ({"seconds": 0}, "budget.seconds: must be a finite number > 0, got 0"),
+        ({"seconds": float("inf")}, "budget.seconds: must be a finite number > 0, got inf"),
+        ({"max_failures": float("inf")}, "budget.max_failures: a count >= 1 or a fraction in .0, 1., got inf"),
         ({"epochs": 0}, "budget.epochs: must be an integer >= 1, got 0"),
     ],
 )
@@ -67,3 +69,23 @@ def test_the_config_applies_the_default_only_without_limits(section, expected):
     raw = {"data": {"builtin": "digits"}} | ({} if section is None else {"budget": section})
     config = parse_config(raw)
     assert Budget(**config.budget.model_dump()) == expected
+
+
+def test_an_epochs_budget_with_an_evaluator_that_counts_no_epochs_is_one_line():
+    from nasforge.evaluators import Evaluation, Evaluator, FinalReport
+    from nasforge.run import Run
+    from nasforge.spaces import CellSpace
+    from nasforge.store import SQLiteStore
+    from nasforge.strategies import RandomSearch
+
+    class Untimed(Evaluator):
+        def evaluate(self, arch, seed):
+            return Evaluation({"accuracy": 0.5}, {"params": 1.0})
+
+        def final_test(self, arch, seed):
+            return FinalReport({"accuracy": 0.5})
+
+    run = Run(CellSpace(), RandomSearch(), Untimed(), SQLiteStore(":memory:"))
+    with pytest.raises(ConfigError, match=r"^budget.epochs: Untimed does not record the epochs its trials train"):
+        run.optimize(Budget(epochs=5))
+    assert len(run.trials) == 1, "stopped at the first trial, not after the whole space"

@@ -84,6 +84,15 @@ def test_gdas_samples_one_op_per_edge_and_still_trains_alpha():
     assert len(draws) > 1, "Gumbel noise: the sampled cells differ"
 
 
+def test_gdas_anneals_its_temperature_linearly_over_the_planned_epochs():
+    darts = started("gdas", epochs=5)
+    temperatures = []
+    for done in range(5):
+        darts.done_epochs = done
+        temperatures.append(darts.temperature)
+    assert temperatures == pytest.approx([10.0, 7.525, 5.05, 2.575, 0.1])  # GDAS's tau_max - (max - min) * e / (E - 1)
+
+
 def test_drnas_draws_dirichlet_mixtures_around_their_mean():
     darts = started("drnas")
     a, b = darts.mixture()[0], darts.mixture()[0]
@@ -202,6 +211,29 @@ def test_a_tiny_search_records_epochs_and_retrains_the_last_derived_cell(tmp_pat
         nf.search(**settings, budget=Budget(trials=4), run_dir=tmp_path / "run")
 
 
+def test_a_finished_one_shot_run_exports_any_derived_cell_from_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    from nasforge.cli import app
+
+    config = tmp_path / "darts.yaml"
+    config.write_text(
+        "data: {builtin: digits}\n"
+        "space: {type: cell, stem_channels: 4, stages: 1, cells_per_stage: 1}\n"
+        "strategy: {name: darts, remedy: gdas, epochs: 2}\n"
+        "train: {epochs: 1}\nbudget: {trials: 2}\nfinal: {seeds: 1}\n"
+    )
+    run_dir = tmp_path / "run"
+    searched = CliRunner().invoke(app, ["search", str(config), "--run-dir", str(run_dir), "--quiet"])
+    assert searched.exit_code == 0, searched.output
+    exported = CliRunner().invoke(app, ["export", str(run_dir), "--trial", "1"])
+    assert exported.exit_code == 0, exported.output
+    assert (run_dir / "trial-1" / "model.onnx").exists() and (run_dir / "trial-1" / "model.json").exists()
+    resumed = CliRunner().invoke(app, ["resume", str(run_dir), "--trials", "3"])
+    assert isinstance(resumed.exception, ConfigError)  # the CLI's entry point prints it as one line, exit 2
+    assert "cannot be resumed (2 epochs are stored)" in str(resumed.exception)
+
+
 class Scripted(OneShot):
     """Epochs deriving the given cells; the third has two parameter-free ops and stops, as max_free_ops=1 would."""
 
@@ -310,3 +342,5 @@ def test_darts_stops_itself_when_a_derived_cell_has_too_many_free_ops():
     record = darts.epoch(lambda: False)
     assert darts.stopped and "6 parameter-free ops" in darts.stopped and record.extra["free_ops"] == 6
     assert darts.epoch(lambda: True) is None, "out of time before the first batch: nothing to record"
+    darts.start(data())
+    assert darts.stopped is None, "the same strategy object searches again from the start"

@@ -114,7 +114,7 @@ class Run:
         self._rejected_in_a_row = 0
         self.one_shot = isinstance(strategy, OneShot)  # trains a supernet: see _optimize_one_shot
         if self.one_shot:
-            self._check_one_shot(done, warm, prefilter)
+            self._check_one_shot(warm, prefilter)
             strategy.bind(space, derive_seed(seed, 0))
             self._first: list[Hashable] = []
             self.elapsed_before = 0.0
@@ -136,14 +136,9 @@ class Run:
         # every trial that ended records the search's clock (one cut by the time budget too, at its end)
         self.elapsed_before = max((t.elapsed or 0.0 for t in store.trials()), default=0.0)
 
-    def _check_one_shot(self, done: list[Trial], warm: Warm | None, prefilter: Prefilter | None) -> None:
-        """What a one-shot run cannot do: resume a half-trained supernet (its weights are not stored), several
-        objectives, a warm start or a prefilter (there are no proposals to seed or filter)."""
-        if done:
-            raise ConfigError(
-                f"strategy.name: {self.strategy.name} trains one supernet, whose weights a run does not store, "
-                f"so it cannot be resumed ({len(done)} epochs are stored); start it again in a new run directory"
-            )
+    def _check_one_shot(self, warm: Warm | None, prefilter: Prefilter | None) -> None:
+        """What a one-shot run cannot do: several objectives, a warm start or a prefilter (there are no proposals
+        to seed or filter); nor be resumed (see :meth:`optimize`)."""
         if self.objective.multi or warm is not None or prefilter is not None or self.scheduler or self.stopper:
             raise ConfigError(
                 f"strategy.name: {self.strategy.name} searches one objective, without warm_start, prefilter or "
@@ -241,6 +236,11 @@ class Run:
         trained again within the same budget (see :mod:`nasforge.rerank`). A one-shot strategy trains its
         supernet instead (:meth:`_supernet_epochs`).
         """
+        if self.one_shot and self.done:  # a finished run still opens, to be shown or exported
+            raise ConfigError(
+                f"strategy.name: {self.strategy.name} trains one supernet, whose weights a run does not store, "
+                f"so it cannot be resumed ({self.done} epochs are stored); start it again in a new run directory"
+            )
         start = self.clock() - self.elapsed_before
         for cb in callbacks:
             cb.on_search_start(self)
@@ -384,6 +384,11 @@ class Run:
                     continue  # never trained: no budget spent, no trial end to report
                 self._rejected_in_a_row = 0
                 tally.done, tally.epochs = tally.done + 1, tally.epochs + epochs_trained(trial)
+                if budget.epochs is not None and trial.state is TrialState.FINISHED and not epochs_trained(trial):
+                    raise ConfigError(  # else no trial would count, and the search would never stop
+                        f"budget.epochs: {type(self.evaluator).__name__} does not record the epochs its trials "
+                        "train (costs['epochs_trained']); give the budget in trials or seconds"
+                    )
                 tally.failed += trial.state is TrialState.FAILED
                 if budget.too_many_failures(tally.failed, tally.done):
                     reason = reason or "failures"

@@ -13,7 +13,8 @@ Each op's mixture weight, and the discrete cell derived after every epoch (the a
 
 * ``none``: softmax(alpha), plain DARTS;
 * ``gdas`` (Dong and Yang, CVPR 2019): one op per edge sampled by Gumbel-softmax with temperature annealed
-  from 10 to 0.1 over ``epochs``, the straight-through estimator carrying the gradient; only the sampled op runs;
+  linearly from 10 to 0.1 over ``epochs`` (as GDAS's own code does), the straight-through estimator carrying the
+  gradient; only the sampled op runs;
 * ``drnas`` (Chen et al., ICLR 2021): mixture weights drawn from Dirichlet(elu(alpha) + 1) by the reparameterised
   sampler, with an L2 penalty (``drnas_reg``) on the concentration; the cell derives from its mean;
 * ``darts_minus`` (Chu et al., ICLR 2021): an auxiliary skip connection on every edge, its weight decaying
@@ -118,6 +119,7 @@ class Darts(OneShot):
             [self.alpha], self.arch_lr, betas=(0.5, 0.999), weight_decay=self.arch_weight_decay
         )
         self.done_epochs = 0
+        self.stopped = None  # a strategy object used for a second search starts afresh
         # planned epochs; auto: None until plan() is called (a first epoch under a seconds budget starts its
         # schedules at 0 whatever the length, and is timed to plan the rest)
         self.length: int | None = None if self.epochs == "auto" else self.epochs
@@ -136,6 +138,11 @@ class Darts(OneShot):
             return self._reached
         return max(self._reached, min(1.0, self.done_epochs / max(1, self.length - 1)))
 
+    @property
+    def temperature(self) -> float:
+        """GDAS's Gumbel-softmax temperature: linear from 10 at the first planned epoch to 0.1 at the last."""
+        return 10.0 - (10.0 - 0.1) * self.progress
+
     def mixture(self, training: bool = True) -> tuple[Any, Any, float]:
         """``(weights, index, skip)`` for one forward pass: the edges' op weights, the sampled op of every edge
         (GDAS; else None), and the auxiliary skip's weight (DARTS-; else 0). ``training=False``: the expected
@@ -146,10 +153,9 @@ class Darts(OneShot):
         if self.remedy == "gdas":
             logits = F.log_softmax(self.alpha, dim=-1)
             if training:
-                tau = 10.0 * (0.1 / 10.0) ** self.progress  # geometric from 10 to 0.1, as GDAS anneals
                 uniform = torch.rand(self.alpha.shape, generator=self.generator).to(self.alpha.device)
                 gumbel = -torch.log(-torch.log(uniform.clamp_min(1e-20)))
-                soft = F.softmax((logits + gumbel) / tau, dim=-1)
+                soft = F.softmax((logits + gumbel) / self.temperature, dim=-1)
             else:
                 soft = F.softmax(logits, dim=-1)
             index = soft.argmax(dim=-1)
