@@ -239,6 +239,11 @@ CASES = [
         "executor.resources: must be a mapping ({key: value, ...}), got 5",
     ),
     Case(
+        "resources on this machine's own workers",
+        config("data: {builtin: digits}\nexecutor: {type: processes, resources: {GPU: 1}}\n"),
+        "executor.resources: matches trials to the workers of a Dask cluster (address: ...); the worker processes",
+    ),
+    Case(
         "a value where a section goes",
         config("data: {builtin: digits}\nbudget: 5\n"),
         "budget: must be a mapping of its options ({key: value, ...}), got 5",

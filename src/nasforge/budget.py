@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -55,12 +56,12 @@ class Budget:
             object.__setattr__(self, "defaulted", True)
         if self.trials is not None and (isinstance(self.trials, bool) or self.trials < 1):
             raise ConfigError(f"budget.trials: must be an integer >= 1, got {self.trials!r}")
-        if self.seconds is not None and not self.seconds > 0:
-            raise ConfigError(f"budget.seconds: must be > 0, got {self.seconds!r}")
+        if self.seconds is not None and not 0 < self.seconds < math.inf:  # no limit is None, not inf
+            raise ConfigError(f"budget.seconds: must be a finite number > 0, got {self.seconds!r}")
         if self.epochs is not None and (isinstance(self.epochs, bool) or self.epochs < 1):
             raise ConfigError(f"budget.epochs: must be an integer >= 1, got {self.epochs!r}")
         failures = self.max_failures
-        if isinstance(failures, bool) or not failures > 0 or (failures > 1 and failures != int(failures)):
+        if isinstance(failures, bool) or not 0 < failures < math.inf or (failures > 1 and failures != int(failures)):
             raise ConfigError(f"budget.max_failures: a count >= 1 or a fraction in (0, 1), got {failures!r}")
 
     def stop_reason(self, trials_done: int, elapsed: float, epochs_spent: float = 0) -> StopReason | None:

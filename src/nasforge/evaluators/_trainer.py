@@ -72,9 +72,10 @@ class FitResult:
 class Checkpoint:
     """Everything a training needs to go on where it stopped, on the CPU so that it can travel between processes.
 
-    The weights, the optimizer's moments, the batch-order generator and the global RNG (dropout), and the
-    position in the learning-rate schedule: continuing from it gives the weights an uninterrupted training of
-    the same length gives (bit for bit on the CPU).
+    The weights, the optimizer's moments, the batch-order generator and the global RNG (dropout; on CUDA the
+    device's generator too, ``cuda_rng``, which dropout on the device draws from), and the position in the
+    learning-rate schedule: continuing from it gives the weights an uninterrupted training of the same length
+    gives (bit for bit on the CPU).
     """
 
     epoch: int
@@ -83,6 +84,7 @@ class Checkpoint:
     optimizer: dict[str, Any]
     generator: Any
     rng: Any
+    cuda_rng: Any = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,8 @@ class Trainer:
             optimizer.load_state_dict(resume.optimizer)
             generator.set_state(resume.generator)
             torch.set_rng_state(resume.rng)
+            if resume.cuda_rng is not None and self.torch_device.type == "cuda":
+                torch.cuda.set_rng_state(resume.cuda_rng, self.torch_device)
             step, first = resume.step, resume.epoch + 1
         groups = optimizer.param_groups  # after loading: load_state_dict replaces the group dicts
         start = time.perf_counter()
@@ -278,7 +282,7 @@ class Trainer:
                     model.train()
                 if on_epoch(epoch, metrics) is True:
                     return FitResult(epoch, losses, time.perf_counter() - start, stopped=True)
-        state = _checkpoint(last, step, model, optimizer, generator) if keep else None
+        state = _checkpoint(last, step, model, optimizer, generator, self.torch_device) if keep else None
         return FitResult(last, losses, time.perf_counter() - start, checkpoint=state)
 
     def evaluate(self, model: nn.Module, X: Any, y: Any, target_scale: float = 1.0) -> dict[str, float]:
@@ -322,7 +326,12 @@ class Trainer:
 
 
 def _checkpoint(
-    epoch: int, step: int, model: nn.Module, optimizer: torch.optim.Optimizer, generator: torch.Generator
+    epoch: int,
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    device: torch.device,
 ) -> Checkpoint:
     import torch
 
@@ -342,6 +351,7 @@ def _checkpoint(
         optimizer=cpu(optimizer.state_dict()),
         generator=generator.get_state(),
         rng=torch.get_rng_state(),
+        cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
     )
 
 

@@ -86,6 +86,11 @@ class DaskExecutor(Executor):
             raise ConfigError(f"executor.retries: must be an integer >= 0, got {retries!r}")
         if data not in ("send", "load"):
             raise ConfigError(f"executor.data: must be send or load, got {data!r}")
+        if resources and address is None:  # a local cluster's workers would each claim them, and share one GPU
+            raise ConfigError(
+                "executor.resources: matches trials to the workers of a Dask cluster (address: ...); the worker "
+                "processes on this machine share it, so set workers to the trials it runs at once"
+            )
         self.address = address
         self.data = data
         self.security = _security(security)
