@@ -59,6 +59,10 @@ def test_calling_search_again_resumes_the_run(tmp_path, images):
 
     with pytest.raises(StoreError, match="holds a different search"):
         nf.search(budget=nf.Budget(trials=4), **{**kwargs, "strategy": "evolution"})
+    other = nf.data.synthetic("image", n=240, classes=3, seed=1)  # the same shapes, other samples
+    with pytest.raises(StoreError, match=r"holds a search on other data \(its training and validation samples"):
+        nf.search(budget=nf.Budget(trials=6), **{**kwargs, "data": other})
+    assert nf.search(budget=nf.Budget(trials=4), **kwargs).done == 4, "nothing was added by the refused call"
 
 
 def test_a_run_of_an_earlier_version_resumes_when_a_new_strategy_parameter_is_at_its_default(tmp_path, images):

@@ -149,7 +149,7 @@ def test_the_final_and_latency_sections_reach_the_search():
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"final": {"rerank": -1}}, "final.rerank: must be 'auto' or an integer >= 0, got -1"),
+        ({"final": {"rerank": -1}}, "final.rerank: must be 'auto', 0 or an integer >= 2, got -1"),
         ({"final": {"seeds": "many"}}, "final.seeds: must be 'auto' or an integer >= 1, got 'many'"),
         ({"proxies": ["zen"]}, "proxies: each must be one of grad_norm, snip, synflow, nwot, jacob_cov, got 'zen'"),
         ({"prefilter": {"proxy": "x"}}, "prefilter.proxy: must be one of grad_norm, snip, synflow, nwot, jacob_cov"),

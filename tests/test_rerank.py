@@ -204,8 +204,9 @@ def test_auto_final_seeds_fit_the_search_time():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: Rerank.parse(-1), "final.rerank: must be 'auto' or an integer >= 0, got -1"),
-        (lambda: Rerank.parse("some"), "final.rerank: must be 'auto' or an integer >= 0, got 'some'"),
+        (lambda: Rerank.parse(-1), "final.rerank: must be 'auto', 0 or an integer >= 2, got -1"),
+        (lambda: Rerank.parse("some"), "final.rerank: must be 'auto', 0 or an integer >= 2, got 'some'"),
+        (lambda: Rerank.parse(1), "final.rerank: must be 'auto', 0 or an integer >= 2, got 1"),
         (lambda: Rerank.parse(3, repeats=0), "final.repeats: must be an integer >= 1, got 0"),
         (lambda: check_seeds(0), "final.seeds: must be 'auto' or an integer >= 1, got 0"),
     ],

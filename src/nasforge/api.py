@@ -238,9 +238,15 @@ def search(
     warm = earlier.load(space, objective, digest) if earlier is not None else None
     with _writing(out_dir, "a search"):
         store = open_store(out_dir, identity, config)
-        if store.get_meta("data_digest") is None:
+        searched = store.get_meta("data_digest")
+        if searched is None:
             store.set_meta("data_digest", digest)  # what a later warm start compares its data with
             store.set_meta("data", splits.describe())  # what a report draws the winner's shapes from, mid-run too
+        elif searched != digest:
+            raise StoreError(
+                f"{out_dir}: holds a search on other data (its training and validation samples differ); resume "
+                "it on the same data, or choose another run directory"
+            )
         if warm is not None:
             store.set_meta("warm_start", dict(warm.record))
         run = Run(

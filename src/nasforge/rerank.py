@@ -64,8 +64,9 @@ class Rerank:
             raise ConfigError(f"final.repeats: must be an integer >= 1, got {repeats!r}")
         if rerank == "auto":
             return cls(repeats=repeats)
-        if isinstance(rerank, bool) or not isinstance(rerank, int) or rerank < 0:
-            raise ConfigError(f"final.rerank: must be 'auto' or an integer >= 0, got {rerank!r}")
+        if isinstance(rerank, bool) or not isinstance(rerank, int) or rerank < 0 or rerank == 1:
+            # one leader has nothing to be ranked against
+            raise ConfigError(f"final.rerank: must be 'auto', 0 or an integer >= 2, got {rerank!r}")
         return cls(top=rerank, repeats=repeats, auto=False) if rerank else None
 
     def leaders(self, trials: Sequence[Trial]) -> list[Trial]:
