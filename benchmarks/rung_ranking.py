@@ -1,0 +1,61 @@
+"""How well a short training ranks architectures against their full one (issue 18): the first E epochs of the
+full learning-rate schedule (what a rung of ``fidelity: {scheduler: asha}`` is), against a complete training of
+E epochs (the cosine spanning those E epochs).
+
+    python benchmarks/vs_optuna.py --sides nasforge --datasets sequence --seeds 2 --keep runs_plain
+    python benchmarks/rung_ranking.py runs_plain/sequence-seed0 runs_plain/sequence-seed1 --epochs 1 2
+
+For every finished trial of each run that trained the full schedule, the architecture is trained again for E
+epochs with the trial's own seed (the same initial weights and batch order) and its validation accuracy
+compared with the trial's: the script prints, per run and E, Spearman's rank correlation of the full training's
+final validation accuracy with its accuracy after epoch E, and with the complete E-epoch training's. Only
+validation data are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from scipy.stats import spearmanr
+
+from nasforge.api import components_from_config
+from nasforge.config import parse_config
+from nasforge.evaluators import TrainEvaluator
+from nasforge.store import SQLiteStore
+from nasforge.trial import TrialState
+
+
+def rank_correlations(run_dir: Path, epochs: int) -> tuple[int, float, float]:
+    """``(architectures, Spearman at epoch E of the full schedule, Spearman of the complete E-epoch training)``."""
+    store = SQLiteStore(run_dir / "store.sqlite")
+    try:
+        config = parse_config(store.get_meta("config"))
+        finished = store.trials(states=(TrialState.FINISHED,))
+    finally:
+        store.close()
+    parts = components_from_config(config)
+    full = parts["trainer"].epochs
+    short = TrainEvaluator(parts["space"], parts["data"], replace(parts["trainer"], epochs=epochs))
+    trials = [t for t in finished if t.repeat_of is None and len(t.curve) == full]
+    final = [t.metrics["accuracy"] for t in trials]
+    at_epoch = [t.curve[epochs - 1]["accuracy"] for t in trials]
+    complete = [short.evaluate(t.arch, t.seed).metrics["accuracy"] for t in trials]
+    return len(trials), spearmanr(at_epoch, final).statistic, spearmanr(complete, final).statistic
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="run directories of finished searches without fidelity")
+    parser.add_argument("--epochs", nargs="+", type=int, default=[2], help="short trainings' lengths [2]")
+    args = parser.parse_args()
+    print(f"{'run':<28} {'E':>3} {'archs':>5} {'epoch E of the full':>20} {'complete E epochs':>18}")
+    for run_dir in args.runs:
+        for epochs in args.epochs:
+            n, at_epoch, complete = rank_correlations(run_dir, epochs)
+            print(f"{run_dir.name:<28} {epochs:>3} {n:>5} {at_epoch:>20.2f} {complete:>18.2f}")
+
+
+if __name__ == "__main__":
+    main()
