@@ -63,6 +63,9 @@ def test_calling_search_again_resumes_the_run(tmp_path, images):
     with pytest.raises(StoreError, match=r"holds a search on other data \(its training and validation samples"):
         nf.search(budget=nf.Budget(trials=6), **{**kwargs, "data": other})
     assert nf.search(budget=nf.Budget(trials=4), **kwargs).done == 4, "nothing was added by the refused call"
+    with pytest.raises(StoreError, match=r"holds a different search \(train changed\)"):  # 2 epochs rank apart
+        nf.search(budget=nf.Budget(trials=6), **{**kwargs, "trainer": nf.Trainer(epochs=2)})
+    assert nf.search(budget=nf.Budget(trials=5), **{**kwargs, "trainer": nf.Trainer(epochs=1, threads=2)}).done == 5
 
 
 def test_a_run_of_an_earlier_version_resumes_when_a_new_strategy_parameter_is_at_its_default(tmp_path, images):
@@ -76,6 +79,7 @@ def test_a_run_of_an_earlier_version_resumes_when_a_new_strategy_parameter_is_at
     store = SQLiteStore(tmp_path / "run" / "store.sqlite")
     identity = store.get_meta("search")
     del identity["strategy"]["exact_costs"]
+    del identity["train"]  # nor the trainer's recipe
     store.set_meta("search", identity)
     store.close()
     assert nf.search(budget=nf.Budget(trials=3), strategy=bananas, **kwargs).done == 3

@@ -228,7 +228,7 @@ def search(
     out_dir = Path(run_dir) if run_dir is not None else None
     stopper, scheduler = make_fidelity(fidelity, objective, trainer.epochs)
     limits = constraints if isinstance(constraints, Constraints) else Constraints(**(constraints or {}))
-    identity = search_identity(space, strategy, objective, seed, stopper or scheduler, limits, latency_batch)
+    identity = search_identity(space, strategy, objective, seed, stopper or scheduler, limits, latency_batch, trainer)
     executor = make_executor(executor)
     timed = "latency_ms" in objective.costs
     evaluator = TrainEvaluator(
@@ -298,14 +298,19 @@ def search_identity(
     fidelity: Stopper | Scheduler | None = None,
     constraints: Constraints | None = None,
     latency_batch: int = 1,
+    trainer: Trainer | None = None,
 ) -> dict[str, Any]:
     """What makes a search the same search: a run resumed or exported under another one is refused.
 
     A stopper or scheduler is part of it when there is one (a run resumed under another scheduler would
-    promote trials it never ranked), and so are constraints (they decide which trials were rejected) and a
-    latency batch other than 1 (latencies timed on other batches are not comparable).
+    promote trials it never ranked), and so are constraints (they decide which trials were rejected), a
+    latency batch other than 1 (latencies timed on other batches are not comparable), and the trainer's recipe
+    (scores after 1 and after 8 epochs, or at two learning rates, do not rank together), without how it runs
+    (device, threads, time limit).
     """
     identity = {"space": space.config(), "strategy": strategy.config(), "objective": objective.config(), "seed": seed}
+    if trainer is not None:
+        identity["train"] = {k: v for k, v in trainer.config().items() if k not in ("device", "threads", "time_limit")}
     if fidelity is not None:
         identity["fidelity"] = fidelity.describe()
     if constraints:
@@ -327,8 +332,8 @@ def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str,
         store.set_meta("search", identity)
         if config is not None:
             store.set_meta("config", config)
-    elif stored != _as_stored(json.loads(json.dumps(identity)), stored):  # as stored: tuples are lists there
-        changed = sorted(k for k in identity.keys() | stored.keys() if identity.get(k) != stored.get(k))
+    elif stored != (current := _as_stored(json.loads(json.dumps(identity)), stored)):  # tuples are lists there
+        changed = sorted(k for k in current.keys() | stored.keys() if current.get(k) != stored.get(k))
         raise StoreError(
             f"{out_dir}: holds a different search ({', '.join(changed)} changed); resume it as it was "
             "or choose another run directory"
@@ -339,7 +344,10 @@ def open_store(out_dir: Path | None, identity: dict[str, Any], config: dict[str,
 def _as_stored(identity: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
     """``identity`` without the strategy parameters that ``stored`` (an earlier version's run) lacks and that
     are at their defaults: a parameter added since (e.g. BANANAS's ``exact_costs``) must not make an old run
-    unresumable when its default keeps the old behaviour."""
+    unresumable when its default keeps the old behaviour. Nor the trainer's recipe, where an earlier version
+    did not store it."""
+    if "train" not in stored:
+        identity = {k: v for k, v in identity.items() if k != "train"}
     strategy, before = identity.get("strategy"), stored.get("strategy")
     if not isinstance(strategy, dict) or not isinstance(before, dict) or strategy.get("name") != before.get("name"):
         return identity
@@ -412,6 +420,7 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
         stopper or scheduler,
         limits,
         parts["latency_batch"],
+        parts["trainer"],
     )
     with _writing(run_dir, "an export"):
         run = Run(
