@@ -336,6 +336,35 @@ def test_a_promotion_without_its_checkpoint_retrains_to_the_same_result(tmp_path
     assert [t.metrics for t in held] == [t.metrics for t in retrained]
 
 
+def test_a_long_asha_run_keeps_the_checkpoints_of_each_rungs_leaders(monkeypatch):
+    """With more trials than the driver holds checkpoints for, the ones that go are those standing lowest in
+    their own rung: promotions from every rung still find their parent's checkpoint."""
+    from nasforge.evaluators import Evaluation, Evaluator
+    from nasforge.spaces import CellSpace
+
+    continued: dict[int, list[bool]] = {}
+
+    class Instant(Evaluator):
+        def evaluate(self, arch, seed, plan=None):
+            until = plan.until or 27
+            if until > 1:
+                continued.setdefault(until, []).append(plan.start is not None)
+            accuracy = arch.ops.count("nor_conv_3x3") / 6 + 0.3 * np.random.default_rng(seed).random()
+            costs = {"epochs": float(until), "epochs_trained": float(until)}
+            metrics = {"accuracy": accuracy, "loss": 1 - accuracy}
+            return Evaluation(metrics, costs, checkpoint=until if plan.keep else None)
+
+        def final_test(self, arch, seed):
+            raise NotImplementedError
+
+    monkeypatch.setattr("nasforge.run.MAX_CHECKPOINTS", 16)
+    run = Run(CellSpace(), make_strategy("random"), Instant(), SQLiteStore(":memory:"), scheduler=Asha(27, eta=3))
+    run.optimize(nf.Budget(trials=600))
+    assert set(continued) == {3, 9, 27} and len(run._checkpoints) <= 16
+    for rung, starts in continued.items():  # ranked across rungs, the 9-epoch ones crowded out the 1-epoch ones
+        assert sum(starts) >= 0.9 * len(starts), f"promotions to {rung} epochs retrained from scratch: {starts}"
+
+
 def test_asha_on_worker_processes_ships_checkpoints_both_ways():
     splits = split(DATA, seed=0)
     space = ChainSpace(input_shape=splits.input_shape)

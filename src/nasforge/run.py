@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -484,12 +485,20 @@ class Run:
         return self.store.fail_trial(trial.id, _describe(error), costs=costs, elapsed=elapsed, curve=curve)
 
     def _hold(self, trial: Trial, checkpoint: Any) -> None:
-        """Keep a checkpoint while its trial may be promoted; beyond ``MAX_CHECKPOINTS`` the worst-ranked one
-        goes (a promotion without its checkpoint retrains from scratch, to the same weights, only slower)."""
+        """Keep a checkpoint while its trial may be promoted; beyond ``MAX_CHECKPOINTS`` the one that stands
+        lowest among those held at its own rung goes (a promotion without its checkpoint retrains from scratch,
+        to the same weights, only slower). Its rung, not the run: a rung's top trials are the ones promoted,
+        and ranked across rungs every deeper checkpoint, promoted or not, would outlast every first-rung one."""
         self._checkpoints[trial.id] = (trial, checkpoint)
         if len(self._checkpoints) > MAX_CHECKPOINTS:
-            worst = max(self._checkpoints.values(), key=lambda held: rank_key(held[0]))[0]
-            del self._checkpoints[worst.id]
+            rungs: dict[float, list[Trial]] = defaultdict(list)
+            for held, _ in self._checkpoints.values():
+                rungs[held.costs.get("epochs", 0.0)].append(held)
+            standing = {}
+            for rung in rungs.values():
+                for place, held in enumerate(sorted(rung, key=rank_key)):
+                    standing[held.id] = place / len(rung)  # 0 for its rung's best, alone or not
+            del self._checkpoints[max(standing, key=lambda i: (standing[i], -i))]
 
 
 def _describe(error: BaseException) -> str:
