@@ -46,7 +46,9 @@ def tiny_search(run_dir: Path, images, trials: int = 12, seed: int = 0, **kwargs
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, images) -> Path:
     run_dir = tmp_path_factory.mktemp("report") / "run"
-    tiny_search(run_dir, images)
+    # closed here, not whenever the collector frees the run: the last connection's close folds SQLite's
+    # write-ahead log into store.sqlite, which a test below copies alone
+    tiny_search(run_dir, images).store.close()
     return run_dir
 
 
