@@ -110,7 +110,8 @@ class Run:
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
         self.stop_reason: str | None = None  # why optimize() stopped: trials, seconds, exhausted, failures, ...
         self.interrupted_on_open = store.interrupt_running()
-        done = store.trials(states=DONE)
+        stored = store.trials()  # in the order they started
+        done = [t for t in stored if t.state in DONE]
         self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
         self._rejected_in_a_row = 0
         self.one_shot = isinstance(strategy, OneShot)  # trains a supernet: see _optimize_one_shot
@@ -129,13 +130,13 @@ class Run:
         for arch, score in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
             self.strategy.tell(arch, score)
         self._first = list(warm.first)  # trained before the strategy proposes anything
-        for trial in store.trials():  # in the order they started: a scheduler rebuilds its brackets as they were
+        for trial in stored:  # in order, so that a scheduler rebuilds its brackets as they were
             if trial.state is TrialState.INTERRUPTED:
                 self._replay_interrupted(trial)
             else:
                 self._learn(trial)
         # every trial that ended records the search's clock (one cut by the time budget too, at its end)
-        self.elapsed_before = max((t.elapsed or 0.0 for t in store.trials()), default=0.0)
+        self.elapsed_before = max((t.elapsed or 0.0 for t in stored), default=0.0)
 
     def _check_one_shot(self, warm: Warm | None, prefilter: Prefilter | None) -> None:
         """What a one-shot run cannot do: several objectives, a warm start or a prefilter (there are no proposals
