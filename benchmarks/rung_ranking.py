@@ -23,22 +23,18 @@ from scipy.stats import spearmanr
 from nasforge.api import components_from_config
 from nasforge.config import parse_config
 from nasforge.evaluators import TrainEvaluator
-from nasforge.store import SQLiteStore
+from nasforge.report._run import RunView
 from nasforge.trial import TrialState
 
 
 def rank_correlations(run_dir: Path, epochs: int) -> tuple[int, float, float]:
     """``(architectures, Spearman at epoch E of the full schedule, Spearman of the complete E-epoch training)``."""
-    store = SQLiteStore(run_dir / "store.sqlite")
-    try:
-        config = parse_config(store.get_meta("config"))
-        finished = store.trials(states=(TrialState.FINISHED,))
-    finally:
-        store.close()
-    parts = components_from_config(config)
+    run = RunView.load(run_dir)
+    parts = components_from_config(parse_config(run.meta["config"]))
     full = parts["trainer"].epochs
     short = TrainEvaluator(parts["space"], parts["data"], replace(parts["trainer"], epochs=epochs))
-    trials = [t for t in finished if t.repeat_of is None and len(t.curve) == full]
+    finished = (t for t in run.trials if t.state is TrialState.FINISHED and t.repeat_of is None)
+    trials = [t for t in finished if len(t.curve) == full]
     final = [t.metrics["accuracy"] for t in trials]
     at_epoch = [t.curve[epochs - 1]["accuracy"] for t in trials]
     complete = [short.evaluate(t.arch, t.seed).metrics["accuracy"] for t in trials]

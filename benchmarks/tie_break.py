@@ -18,8 +18,8 @@ from pathlib import Path
 from nasforge.api import components_from_config
 from nasforge.config import parse_config
 from nasforge.evaluators import TrainEvaluator
+from nasforge.report._run import RunView
 from nasforge.run import derive_seed
-from nasforge.store import SQLiteStore
 from nasforge.trial import Trial, TrialState
 
 RULES = {
@@ -30,13 +30,9 @@ RULES = {
 
 def tied_leaders_tested(run_dir: Path) -> list[tuple[Trial, float]]:
     """The trials tied at the top validation accuracy of one run, each with its test accuracy after retraining."""
-    store = SQLiteStore(run_dir / "store.sqlite")
-    try:
-        config = parse_config(store.get_meta("config"))
-        finished = store.trials(states=(TrialState.FINISHED,))
-    finally:
-        store.close()
-    parts = components_from_config(config)
+    run = RunView.load(run_dir)
+    finished = [t for t in run.trials if t.state is TrialState.FINISHED]
+    parts = components_from_config(parse_config(run.meta["config"]))
     splits = parts["data"]
     evaluator = TrainEvaluator(parts["space"], splits, parts["trainer"])
     top = max(t.metrics["accuracy"] for t in finished)
