@@ -87,6 +87,7 @@ def test_a_penalty_on_any_cost_generalises_the_flops_penalty():
             "objective.metrics: need one of accuracy, f1, loss, mse, mae, r2 besides costs",
         ),
         ({"metrics": ("accuracy", "params"), "directions": ("max",)}, "objective.directions: one of max, min per"),
+        ({"metric": "loss", "directions": ("max",)}, "objective.directions: only with objective.metrics"),
         ({"metrics": ("accuracy", "params"), "penalty": {"flops": 0.1}}, "objective.penalty: not with several"),
         ({"penalty": {"seconds": 0.1}}, "objective.penalty: costs are params, flops, size_kb, .* got 'seconds'"),
         ({"penalty": {"params": 1.0}}, r"objective.penalty.params: must be a number in \[0, 1\), got 1.0"),

@@ -3,8 +3,8 @@
 - **params**: parameters (shared ones once).
 - **flops**: ``torch.utils.flop_counter.FlopCounterMode`` on one sample, which counts a multiply-add as two FLOPs
   (FLOPs = 2 * MACs): ``Linear(10, 5)`` on one sample is 100 FLOPs. Only the ops torch has formulas for are
-  counted (matmuls, convolutions, attention); elementwise ops, normalisation and pooling count as zero, which
-  is the usual convention for comparing architectures.
+  counted (matmuls, convolutions, attention; a recurrent layer as its gates' matrix products); elementwise
+  ops, normalisation and pooling count as zero, which is the usual convention for comparing architectures.
 - **size_kb**: parameters and buffers in memory (KiB at their dtype): what the weights take on a device.
 - **activation_kb**: an estimate of the peak activation memory of one sample in inference: the largest sum of
   one layer's input and output (KiB, float32), what must coexist while that layer runs when a network executes
@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +46,25 @@ def count_params(module: nn.Module, trainable_only: bool = False) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
+@contextmanager
+def _unfused() -> Iterator[None]:
+    """oneDNN (CPU) and cuDNN (CUDA) off: their fused recurrent kernels have no formula in torch's flop counter,
+    which counted an LSTM as free; without them a recurrent layer runs as the matrix products it counts."""
+    import torch
+
+    saved = torch.backends.mkldnn.enabled, torch.backends.cudnn.enabled
+    torch.backends.mkldnn.enabled = torch.backends.cudnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled, torch.backends.cudnn.enabled = saved
+
+
 def count_flops(module: nn.Module, input_shape: Sequence[int]) -> int:
     """FLOPs of one forward pass on a single sample of ``input_shape`` (no batch dimension).
 
-    Runs in eval mode without gradients on the module's own device, and restores the training flag.
+    Runs in eval mode without gradients on the module's own device, and restores the training flag. The same
+    module counts the same on every device (fused recurrent kernels are switched off while counting).
 
     >>> from torch import nn
     >>> count_flops(nn.Linear(10, 5), (10,))
@@ -62,7 +78,7 @@ def count_flops(module: nn.Module, input_shape: Sequence[int]) -> int:
     module.eval()
     try:
         counter = FlopCounterMode(display=False)
-        with torch.no_grad(), counter:
+        with torch.no_grad(), _unfused(), counter:
             module(x)
     finally:
         module.train(was_training)

@@ -81,6 +81,11 @@ class Objective:
             object.__setattr__(self, "metric", measured[0])  # what training moves: stoppers and displays follow it
         elif self.metric not in METRICS:
             raise ConfigError(f"objective.metric: must be one of {', '.join(METRICS)}, got {self.metric!r}")
+        elif self.directions:  # one metric's direction is its own; a stated one would split score from better()
+            raise ConfigError(
+                f"objective.directions: only with objective.metrics (several objectives); a single metric keeps "
+                f"its own ({', '.join(sorted(_MINIMISED & set(METRICS)))} minimised, the others maximised)"
+            )
         directions = tuple(self.directions) or tuple("min" if n in _MINIMISED else "max" for n in self.names)
         if len(directions) != len(self.names) or set(directions) - {"max", "min"}:
             raise ConfigError(
