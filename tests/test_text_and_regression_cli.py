@@ -61,6 +61,11 @@ def test_regression_search_show_and_resume(tmp_path: Path) -> None:
     (tmp_path / "dia.yaml").write_text(yaml.safe_dump(config))
     out = nasforge("search", "dia.yaml", cwd=tmp_path).stdout
     assert "validation mse" in out and "mae" in out and "accuracy" not in out
+    # a regression metric named in the config (docs/text.md's example) searches, resumes and exports
+    by_mae = config | {"name": "dia-mae", "objective": {"metric": "mae"}}
+    (tmp_path / "mae.yaml").write_text(yaml.safe_dump(by_mae))
+    assert "validation mae" in nasforge("search", "mae.yaml", cwd=tmp_path).stdout
+    nasforge("resume", str(tmp_path / "runs" / "dia-mae"), "--trials", "3", cwd=tmp_path)
     run_dir = tmp_path / "runs" / "dia"
     best = json.loads((run_dir / "best.json").read_text())
     assert {"mse", "mae", "r2", "loss"} == set(best["test"]) and best["data"]["task"] == "regression"

@@ -97,7 +97,7 @@ def make_executor(spec: Executor | str | dict[str, Any] | None) -> Executor:
 
 def components_from_config(config: Config) -> dict[str, Any]:
     """Everything :func:`search` needs, built from a validated config (the cheap parts first, data last)."""
-    config.objective.build()  # a bad key fails here, before the data loads; the task's metrics are checked below
+    config.objective.build(None)  # a bad key fails here, before the data loads; the task's metrics are checked below
     Rerank.parse(config.final.rerank, config.final.repeats)
     check_seeds(config.final.seeds)
     check_proxies(config.proxies)

@@ -139,13 +139,15 @@ class ObjectiveConfig(_Section):
     metrics: list[str] | None = None
     directions: list[str] | None = None
 
-    def build(self, task: str = "classification") -> Objective:
+    def build(self, task: str | None = "classification") -> Objective:
         """The objective for ``task`` (the metric defaults to its first: accuracy, or mse for regression); a bad
-        value raises a one-line ``ConfigError`` naming ``objective.<key>``."""
+        value raises a one-line ``ConfigError`` naming ``objective.<key>``. ``task=None`` checks the keys alone,
+        before the data is loaded and its task known."""
         given = {k: tuple(v) if isinstance(v, list) else v for k, v in self.model_dump().items() if v}
         if "metrics" not in given:
-            given.setdefault("metric", TASK_METRICS[task][0])
-        return Objective(**given).check_task(task)
+            given.setdefault("metric", TASK_METRICS[task or "classification"][0])
+        objective = Objective(**given)
+        return objective if task is None else objective.check_task(task)
 
 
 class ExecutorConfig(_Section):
