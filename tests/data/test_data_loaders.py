@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,10 @@ def test_npz_string_labels_keep_their_names(tmp_path: Path) -> None:
         ),
         ({"X": np.array([[np.nan, 1.0], [2.0, 3.0]]), "y": np.zeros(2)}, "x.npz: X has 1 NaN or infinite values"),
         ({"X": np.zeros((3, 1, 1, 1, 1)), "y": np.zeros(3)}, "X must be (N,F), (N,C,L) or (N,C,H,W); got 5 dimensions"),
+        (  # a scalar X has no length: it used to raise TypeError
+            {"X": np.float32(1), "y": np.array([0, 1, 0])},
+            "x.npz: X must be (N,F), (N,C,L) or (N,C,H,W); got a single value (0 dimensions)",
+        ),
         (
             {"X": np.zeros((2, 2)), "y": np.array(["a", "b"]), "vocab_size": 1},
             "data.vocab_size: must be an integer >= 2",
@@ -117,12 +122,39 @@ def test_csv_numeric_labels_sort_numerically(tmp_path: Path) -> None:
         ("a,t\n1,0\n2,\n", "t", "x.csv: column 't': labels have 1 missing values"),
         ("a,t\n1,0\n2\n", "t", "x.csv: line 3 has 1 fields, the header has 2"),
         ("t\n1\n2\n", "t", "x.csv: no feature columns besides the target 't'"),
+        # stripped names that repeat: the last column used to replace the first silently
+        ("x,x ,t\n1,2,0\n3,4,1\n", "t", "x.csv: column 'x' appears more than once in the header; rename or drop one"),
+        # the file's own line numbers, counting blank lines and a quoted field over two lines
+        ("a,t\n\n1,0\n\nb,1\n", "t", "x.csv: column 'a' is not numeric (e.g. 'b' on line 5)"),
+        ("a,t\n\n1,0\n\n2\n", "t", "x.csv: line 5 has 1 fields, the header has 2"),
+        ('a,t\n"1\n",0\n3\n', "t", "x.csv: line 4 has 1 fields, the header has 2"),
     ],
 )
 def test_csv_errors(tmp_path: Path, text: str, target: str, message: str) -> None:
     with pytest.raises(DataError) as err:
         load_csv(_csv(tmp_path, text), target)
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+"""A gzip member's 10-byte header (deflate, no name, no time)."""
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        gzip.compress(b"a,t\n" + b"1,0\n2,1\n" * 200, mtime=0)[:-9],  # the end of the data cut off: EOFError
+        GZIP_HEADER + b"\x07" + b"\x00" * 20,  # a deflate block of the reserved type 3: zlib.error
+    ],
+    ids=["truncated", "corrupt"],
+)
+def test_damaged_csv_gz_is_an_unreadable_file(tmp_path: Path, damaged: bytes) -> None:
+    """gzip's EOFError and zlib.error used to escape: the CLI printed only "Aborted." or a traceback."""
+    path = tmp_path / "x.csv.gz"
+    path.write_bytes(damaged)
+    with pytest.raises(DataError) as err:
+        load({"path": str(path), "target": "t"})
+    assert str(err.value).startswith("x.csv.gz: not a readable CSV file (") and "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize(

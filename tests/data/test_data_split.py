@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -144,3 +146,66 @@ def test_values_that_overflow_float32_once_standardised_are_refused() -> None:
     y = np.r_[np.zeros(19), 1e200]
     with pytest.raises(DataError, match=r"^r: the target from 0 to 1e\+200 overflows float32 once standardised"):
         split(Dataset("r", np.random.default_rng(0).normal(size=(20, 2)), y, task="regression"), seed=0)
+
+
+@pytest.mark.parametrize(("valid", "test"), [(0.05, 0.05), (0.1, 0.1), (0.04, 0.3)])
+def test_a_class_of_min_per_class_samples_gets_one_in_each_part(valid: float, test: float) -> None:
+    """MIN_PER_CLASS's promise: sklearn shares small parts among the classes in proportion, and the class of 3 used
+    to get no validation or test sample. Swapped in, the sizes stay sklearn's."""
+    y = np.array([0] * 40 + [1] * 40 + [2] * 3)  # MIN_PER_CLASS
+    s = split(Dataset("rare", np.random.default_rng(0).normal(size=(len(y), 2)), y, ("a", "b", "c")), 0, valid, test)
+    sizes = [len(part[1]) for part in (s.train, s.valid, s.test)]
+    assert all(np.bincount(part[1], minlength=3).min() >= 1 for part in (s.train, s.valid, s.test))
+    n_test = math.ceil(test * len(y))
+    n_valid = math.ceil(valid / (1 - test) * (len(y) - n_test))
+    assert sizes == [len(y) - n_valid - n_test, n_valid, n_test]
+
+
+@pytest.mark.parametrize(
+    ("groups", "seed", "message"),
+    [
+        (  # the rare class lives in one group, which this seed puts in the test part: no seed can help
+            np.repeat(np.arange(10), 6),
+            1,
+            "g: class 'c' has no training sample in the split by group with seed 1 (its 6 samples lie in 1 group); "
+            "use finer groups",
+        ),
+        (  # group by the target itself: each class in one part
+            None,
+            0,
+            "g: class 'b' has no training sample in the split by group with seed 0 (its 27 samples lie in 1 group); "
+            "use finer groups",
+        ),
+        (  # the rare class in two groups, both left out of validation by this seed
+            np.r_[np.repeat(np.arange(9), 6), [9, 9, 9, 10, 10, 10]],
+            0,
+            "g: class 'c' has no validation sample in the split by group with seed 0 (its 6 samples lie in 2 groups); "
+            "try another seed or finer groups",
+        ),
+    ],
+    ids=["class in one group", "group is the target", "class in two groups"],
+)
+def test_a_split_by_group_that_leaves_a_class_out_of_training_or_validation_is_refused(
+    groups: np.ndarray | None, seed: int, message: str
+) -> None:
+    """Whole groups move, so a class can miss the training part (never learned) or the validation part (never
+    scored); this used to pass silently."""
+    y = np.array([0, 1] * 27 + [2] * 6)
+    ds = Dataset("g", np.zeros((len(y), 2)), y, ("a", "b", "c"), groups=y if groups is None else groups)
+    with pytest.raises(DataError) as err:
+        split(ds, seed=seed)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize("seed", [2**32, -1])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_a_seed_outside_32_bits_is_refused(seed: int, task: str) -> None:
+    """sklearn takes seeds 0..2**32-1; beyond them it failed as "cannot split stratified" or with a traceback."""
+    ds = (
+        synthetic("flat", n=50)
+        if task == "classification"
+        else Dataset("r", np.zeros((20, 2)), np.arange(20.0), task=task)
+    )
+    with pytest.raises(ConfigError) as err:
+        split(ds, seed=seed)
+    assert str(err.value) == f"seed: must be an integer from 0 to 2**32-1 (4294967295), got {seed}"

@@ -18,6 +18,7 @@ import inspect
 import math
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -121,6 +122,8 @@ def load_npz(
     X, raw_y = arrays["X"], arrays["y"]
     if X.dtype.kind not in "fiub":
         raise DataError(f"{path.name}: X must be numeric, got dtype {X.dtype}")
+    if X.ndim == 0:  # before len(X), which a scalar does not have; Dataset checks the other shapes
+        raise DataError(f"{path.name}: X must be (N,F), (N,C,L) or (N,C,H,W); got a single value (0 dimensions)")
     if raw_y.ndim != 1 or len(raw_y) != len(X):
         raise DataError(f"{path.name}: y must be 1-d with one label per sample of X ({len(X)}), got {raw_y.shape}")
     nan = int(np.count_nonzero(~np.isfinite(X)))
@@ -191,19 +194,30 @@ def load_csv(
     if not path.is_file():
         raise DataError(f"data.path: file not found: {path}")
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    rows: list[list[str]] = []
+    lines: list[int] = []  # each row's line in the file, for messages: blank lines are skipped
     try:
         with opener(path, "rt", newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if row]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            reader = csv.reader(handle)
+            start = 1
+            for row in reader:
+                if row:
+                    rows.append(row)
+                    lines.append(start)
+                start = reader.line_num + 1  # where the next row starts (a quoted field may span lines)
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as exc:  # EOF, zlib: a damaged .gz
         raise DataError(f"{path.name}: not a readable CSV file ({exc})") from None
     if len(rows) < 2:
         raise DataError(f"{path.name}: needs a header row and at least one data row")
     header = [name.strip() for name in rows[0]]
+    twice = next((name for name, count in Counter(header).items() if count > 1), None)
+    if twice is not None:  # else one column would silently replace the other
+        raise DataError(f"{path.name}: column {twice!r} appears more than once in the header; rename or drop one")
     group_names = [group] if isinstance(group, str) else list(group or [])
     for field, name in [("target", target), ("text", text), *(("group", g) for g in group_names)]:
         if name is not None and name not in header:
             raise DataError(f"data.{field}: column {name!r} not in {path.name} (columns: {', '.join(header)})")
-    for lineno, row in enumerate(rows[1:], start=2):
+    for lineno, row in zip(lines[1:], rows[1:], strict=True):
         if len(row) != len(header):
             raise DataError(f"{path.name}: line {lineno} has {len(row)} fields, the header has {len(header)}")
     columns = dict(zip(header, zip(*rows[1:], strict=True), strict=True))
@@ -226,13 +240,14 @@ def load_csv(
     if tokenizer is not None:
         raise DataError("data.tokenizer: only for a text column (data.text)")
     skip = {target, *group_names}
-    features = [_feature(path.name, name, col) for name, col in columns.items() if name not in skip]
+    features = [_feature(path.name, name, col, lines[1:]) for name, col in columns.items() if name not in skip]
     if not features:
         raise DataError(f"{path.name}: no feature columns besides the target {target!r}")
     return Dataset(_stem(path), np.stack(features, axis=1), y, classes, task=task, groups=groups)
 
 
-def _feature(file: str, name: str, values: Sequence[str]) -> np.ndarray:
+def _feature(file: str, name: str, values: Sequence[str], lines: Sequence[int]) -> np.ndarray:
+    """Column ``name`` as floats; ``lines`` are the values' line numbers in the file, for the message."""
     out = np.empty(len(values), dtype=np.float64)
     missing = 0
     for i, text in enumerate(values):
@@ -245,7 +260,7 @@ def _feature(file: str, name: str, values: Sequence[str]) -> np.ndarray:
             out[i] = float(text)
         except ValueError:
             raise DataError(
-                f"{file}: column {name!r} is not numeric (e.g. {text!r} on line {i + 2}); "
+                f"{file}: column {name!r} is not numeric (e.g. {text!r} on line {lines[i]}); "
                 "encode it as numbers or drop it"
             ) from None
     if missing or not np.all(np.isfinite(out)):

@@ -4,10 +4,11 @@ Protocol: the search trains on ``train`` and scores on ``valid``; ``test`` must 
 :meth:`nasforge.evaluators.Evaluator.final_test`, once, for the architecture the search returns. The input
 scaler, the tokenizer (text) and the target scaler (regression) never see validation or test samples.
 
-How samples are split: stratified by class for classification; for regression, stratified by deciles of the
-target (so that each part covers its range; a plain shuffled split where the deciles are too few to
-stratify); and when the data has ``groups`` (rows of one speech, patient or user), by group with sklearn's
-``GroupShuffleSplit``, every group in one part, the fractions then counting groups rather than rows.
+How samples are split: stratified by class for classification, with every class in every part; for regression,
+stratified by deciles of the target (so that each part covers its range; a plain shuffled split where the deciles
+are too few to stratify); and when the data has ``groups`` (rows of one speech, patient or user), by group with
+sklearn's ``GroupShuffleSplit``, every group in one part, the fractions then counting groups rather than rows
+(refused when a class then has no training or no validation sample).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ __all__ = ["MIN_PER_CLASS", "Scaler", "SplitRecipe", "Splits", "TargetScaler", "
 
 MIN_PER_CLASS = 3
 """The fewest samples a class may have: one for each of train, validation and test."""
+_MAX_SEED = 2**32 - 1
+"""The largest seed numpy's and scikit-learn's generators take."""
 
 Arrays = tuple[np.ndarray, np.ndarray]
 
@@ -243,6 +246,8 @@ def split_indices(
     """The rows of the train, validation and test parts that :func:`split` uses (for baselines on the same rows)."""
     from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
+    if not isinstance(seed, (int, np.integer)) or not 0 <= seed <= _MAX_SEED:  # else sklearn's error, or a traceback
+        raise ConfigError(f"seed: must be an integer from 0 to 2**32-1 ({_MAX_SEED}), got {seed!r}")
     where = _where(dataset)
     _check_targets(dataset, where, valid, test)
     idx = np.arange(len(dataset))
@@ -253,7 +258,10 @@ def split_indices(
         rest, test_idx = next(GroupShuffleSplit(1, test_size=test, random_state=seed).split(idx, groups=groups))
         inner = GroupShuffleSplit(1, test_size=valid / (1.0 - test), random_state=seed)
         train_pos, valid_pos = next(inner.split(rest, groups=groups[rest]))
-        return rest[train_pos], rest[valid_pos], test_idx
+        train_idx, valid_idx = rest[train_pos], rest[valid_pos]
+        if dataset.task == "classification":
+            _check_grouped_classes(dataset, where, seed, train_idx, valid_idx)
+        return train_idx, valid_idx, test_idx
     strata = dataset.y if dataset.task == "classification" else _deciles(dataset.y)
     try:
         rest, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=strata)
@@ -269,7 +277,42 @@ def split_indices(
             train_idx, valid_idx = train_test_split(rest, test_size=valid / (1.0 - test), random_state=seed)
             return train_idx, valid_idx, test_idx
         raise DataError(f"{where}: cannot split stratified: {exc}".replace("\n", " ")) from None
+    if dataset.task == "classification":
+        _every_class_in_every_part((train_idx, valid_idx, test_idx), dataset.y)
     return train_idx, valid_idx, test_idx
+
+
+def _every_class_in_every_part(parts: tuple[np.ndarray, ...], y: np.ndarray) -> None:
+    """Keep :data:`MIN_PER_CLASS`'s promise, in place: sklearn shares a part's samples among the classes in
+    proportion, so a class of 3 gets no validation or test sample when those parts are small. A part without class
+    ``c`` swaps one of its samples of the class it holds most of (at least 2: it has at least as many samples as
+    there are classes, checked before splitting, and lacks one) for one of ``c`` from the part holding most of ``c``
+    (at least 2 of ``MIN_PER_CLASS``): sizes stay, and a split that needs no swap is sklearn's."""
+    for part in parts:
+        for c in np.setdiff1d(y, y[part]):
+            donor = max(parts, key=lambda other: int(np.count_nonzero(y[other] == c)))
+            give = np.flatnonzero(y[donor] == c)[0]
+            take = np.flatnonzero(y[part] == np.bincount(y[part]).argmax())[0]
+            donor[give], part[take] = part[take], donor[give]
+
+
+def _check_grouped_classes(
+    dataset: Dataset, where: str, seed: int, train_idx: np.ndarray, valid_idx: np.ndarray
+) -> None:
+    """Refuse a split by group that leaves a class out of the training part (never learned) or the validation part
+    (never scored by the search): whole groups move, so unlike :func:`_every_class_in_every_part` nothing can be
+    swapped. The test part may lack a class: only the final report is then blind to it."""
+    for part, idx in (("training", train_idx), ("validation", valid_idx)):
+        missing = np.setdiff1d(dataset.y, dataset.y[idx])
+        if missing.size:
+            c = int(missing[0])
+            rows = dataset.y == c
+            count = len(np.unique(dataset.groups[rows]))
+            hint = "try another seed or finer groups" if count > 1 else "use finer groups"  # one group: no seed helps
+            raise DataError(
+                f"{where}: class {dataset.classes[c]!r} has no {part} sample in the split by group with seed {seed} "
+                f"(its {int(np.count_nonzero(rows))} samples lie in {count} group{'s' * (count > 1)}); {hint}"
+            )
 
 
 def _part_sizes(count: int, valid: float, test: float) -> tuple[int, int, int]:
@@ -332,6 +375,6 @@ def _check_targets(dataset: Dataset, where: str, valid: float, test: float) -> N
             f"{where}: class {dataset.classes[k]!r} has {counts[k]} samples; a stratified "
             f"train/validation/test split needs at least {MIN_PER_CLASS} per class"
         )
-    if dataset.groups is None:  # a split by group cannot promise every class in every part; it checks its groups
+    if dataset.groups is None:  # a split by group cannot promise every class in every part; it checks after
         too_few = f"{n} samples are too few for {dataset.num_classes} classes"
         _check_part_sizes(where, n, valid, test, too_few, dataset.num_classes, "at least one sample per class")
