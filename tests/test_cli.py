@@ -104,7 +104,9 @@ def test_search_show_export(tmp_path):
     front = nasforge("pareto", str(run_dir), cwd=tmp_path).stdout
     assert "Pareto front of accuracy (max), params (min)" in front and (run_dir / "pareto.png").stat().st_size > 0
     bad_names = nasforge("pareto", str(run_dir), "--objectives", "accuracy,speed", cwd=tmp_path, check=False)
-    assert bad_names.returncode == 2 and bad_names.stderr.startswith("error: objective.metrics: each must be one of")
+    assert bad_names.returncode == 2 and bad_names.stderr.startswith("error: --objectives: each must be one of")
+    no_names = nasforge("pareto", str(run_dir), "--objectives", ",", cwd=tmp_path, check=False)
+    assert no_names.returncode == 2 and no_names.stderr.startswith("error: --objectives: two or more names")
 
     trial_id = finished(run_dir / "store.sqlite")[-1][0]
     nasforge("export", str(run_dir), "--trial", str(trial_id), cwd=tmp_path)
@@ -201,3 +203,16 @@ def test_a_time_budget_no_training_fits_in_ends_on_time_with_one_line(tmp_path):
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: budget.seconds: no trial finished in the time given (1 cut by it, the last: ")
     assert last.endswith("(nasforge resume RUN_DIR --seconds N) or fewer epochs (train.epochs)")
+
+
+def test_export_refuses_a_data_file_that_changed_since_the_search(tmp_path):
+    rows = [[i % 7, (i * 3) % 5, i % 2] for i in range(60)]
+    table = "\n".join(["a,b,label", *(",".join(map(str, row)) for row in rows)])
+    (tmp_path / "rows.csv").write_text(table + "\n")
+    config = "name: rows\ndata: {path: rows.csv, target: label}\ntrain: {epochs: 1}\nbudget: {trials: 1}\n"
+    (tmp_path / "rows.yaml").write_text(config)
+    nasforge("search", "rows.yaml", "--quiet", cwd=tmp_path)
+    with (tmp_path / "rows.csv").open("a") as handle:  # rows added: split anew, its test part would hold searched ones
+        handle.write("".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+    changed = nasforge("export", "runs/rows", cwd=tmp_path, check=False)
+    assert changed.returncode == 2 and "holds a search on other data" in changed.stderr

@@ -31,6 +31,7 @@ DIGITS = {"data": {"builtin": "digits"}}
         ({**DIGITS, "final": {"repeats": 0}}, "final.repeats: must be >= 1, got 0"),
         ({**DIGITS, "proxies": "nwot"}, "proxies: must be a list, got 'nwot'"),
         ({**DIGITS, "latency": {"batch": 0}}, "latency.batch: must be >= 1, got 0"),
+        ({**DIGITS, "seed": 2**32}, "seed: must be <= 4294967295, got 4294967296"),
     ],
 )
 def test_config_errors_are_one_line_naming_the_field(raw, message):

@@ -121,6 +121,10 @@ def test_a_search_whose_workers_load_the_data(tmp_path):
         ({"type": "processes", "workers": 0}, "executor.workers: must be >= 1"),
         ({"type": "processes", "address": "tcp://x:1"}, "executor: address and security belong to type: dask"),
         ({"type": "threads"}, "executor.type: must be one of 'local', 'processes' or 'dask'"),
+        ({"type": "local", "retries": 2}, "executor: retries and resources are for trials on workers"),
+        ({"type": "local", "resources": {"GPU": 1}}, "executor: retries and resources are for trials on workers"),
+        ({"type": "dask", "address": "tcp://x:1", "workers": 4}, "executor: workers and retries are for worker"),
+        ({"type": "dask", "address": "tcp://x:1", "retries": 1}, "executor: workers and retries are for worker"),
         ({"type": "dask", "address": "tls://x:1", "security": {"tls_ca": "ca.pem"}}, "executor.security: Unknown"),
     ],
 )

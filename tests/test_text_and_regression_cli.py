@@ -55,6 +55,11 @@ def test_text_csv_search_exports_a_model_that_reads_raw_text(tmp_path: Path) -> 
         expected = model.eval()(torch.from_numpy(tokenizer.encode(new))).numpy()
     np.testing.assert_allclose(logits, expected, atol=1e-4)
 
+    elsewhere = tmp_path / "elsewhere"  # the data path was relative to where the search ran
+    elsewhere.mkdir()
+    nasforge("resume", str(run_dir), "--trials", "4", cwd=elsewhere)
+    assert "4 trials (4 finished)" in nasforge("show", str(run_dir), "--all", cwd=elsewhere).stdout
+
 
 def test_regression_search_show_and_resume(tmp_path: Path) -> None:
     config = {"name": "dia", "data": {"builtin": "diabetes"}, "train": {"epochs": 2}, "budget": {"trials": 2}}

@@ -238,15 +238,9 @@ def search(
     warm = earlier.load(space, objective, digest) if earlier is not None else None
     with _writing(out_dir, "a search"):
         store = open_store(out_dir, identity, config)
-        searched = store.get_meta("data_digest")
-        if searched is None:
+        if not _searched_on(store, digest, out_dir, "resume it on the same data, or choose another run directory"):
             store.set_meta("data_digest", digest)  # what a later warm start compares its data with
             store.set_meta("data", splits.describe())  # what a report draws the winner's shapes from, mid-run too
-        elif searched != digest:
-            raise StoreError(
-                f"{out_dir}: holds a search on other data (its training and validation samples differ); resume "
-                "it on the same data, or choose another run directory"
-            )
         if warm is not None:
             store.set_meta("warm_start", dict(warm.record))
         run = Run(
@@ -402,6 +396,17 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
     return best
 
 
+def _searched_on(store: SQLiteStore, digest: str, run_dir: Path | None, remedy: str) -> bool:
+    """Whether ``store`` records a search on the data of ``digest`` (False: it records none yet); a
+    ``StoreError`` ending in ``remedy`` when it records other data."""
+    searched = store.get_meta("data_digest")
+    if searched is not None and searched != digest:
+        raise StoreError(
+            f"{run_dir}: holds a search on other data (its training and validation samples differ); {remedy}"
+        )
+    return searched is not None
+
+
 def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out_dir: Path | None = None) -> Any:
     """Retrain one stored trial (default: the best) on train+validation, test it once and export it."""
     from nasforge.evaluators import TrainEvaluator
@@ -422,15 +427,12 @@ def export_trial(config: Config, run_dir: Path, trial_id: int | None = None, out
         parts["latency_batch"],
         parts["trainer"],
     )
+    evaluator = TrainEvaluator(parts["space"], splits, parts["trainer"], limits)
     with _writing(run_dir, "an export"):
-        run = Run(
-            parts["space"],
-            parts["strategy"],
-            TrainEvaluator(parts["space"], splits, parts["trainer"], limits),
-            open_store(run_dir, identity, None),
-            objective=objective,
-            seed=parts["seed"],
-        )
+        store = open_store(run_dir, identity, None)
+        # a data file changed since the search would be split anew: its test part could hold samples searched on
+        _searched_on(store, evaluator.data_digest(), run_dir, "export it with the data it searched")
+        run = Run(parts["space"], parts["strategy"], evaluator, store, objective=objective, seed=parts["seed"])
         trials = {t.id: t for t in run.top()}
         chosen = winner_of(run) if trial_id is None else trials.get(trial_id)
         if chosen is None:

@@ -169,6 +169,14 @@ class ExecutorConfig(_Section):
             raise ValueError("data: load is for worker processes; type local trains where the data already is")
         if self.type != "dask" and (self.address or self.security):
             raise ValueError(f"address and security belong to type: dask, not {self.type}")
+        if self.type == "local" and (self.retries or self.resources):
+            raise ValueError("retries and resources are for trials on workers (type: processes or dask), not local")
+        if self.address and (self.workers is not None or self.retries):
+            raise ValueError(
+                "workers and retries are for worker processes nasforge starts (type: processes); a cluster at an "
+                "address has the workers it was started with, and its distributed.scheduler.allowed-failures "
+                "decides retries"
+            )
         return self
 
 
@@ -252,7 +260,7 @@ class Config(_Section):
     """A whole search, as the YAML file states it."""
 
     name: str = Field("search", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)  # numpy's and scikit-learn's seeds are 32-bit
     data: DataConfig
     space: SpaceConfig = Field(default_factory=SpaceConfig)
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)
@@ -277,11 +285,16 @@ class Config(_Section):
         return self
 
 
+def _bound(value: float) -> str:
+    """A limit as the user would write it: integers whole (4294967295, not 4.29497e+09)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
 _MESSAGES: dict[str, Callable[[Mapping[str, Any]], str]] = {
-    "greater_than_equal": lambda c: f"must be >= {c['ge']:g}",
-    "greater_than": lambda c: f"must be > {c['gt']:g}",
-    "less_than": lambda c: f"must be < {c['lt']:g}",
-    "less_than_equal": lambda c: f"must be <= {c['le']:g}",
+    "greater_than_equal": lambda c: f"must be >= {_bound(c['ge'])}",
+    "greater_than": lambda c: f"must be > {_bound(c['gt'])}",
+    "less_than": lambda c: f"must be < {_bound(c['lt'])}",
+    "less_than_equal": lambda c: f"must be <= {_bound(c['le'])}",
     "literal_error": lambda c: f"must be one of {c['expected']}",
     "string_pattern_mismatch": lambda c: "must be letters, digits, '_', '.' or '-', starting with a letter or digit",
     "int_parsing": lambda c: "must be an integer",

@@ -118,3 +118,7 @@ def test_the_nb201_fidelity_command_prints_the_table_and_writes_json(fidelity_ta
         [sys.executable, "-m", "nasforge", "bench", *args, "--eta", "1"], capture_output=True, text=True, timeout=120
     )
     assert bad.returncode == 2 and bad.stderr == "error: fidelity.eta: must be an integer >= 2, got 1\n"
+    nowhere = CliRunner().invoke(bench_app, [*args, "--out", str(tmp_path / "missing" / "mf.json")])
+    # refused before the benchmark runs, not a traceback once its results are in
+    assert nowhere.exit_code != 0 and isinstance(nowhere.exception, ConfigError)
+    assert str(nowhere.exception) == f"bench.out: the directory {tmp_path / 'missing'} does not exist"

@@ -69,6 +69,7 @@ def nb201(
     for name in names:
         STRATEGIES.get(name)
     load_nb201(str(table)).check_dataset(dataset)
+    _check_outputs(out=out, plot=plot)
     console = Console()
     result = run_benchmark(
         table, dataset, names, queries=queries, seeds=seeds, jobs=jobs, workers=workers, progress=console.log
@@ -113,6 +114,7 @@ def nb201_fidelity(
     for name in names:
         STRATEGIES.get(name)
     chosen = [s.strip() for s in schedulers.split(",") if s.strip()]
+    _check_outputs(out=out, plot=plot)
     console = Console()
     result = run_fidelity_benchmark(
         low_table,
@@ -170,6 +172,7 @@ def nb201_pareto(
     names = [s.strip() for s in strategies.split(",") if s.strip()]
     for name in names:
         STRATEGIES.get(name)
+    _check_outputs(out=out, plot=plot)
     console = Console()
     result = run_pareto_benchmark(
         table, source, device, dataset, names, queries=queries, seeds=seeds, jobs=jobs, progress=console.log
@@ -194,9 +197,17 @@ def nb201_costs(
 
     from nasforge.tabular import write_nb201_costs
 
+    _check_outputs(out=out)
     console = Console()
     path = write_nb201_costs(table, out, jobs=jobs, progress=console.log)
     console.print(f"wrote {path}")
+
+
+def _check_outputs(**paths: Path | None) -> None:
+    """One line now, not a traceback after the whole benchmark has run, for an output in a missing directory."""
+    for option, path in paths.items():
+        if path is not None and not path.parent.is_dir():
+            raise ConfigError(f"bench.{option}: the directory {path.parent} does not exist")
 
 
 def _report(console: Console, result: dict[str, Any], out: Path | None, plot: Path) -> None:

@@ -101,12 +101,20 @@ def _execute(cfg: Config, run_dir: Path, quiet: bool) -> None:
             **components,
             run_dir=run_dir,
             callbacks=[display.progress(components["budget"], components["objective"]), *tracking],
-            config=cfg.model_dump(mode="json"),
+            config=_with_absolute_path(cfg).model_dump(mode="json"),
         )
     except KeyboardInterrupt:  # typer would turn it into a silent exit 130
         print(f"stopped: every finished trial is stored; continue with 'nasforge resume {run_dir}'", file=sys.stderr)
         raise typer.Exit(130) from None
     display.winner(run)
+
+
+def _with_absolute_path(cfg: Config) -> Config:
+    """The config to store: its data file's path absolute (it was read from the current directory), so that
+    ``resume`` and ``export`` find the same file from any directory."""
+    if cfg.data.path is None:
+        return cfg
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"path": str(Path(cfg.data.path).resolve())})})
 
 
 def show(
@@ -154,7 +162,15 @@ def pareto(
     finally:
         store.close()
     if objectives is not None:
-        objective = Objective(metrics=tuple(n.strip() for n in objectives.split(",") if n.strip()))
+        names = tuple(n.strip() for n in objectives.split(",") if n.strip())
+        if len(names) < 2:
+            raise ConfigError(
+                f"--objectives: two or more names, comma-separated (e.g. accuracy,params), got {objectives!r}"
+            )
+        try:
+            objective = Objective(metrics=names)
+        except ConfigError as exc:
+            raise ConfigError(f"--objectives: {str(exc).removeprefix('objective.metrics: ')}") from None
     elif not objective.multi:
         objective = Objective(metrics=(objective.metric, "params"))
     front = front_of(trials, objective)
