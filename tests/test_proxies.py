@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Hashable
+from copy import deepcopy
 
 import numpy as np
 import pytest
@@ -45,6 +46,31 @@ def test_grad_norm_and_snip_match_autograd_by_hand():
     scores = compute_proxies(model, x, y, ("grad_norm", "snip"))
     assert scores["proxy_grad_norm"] == pytest.approx(sum(g.norm().item() for _, g in grads))
     assert scores["proxy_snip"] == pytest.approx(sum((w * g).abs().sum().item() for w, g in grads))
+
+
+def test_gradient_proxies_read_the_layers_weights_only():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2))
+    x, y = torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1])
+    copy = deepcopy(model)
+    nn.functional.cross_entropy(copy(x), y).backward()
+    grads = [(copy[i].weight.detach(), copy[i].weight.grad) for i in (0, 3)]  # no bias, no batch-norm affine
+    scores = compute_proxies(model, x, y, ("grad_norm", "snip"))
+    assert scores["proxy_grad_norm"] == pytest.approx(sum(g.norm().item() for _, g in grads))
+    assert scores["proxy_snip"] == pytest.approx(sum((w * g).abs().sum().item() for w, g in grads))
+
+
+def test_synflow_sums_magnitudes_so_normalisation_cannot_cancel_it():
+    torch.manual_seed(1)  # with this draw the signed sum over every parameter was -0.95
+    model = nn.Sequential(nn.Linear(3, 6), nn.LayerNorm(6), nn.Tanh(), nn.Linear(6, 2))
+    by_hand = deepcopy(model).double().eval()
+    with torch.no_grad():
+        for tensor in by_hand.state_dict().values():
+            tensor.abs_()
+    by_hand(torch.ones(1, 3, dtype=torch.float64)).sum().backward()
+    expected = sum((by_hand[i].weight * by_hand[i].weight.grad).abs().sum().item() for i in (0, 3))
+    score = compute_proxies(model, torch.randn(5, 3), torch.tensor([0, 1, 0, 1, 1]), ("synflow",))
+    assert score["proxy_synflow"] == pytest.approx(expected) and expected > 0
 
 
 def test_nwot_counts_agreeing_activation_codes():

@@ -68,8 +68,11 @@ def export_model(
 
     ``samples`` are real inputs ``(n, *input_shape)`` to verify on (random normal ones if ``None``; random token
     ids, some rows padded, for a model with a ``vocab_size``: its ONNX input is then int64 token ids);
-    ``rebuild`` returns a fresh, untrained module of the same architecture to load ``<stem>.pt`` into (a copy
-    of ``model`` if ``None``). The model is exported from a CPU copy in eval mode; ``model`` is not changed.
+    ``rebuild`` returns a fresh, untrained module of the same architecture to load ``<stem>.pt`` into: only
+    that proves the state dict holds everything the outputs depend on. Without it the file is loaded into a copy
+    of ``model``, which checks that it loads with ``weights_only=True`` and has every key, but not that state
+    kept outside the state dict (a plain tensor attribute) is carried. The search's own exports always rebuild.
+    The model is exported from a CPU copy in eval mode; ``model`` is not changed.
     """
     import torch
 

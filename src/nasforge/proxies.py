@@ -4,15 +4,19 @@ They try to rank architectures before any training (Abdelfattah et al., "Zero-Co
 NAS", ICLR 2021; Mellor et al., "Neural Architecture Search without Training", ICML 2021). Each takes a
 freshly initialised network and one batch, and higher is meant to be better:
 
-* ``grad_norm``: the summed L2 norms of the loss's gradients with respect to every weight tensor;
-* ``snip``: the summed ``|w * dL/dw|`` (connection sensitivity, Lee et al. 2019);
-* ``synflow``: data-free; with every weight replaced by its absolute value, in float64 and eval mode, the
-  summed ``w * dR/dw`` where ``R`` is the sum of the outputs for an all-ones input (Tanaka et al. 2020);
-  token inputs use the batch's first sample instead, as ones are not token ids;
+* ``grad_norm``: the summed L2 norms of the loss's gradients with respect to the layers' weights;
+* ``snip``: the summed ``|w * dL/dw|`` over the layers' weights (connection sensitivity, Lee et al. 2019);
+* ``synflow``: data-free; with every parameter replaced by its absolute value, in float64 and eval mode, the
+  summed ``|w * dR/dw|`` over the layers' weights, where ``R`` is the sum of the outputs for an all-ones input
+  (Tanaka et al. 2020); token inputs use the batch's first sample instead, as ones are not token ids;
 * ``nwot``: ``log |det K|`` of the batch's kernel of binary activation codes (``K[i, j]`` counts the
   units on which samples ``i`` and ``j`` agree, active or not), read at every activation module;
 * ``jacob_cov``: how uncorrelated the samples' input gradients are, ``-sum(log(l + k) + 1 / (l + k))`` over
   the eigenvalues ``l`` of their correlation matrix (``k = 1e-5``); not for token inputs (no input gradient).
+
+"The layers' weights" are those of convolutions, linear maps and recurrent layers, as the proxies' published
+code (Abdelfattah et al.'s, NASLib's) reads them: not biases, normalisation or embeddings, whose terms would
+swamp or, in ``synflow``'s signed sum through gates and normalisation, cancel the layers' own.
 
 Every proxy runs on a deep copy of the network, so computing one changes neither the network's weights nor
 its batch-norm statistics, and the training that follows is the one it would have been. How well they rank
@@ -49,19 +53,33 @@ def _loss(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out, y)
 
 
-def _gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _layer_weights(model: nn.Module) -> list[torch.Tensor]:
+    """The weight tensors of ``model``'s convolutions, linear maps and recurrent layers (see the module's doc)."""
+    from torch import nn
+
+    weights: list[torch.Tensor] = []
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            weights.append(module.weight)
+        elif isinstance(module, nn.RNNBase):
+            weights += [p for name, p in module.named_parameters(recurse=False) if name.startswith("weight_")]
+    return weights
+
+
+def _weight_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``(w, dL/dw)`` for the layers' weights after one backward pass of the training loss on ``(x, y)``."""
     model.train()
     model.zero_grad(set_to_none=True)
     _loss(model(x), y).backward()
-    return [(p.detach(), p.grad.detach()) for p in model.parameters() if p.grad is not None]
+    return [(w.detach(), w.grad.detach()) for w in _layer_weights(model) if w.grad is not None]
 
 
 def grad_norm(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float(sum(g.norm() for _, g in _gradients(model, x, y)))
+    return float(sum(g.norm() for _, g in _weight_gradients(model, x, y)))
 
 
 def snip(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    return float(sum((w * g).abs().sum() for w, g in _gradients(model, x, y)))
+    return float(sum((w * g).abs().sum() for w, g in _weight_gradients(model, x, y)))
 
 
 def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -75,7 +93,7 @@ def synflow(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     ones = x[:1] if not x.is_floating_point() else torch.ones((1, *x.shape[1:]), dtype=torch.float64, device=x.device)
     model.zero_grad(set_to_none=True)
     model(ones).sum().backward()
-    return float(sum((p.detach() * p.grad).sum() for p in model.parameters() if p.grad is not None))
+    return float(sum((w.detach() * w.grad).abs().sum() for w in _layer_weights(model) if w.grad is not None))
 
 
 def nwot(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
