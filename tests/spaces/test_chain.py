@@ -246,3 +246,14 @@ def test_chain_value_is_hashable_and_parses_standalone() -> None:
     a = Chain.parse("conv(16,k3,s1,relu)>avg_pool(k3,s2)")
     assert a == Chain((Layer("conv", 16, 3, 1, "relu"), Layer("avg_pool", kernel=3, stride=2)))
     assert len({a, Chain.parse(str(a))}) == 1
+
+
+def test_a_chain_grown_by_mutation_gets_a_random_new_layer() -> None:
+    # its new slot's decisions read 0 while unused: without a draw every chain grew by the same first-choice layer
+    space = ChainSpace(DIGITS)
+    parent = space.parse("conv(32,k3,s1,relu,pool)>conv(64,k3,s1,relu)")
+    rng = np.random.default_rng(0)
+    grown = [child for child in (space.mutate(parent, rng) for _ in range(600)) if len(child) > len(parent)]
+    assert len(grown) > 20 and all(child.layers[:2] == parent.layers for child in grown)
+    added = {child.layers[2] for child in grown}
+    assert len(added) > 10 and {layer.width for layer in added} == set(space.widths)
