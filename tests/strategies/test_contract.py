@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from nasforge.exceptions import ConfigError
-from nasforge.spaces import CellSpace
+from nasforge.spaces import CellSpace, SearchSpace
 from nasforge.strategies import STRATEGIES, SpaceExhausted, Strategy, ask_new
 
 NAMES = STRATEGIES.names()
@@ -84,6 +86,35 @@ def test_failed_trials_are_survived(name):
     assert strategy.ask() is not None
 
 
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [pytest.param(name, {}, id=name) for name in NAMES]
+    + [pytest.param("genetic", {"population": 4, "elitism": 1, "selection": "roulette"}, id="genetic-roulette")],
+)
+def test_a_search_where_every_trial_fails_is_survived(name, params):
+    # no score to rank by: roulette selection and the predictors must not turn -inf into NaN
+    strategy = STRATEGIES.get(name)(**params).bind(CellSpace(), 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(30):
+            strategy.tell(strategy.ask(), None)
+
+
+def test_roulette_never_picks_a_parent_scored_minus_infinity():
+    space = CellSpace()
+    strategy = STRATEGIES.get("genetic")(
+        population=4, elitism=1, selection="roulette", crossover_rate=0.0, mutation_rate=0.0
+    ).bind(space, 0)
+    # four cells with one op everywhere, six edges apart: a child (one mutation of one parent) shows its parent
+    lost, *scored = (space.from_decisions([op] * 6) for op in range(4))
+    strategy.tell(lost, float("-inf"))
+    for i, arch in enumerate(scored):
+        strategy.tell(arch, float(i))
+    children = [strategy.ask() for _ in range(40)]
+    assert not set(children) & set(space.neighbors(lost))
+    assert set(children) <= {n for arch in scored for n in space.neighbors(arch)}
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_config_round_trips(name):
     strategy = STRATEGIES.get(name)()
@@ -137,8 +168,24 @@ def test_grid_visits_every_architecture_once_then_is_exhausted():
 
 def test_grid_canonical_order_follows_enumeration():
     space = CellSpace(nodes=3)
-    strategy = STRATEGIES.get("grid")(shuffle=False).bind(space, 0)
+    strategy = STRATEGIES.get("grid")(shuffle=False, max_size=100).bind(space, 0)  # streamed: no size limit
     assert [strategy.ask() for _ in range(7)] == list(space.enumerate())[:7]
+
+
+def test_grid_refuses_a_space_over_max_size_before_any_trial():
+    with pytest.raises(ConfigError, match=r"strategy\.max_size: .*\(125\)") as info:
+        STRATEGIES.get("grid")(max_size=100).bind(CellSpace(nodes=3), 0)
+    assert "\n" not in str(info.value)
+
+
+def test_grid_refuses_a_space_over_max_size_that_only_enumeration_counts_at_the_first_ask():
+    class Uncounted(CellSpace):
+        size = SearchSpace.size  # counted by enumerating, as a space that does not know its size is
+
+    strategy = STRATEGIES.get("grid")(max_size=100).bind(Uncounted(nodes=3), 0)
+    with pytest.raises(ConfigError, match=r"strategy\.max_size: .*\(over 100\)") as info:
+        strategy.ask()
+    assert "\n" not in str(info.value)
 
 
 def test_genetic_generations_limit_ends_the_search():

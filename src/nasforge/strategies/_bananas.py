@@ -105,9 +105,14 @@ class PredictorMixin:
         values = (np.stack([self._described[a] for a in archs]) - mean) / np.where(std > 0, std, 1.0)
         return np.where(np.isfinite(values), values, 0.0)
 
-    def _fit(self) -> MLPEnsemble:
-        archs = list(self.history.scores)
-        y = np.array([self.history.value(self.history.scores[a]) for a in archs])
+    def _fit(self) -> MLPEnsemble | None:
+        """An ensemble fitted on every finite told score; ``None`` while there is none (every trial failed),
+        as a fit on -inf targets predicts NaN everywhere."""
+        values = {a: self.history.value(score) for a, score in self.history.scores.items()}
+        archs = [a for a, v in values.items() if np.isfinite(v)]
+        if not archs:
+            return None
+        y = np.array([values[a] for a in archs])
         return MLPEnsemble(self.rng, members=self.ensemble, epochs=self.epochs).fit(self._encode(archs), y)
 
     def _predict(self, model: MLPEnsemble, archs: list[Hashable]) -> tuple[np.ndarray, np.ndarray]:
@@ -208,6 +213,8 @@ class Bananas(PredictorMixin, Strategy):
             return False
         if self._model is None or len(self.history) - self._fitted_at >= self.batch:
             self._model, self._fitted_at = self._fit(), len(self.history)
+        if self._model is None:  # nothing succeeded yet: sample at random, as before ``init`` results
+            return False
         value = self._acquire(*self._predict(self._model, pool))
         order = np.argsort(-value, kind="stable")[: self.batch]
         self.queue = [pool[i] for i in order[::-1]]

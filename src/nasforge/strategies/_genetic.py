@@ -22,7 +22,8 @@ class GeneticAlgorithm(Strategy):
     of the previous one unevaluated and breeds ``population - elitism`` children.
 
     A child takes two parents chosen by ``selection`` (``tournament`` of ``tournament`` members, or
-    ``roulette``: probability proportional to the score minus the population's worst, plus a small floor),
+    ``roulette``: probability proportional to the score minus the population's worst, plus a small floor;
+    uniform while no parent has a finite score),
     is their ``crossover`` (``uniform`` or ``one_point``, with probability ``crossover_rate``, else a copy
     of the first parent), then mutated: each decision is changed with probability ``mutation_rate``,
     applied as that many ``space.mutate`` steps. The fitness is the told score (the configured objective);
@@ -93,8 +94,12 @@ class GeneticAlgorithm(Strategy):
         if self.selection == "tournament":
             picks = self.rng.choice(len(self.parents), size=self.tournament, replace=False)
             return self.parents[max(picks, key=lambda i: (fitness[i], -i))]
-        shifted = fitness - fitness.min()
-        shifted += (shifted.max() or 1.0) / len(shifted)
+        finite = np.isfinite(fitness)
+        if not finite.any():  # nothing has succeeded yet: no fitness to be proportional to
+            return self.parents[int(self.rng.integers(len(self.parents)))]
+        shifted = fitness - fitness[finite].min()
+        shifted += (shifted[finite].max() or 1.0) / len(shifted)
+        shifted[~finite] = 0.0  # never scored: no share while others did
         return self.parents[int(self.rng.choice(len(self.parents), p=shifted / shifted.sum()))]
 
     def tell(self, arch: Hashable, score: float | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
 
+from nasforge.spaces import SearchSpace
 from nasforge.strategies._base import STRATEGIES, SpaceExhausted, Strategy
 from nasforge.strategies._history import History, check, check_count
 
@@ -14,7 +15,8 @@ __all__ = ["GridSearch"]
 class GridSearch(Strategy):
     """Walks ``space.enumerate()``; ``shuffle=True`` visits it in a seeded random order instead.
 
-    Shuffling materialises the enumeration (``max_size`` guards against spaces too large for that); the
+    Shuffling materialises the enumeration (``max_size`` guards against spaces too large for that: a larger
+    one is a ``ConfigError`` at bind, or at the first ask where only enumerating counts the space); the
     canonical order streams it. Architectures already told (e.g. replayed on resume) or pending are skipped,
     so nothing is proposed twice; when the walk ends, :class:`SpaceExhausted` is raised.
     """
@@ -30,6 +32,15 @@ class GridSearch(Strategy):
     def setup(self) -> None:
         self.history = History()
         self._order: Iterator[Hashable] | None = None
+        # refuse a space too large before any trial, where the space counts itself without enumerating
+        if self.shuffle and type(self.space).size is not SearchSpace.size:
+            size = self.space.size
+            if size > self.max_size:
+                self._too_large(str(size))
+
+    def _too_large(self, size: str) -> None:
+        rule = f"at least the space's size ({size}) to shuffle it (or set strategy.shuffle to false)"
+        check(False, "max_size", rule, self.max_size)
 
     def _walk(self) -> Iterator[Hashable]:
         if not self.shuffle:
@@ -38,7 +49,7 @@ class GridSearch(Strategy):
         for arch in self.space.enumerate():
             archs.append(arch)
             if len(archs) > self.max_size:
-                raise SpaceExhausted(f"grid: the space has over {self.max_size} architectures; raise max_size")
+                self._too_large(f"over {self.max_size}")
         order = self.rng.permutation(len(archs))
         return (archs[i] for i in order)
 

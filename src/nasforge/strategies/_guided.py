@@ -28,10 +28,10 @@ class GuidedLocalSearch(PredictorMixin, LocalSearch):
 
     The predictor (``ensemble`` numpy MLPs, ``epochs`` Adam steps, path encoding where the space has one)
     is refitted when at least ``refit`` new results arrived since the last fit. Until ``init`` results
-    exist it behaves like :class:`LocalSearch`. With ``patience`` set, a climb step tries only the
-    ``patience`` neighbours predicted best before calling the point a local optimum. A restart starts from
-    the best of ``init`` random architectures (``restart="random"``, the default: diversity is what gets a
-    stuck search out of a wrong basin) or from the predicted best of ``pool`` random architectures
+    exist, one of them a success, it behaves like :class:`LocalSearch`. With ``patience`` set, a climb step
+    tries only the ``patience`` neighbours predicted best before calling the point a local optimum. A restart
+    starts from the best of ``init`` random architectures (``restart="random"``, the default: diversity is what
+    gets a stuck search out of a wrong basin) or from the predicted best of ``pool`` random architectures
     (``"predicted"``). Duplicates are avoided exactly as in local search.
 
     >>> from nasforge.spaces import CellSpace

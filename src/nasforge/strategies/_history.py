@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nasforge.exceptions import ConfigError
 
-__all__ = ["History", "check", "check_count", "worst"]
+if TYPE_CHECKING:
+    from nasforge.spaces import SearchSpace
+
+__all__ = ["Drawn", "History", "check", "check_count", "worst"]
 
 _FRESH_TRIES = 50
 
@@ -47,8 +50,10 @@ class History:
 
     def __init__(self) -> None:
         self.scores: dict[Hashable, float | None] = {}
-        self.pending: set[Hashable] = set()
+        self.pending: dict[Hashable, int] = {}  # each outstanding ask -> how many tells had come before it
         self.low = float("inf")
+        self.tells = 0
+        self.lag = 0  # the most tells that came between an ask and its own tell
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -57,12 +62,21 @@ class History:
         return arch in self.scores or arch in self.pending
 
     def asked(self, arch: Hashable) -> Hashable:
-        self.pending.add(arch)
+        self.pending[arch] = self.tells
         return arch
+
+    def waiting(self, arch: Hashable) -> bool:
+        """Pending, and not yet kept waiting longer than any told ask was. A run may drop a proposal for good (a
+        prefilter trains one of several and never tells the others), and such a proposal must not hold up a
+        search for ever; past the longest wait seen, in-flight evaluations (parallel workers) have come back."""
+        return arch in self.pending and self.tells - self.pending[arch] <= self.lag
 
     def told(self, arch: Hashable, score: float | None) -> bool:
         """Record a result; ``True`` if this architecture was not told before (a replay may repeat one)."""
-        self.pending.discard(arch)
+        asked_at = self.pending.pop(arch, None)
+        if asked_at is not None:
+            self.lag = max(self.lag, self.tells - asked_at)
+        self.tells += 1
         first = arch not in self.scores
         if first or score is not None:
             self.scores[arch] = score
@@ -89,3 +103,29 @@ class History:
                 break
             arch = propose()
         return self.asked(arch)
+
+
+class Drawn:
+    """The decision vector each outstanding ask was drawn from, for learners that credit the actions they took.
+
+    On a space where several vectors build one network (a chain's slots beyond its depth), the canonical
+    vector of the architecture holds choices that were never made; crediting those teaches the policy nothing
+    it did. The sampler sets :attr:`last` for the proposal it returns (``None`` when no policy draw made it).
+    """
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self.last: tuple[int, ...] | None = None
+        self._of: dict[Hashable, tuple[int, ...]] = {}
+
+    def keep(self, arch: Hashable) -> Hashable:
+        """Remember the last draw as ``arch``'s (called with what ``ask`` returns)."""
+        if self.last is not None:
+            self._of[arch] = self.last
+        return arch
+
+    def pop(self, arch: Hashable) -> tuple[int, ...]:
+        """What ``arch`` was drawn from, forgotten once told; its canonical vector if this instance never drew it
+        (a replay, a warm start)."""
+        values = self._of.pop(arch, None)
+        return tuple(self.space.to_decisions(arch)) if values is None else values

@@ -23,6 +23,10 @@ class LocalSearch(Strategy):
     neighbour is a local optimum: the search restarts from the best of ``init`` new random architectures.
     Neighbours already told are scored from memory and never asked again, so no query is repeated.
 
+    With results outstanding (parallel workers, or a prefilter that tells one of several proposals), a climb
+    begins at the best start told once all ``init`` are asked, and a neighbourhood is called a local optimum
+    only when no neighbour is still awaited; until then an ask gets a random probe.
+
     >>> from nasforge.spaces import CellSpace
     >>> s = LocalSearch(init=10).bind(CellSpace(), seed=0)
     """
@@ -44,43 +48,55 @@ class LocalSearch(Strategy):
         self.next_start: Hashable | None = None
 
     def _rank(self, arch: Hashable) -> float:
-        """Told score; untold (pending) architectures rank below everything."""
-        if arch not in self.history.scores:
-            return float("-inf")
+        """A told architecture's score (failed trials below every success)."""
         return self.history.value(self.history.scores[arch])
 
     def ask(self) -> Hashable:
-        if self.current is None and self.next_start is not None:
-            arch, self.next_start = self.next_start, None
-            self.starts.append(arch)
-            return self.history.asked(arch)
-        if self.current is None:
-            told = [a for a in self.starts if a in self.history.scores]
-            if self.to_start > 0 or not told or len(told) < len(self.starts):
-                self.to_start = max(self.to_start - 1, 0)
-                arch = self.history.fresh(lambda: self.space.sample(self.rng))
-                self.starts.append(arch)
-                return arch
-            self._move(max(told, key=self._rank))
         while True:
+            if self.current is None and (start := self._start()) is not None:
+                return start
             while self.queue:
                 arch = self.queue.pop()
                 if not self.history.known(arch):
                     return self.history.asked(arch)
-            if not self._step():
-                return self.ask()
+            assert self.current is not None
+            neighbours = self.space.neighbors(self.current)
+            if any(self.history.waiting(a) for a in neighbours):
+                # neighbours still being evaluated (parallel workers) may yet move the climb: keep this worker
+                # busy with a random probe rather than call the point a local optimum on half the evidence
+                return self.history.fresh(lambda: self.space.sample(self.rng))
+            self._step(neighbours)
 
-    def _step(self) -> bool:
-        """The neighbourhood is spent: move to its best told member (``True``) or restart (``False``)."""
+    def _start(self) -> Hashable | None:
+        """The next start to ask, or ``None`` once the climb has begun at the best start told.
+
+        Starts still pending do not hold the climb up: with parallel workers or a prefilter (which never tells
+        the proposals it did not choose) every ask would otherwise add a start, and the search would be random.
+        A start told later still moves the climb if it is better (see :meth:`tell`).
+        """
+        if self.next_start is not None:
+            arch, self.next_start = self.next_start, None
+            self.starts.append(arch)
+            return self.history.asked(arch)
+        told = [a for a in self.starts if a in self.history.scores]
+        if self.to_start > 0 or not told:
+            self.to_start = max(self.to_start - 1, 0)
+            arch = self.history.fresh(lambda: self.space.sample(self.rng))
+            self.starts.append(arch)
+            return arch
+        self._move(max(told, key=self._rank))
+        return None
+
+    def _step(self, neighbours: list[Hashable]) -> None:
+        """The neighbourhood is spent and none of it is awaited: move to its best told member, or restart."""
         assert self.current is not None
-        best = max(self.space.neighbors(self.current), key=self._rank, default=self.current)
+        best = max((a for a in neighbours if a in self.history.scores), key=self._rank, default=self.current)
         if self._rank(best) > self._rank(self.current):
             self._move(best)
-            return True
+            return
         self.current, self.starts = None, []
         self.next_start = self._restart()
         self.to_start = 0 if self.next_start is not None else self.init
-        return False
 
     def _restart(self) -> Hashable | None:
         """Where the next climb starts; ``None`` = the best of ``init`` new random architectures."""

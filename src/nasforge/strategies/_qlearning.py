@@ -10,7 +10,7 @@ import numpy as np
 
 from nasforge.exceptions import InvalidArchitecture
 from nasforge.strategies._base import STRATEGIES, Strategy
-from nasforge.strategies._history import History, check, check_count
+from nasforge.strategies._history import Drawn, History, check, check_count
 
 __all__ = ["QLearning"]
 
@@ -29,7 +29,9 @@ class QLearning(Strategy):
     episodes (MetaQNN's schedule, compressed to NAS-benchmark budgets). Every tell also replays ``replay``
     stored episodes. A pair never visited is valued at the mean reward so far, so the scale of the score
     does not matter. Failed trials and decision vectors the space rejects earn the worst reward seen.
-    Episodes yielding an architecture already told or pending are redrawn (up to 50 times).
+    Episodes yielding an architecture already told or pending are redrawn (up to 50 times). A tell updates
+    the actions the episode took (on a chain, the widths past its depth too, which the architecture itself
+    does not record); a told architecture this instance never asked, its canonical decisions.
 
     >>> from nasforge.spaces import CellSpace
     >>> s = QLearning().bind(CellSpace(), seed=0)
@@ -67,6 +69,7 @@ class QLearning(Strategy):
 
     def setup(self) -> None:
         self.history = History()
+        self.drawn = Drawn(self.space)
         self.sizes = [len(d) for d in self.space.decisions]
         self.q: dict[tuple[int, ...], np.ndarray] = {}
         self.memory: list[tuple[tuple[int, ...], float]] = []
@@ -107,17 +110,21 @@ class QLearning(Strategy):
                     action = int(best[self.rng.integers(len(best))])
                 values = (*values, action)
             try:
-                return self.space.from_decisions(values)
+                arch = self.space.from_decisions(values)
             except InvalidArchitecture:
                 self._learn(values, self._floor())
+                continue
+            self.drawn.last = values
+            return arch
+        self.drawn.last = None
         return self.space.sample(self.rng)
 
     def ask(self) -> Hashable:
-        return self.history.fresh(self._episode)
+        return self.drawn.keep(self.history.fresh(self._episode))
 
     def tell(self, arch: Hashable, score: float | None) -> None:
         self.history.told(arch, score)
-        self._learn(tuple(self.space.to_decisions(arch)), self._floor() if score is None else float(score))
+        self._learn(self.drawn.pop(arch), self._floor() if score is None else float(score))
 
     def _floor(self) -> float:
         return min(r for _, r in self.memory) if self.memory else 0.0

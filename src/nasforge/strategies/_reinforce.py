@@ -10,7 +10,7 @@ import numpy as np
 
 from nasforge.exceptions import InvalidArchitecture
 from nasforge.strategies._base import STRATEGIES, Strategy
-from nasforge.strategies._history import History, check
+from nasforge.strategies._history import Drawn, History, check
 
 __all__ = ["Reinforce"]
 
@@ -27,8 +27,9 @@ class Reinforce(Strategy):
     baseline (``momentum``), divided by the rewards' running standard deviation so that ``lr`` means the
     same for any score scale. A failed trial (``None``) earns the worst reward seen. A sampled decision
     vector the space rejects (``InvalidArchitecture``) gets the same penalty step and is resampled.
-    Samples already told or pending are redrawn (up to 50 times); a told architecture, even one this
-    instance never asked, updates the policy like a sample of its own.
+    Samples already told or pending are redrawn (up to 50 times). A tell credits the decisions that were
+    sampled (on a chain, the widths past its depth too, which the architecture itself does not record); a
+    told architecture this instance never asked updates the policy by its canonical decisions.
 
     >>> from nasforge.spaces import CellSpace
     >>> s = Reinforce(lr=0.1).bind(CellSpace(), seed=0)
@@ -46,6 +47,7 @@ class Reinforce(Strategy):
 
     def setup(self) -> None:
         self.history = History()
+        self.drawn = Drawn(self.space)
         self.sizes = [len(d) for d in self.space.decisions]
         self.logits = [np.zeros(n) for n in self.sizes]
         self._m = [np.zeros(n) for n in self.sizes]
@@ -80,18 +82,22 @@ class Reinforce(Strategy):
             draws = self.rng.random(len(self.sizes))
             values = [int(cdf.searchsorted(u, side="right")) for cdf, u in zip(self._cdfs(), draws, strict=True)]
             try:
-                return self.space.from_decisions(values)
+                arch = self.space.from_decisions(values)
             except InvalidArchitecture:
                 self._update(values, self._floor())
+                continue
+            self.drawn.last = tuple(values)
+            return arch
+        self.drawn.last = None
         return self.space.sample(self.rng)
 
     def ask(self) -> Hashable:
-        return self.history.fresh(self._sample)
+        return self.drawn.keep(self.history.fresh(self._sample))
 
     def tell(self, arch: Hashable, score: float | None) -> None:
         self.history.told(arch, score)
         reward = self._floor() if score is None else float(score)
-        self._update(self.space.to_decisions(arch), reward)
+        self._update(self.drawn.pop(arch), reward)
 
     def _floor(self) -> float:
         return self._floor_seen if self._count else 0.0
