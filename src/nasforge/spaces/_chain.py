@@ -26,12 +26,11 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from nasforge.exceptions import ConfigError, InvalidArchitecture
-from nasforge.spaces._base import _MAX_TRIES, SPACES, Decision, SearchSpace
+from nasforge.spaces._base import SPACES, Decision, SearchSpace
 from nasforge.spaces._chain_arch import LEARNED_OPS, READOUTS, SEQUENCE_LAYER_OPS, WEIGHTED_OPS, Chain, Layer
 from nasforge.spaces._chain_fit import Extent, advance, default_choices
 
 if TYPE_CHECKING:
-    import numpy as np
     from torch import nn
 
 __all__ = ["ChainSpace"]
@@ -337,6 +336,13 @@ class ChainSpace(SearchSpace):
         return self._check(Chain(tuple(layers), self._global("embed", picked), self._global("readout", picked)))
 
     def to_decisions(self, arch: Hashable) -> tuple[int, ...]:
+        """The decisions that build ``arch``; a slot beyond its depth, and a field its layer ignores, read 0.
+
+        So a mutation or neighbour that deepens a chain appends the cheapest layer (every field's first choice:
+        the smallest width, no stride, no pool), which later mutations change field by field. Drawing the new
+        layer at random instead was measured on the sequence task and lost (``docs/benchmarks.md``, "How a
+        chain grows").
+        """
         chain = self._check(arch)
         values = []
         for f, slot in self._fields:
@@ -351,31 +357,6 @@ class ChainSpace(SearchSpace):
             relevant = layer is not None and _relevant(layer.op, f)
             values.append(self._field_choices(f).index(getattr(layer, f)) if relevant else 0)
         return tuple(values)
-
-    def mutate(self, arch: Hashable, rng: np.random.Generator) -> Chain:
-        """One decision changed, as :meth:`SearchSpace.mutate`; a chain that grows gets its new layers drawn at
-        random. The slots a longer depth switches on hold the first choice of every field (their decisions are
-        0 while unused), so without the draw every chain would grow by the same layer, ``conv(<first width>,...)``.
-        :meth:`neighbors`, a list of one-decision changes, still grows by that layer; a local search then changes
-        its fields one step at a time.
-        """
-        child = super().mutate(arch, rng)
-        before = len(self._check(arch))
-        if len(child) <= before:
-            return child
-        values = self.to_decisions(child)
-        new_slots = [i for i, (f, slot) in enumerate(self._fields) if f is not None and before <= slot < len(child)]
-        for _ in range(_MAX_TRIES):
-            drawn = list(values)
-            for i in new_slots:
-                drawn[i] = int(rng.integers(len(self.decisions[i])))
-            try:
-                grown = self.from_decisions(drawn)
-            except InvalidArchitecture:
-                continue
-            if len(grown) > before:  # not an identity drawn in place of every new layer
-                return grown
-        return child
 
     def _check(self, arch: Hashable, input_shape: Sequence[int] | None = None) -> Chain:
         """``arch`` as a member of this space that fits ``input_shape``, or InvalidArchitecture saying why not."""
