@@ -135,6 +135,10 @@ def test_regression_metrics_match_sklearn() -> None:
     assert got["mae"] == pytest.approx(mean_absolute_error(target * scale, pred * scale))
     assert got["r2"] == pytest.approx(r2_score(target, pred))
     assert got["loss"] == pytest.approx(mean_squared_error(target, pred))
+    constant = torch.full((4,), 0.5, dtype=torch.float64)
+    assert regression_metrics(constant[:, None], constant)["r2"] == 1.0  # sklearn's r2_score: exact, else 0
+    assert regression_metrics(constant[:, None] + 1, constant)["r2"] == 0.0
+    assert np.isnan(regression_metrics(torch.full((4, 1), float("nan")), constant)["r2"])  # as mse and mae are
 
 
 def test_word_order_task_is_balanced_and_order_is_the_only_signal() -> None:

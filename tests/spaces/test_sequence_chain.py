@@ -36,6 +36,17 @@ def test_short_texts_get_recurrent_and_conv_defaults_and_long_ones_attention_too
     assert set(long.readouts) == {"mean", "max", "attention"}
 
 
+def test_attention_is_left_out_of_inputs_longer_than_its_positional_table() -> None:
+    from nasforge.ops import MAX_LENGTH
+
+    longest = ChainSpace((MAX_LENGTH + 1,), vocab_size=VOCAB)  # long character texts: the defaults go without it
+    assert "attention" not in longest.ops and "gru" in longest.ops
+    with pytest.raises(ConfigError, match=f"space.ops: attention reads at most {MAX_LENGTH} positions, the input"):
+        ChainSpace((MAX_LENGTH + 1,), vocab_size=VOCAB, ops=("conv", "attention"))
+    with pytest.raises(ConfigError, match=f"the input has {MAX_LENGTH + 1}"):
+        ChainSpace((2, MAX_LENGTH + 1), ops=("conv", "attention"), readout=("mean",))
+
+
 def test_numeric_sequences_may_choose_recurrent_and_attention_layers() -> None:
     space = ChainSpace((2, 20), ops=("conv", "gru", "lstm", "attention"), readout=("mean", "max", "last"))
     check_space(space, (2, 20), seed=1, builds=4)

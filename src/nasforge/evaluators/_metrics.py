@@ -8,6 +8,7 @@ a device-to-host copy of every prediction and sklearn's input checks on every tr
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -47,12 +48,16 @@ def regression_metrics(pred: torch.Tensor, target: torch.Tensor, scale: float = 
 
     ``pred`` ``(N, 1)`` and ``target`` ``(N,)`` are standardised targets; ``scale`` is the standard deviation
     that standardised them, so the MSE is multiplied by its square and the MAE by it (R2 does not change).
-    R2 is scikit-learn's ``r2_score``: ``1 - SS_res / SS_tot``, 0 for a constant target predicted exactly.
+    R2 is scikit-learn's ``r2_score``: ``1 - SS_res / SS_tot``; for a constant target, 1 if predicted exactly,
+    else 0 (NaN, as the other metrics, for a NaN prediction).
     """
     p, t = pred.reshape(-1).double(), target.double()
     error = p - t
     mse = float((error**2).mean())
     total = float(((t - t.mean()) ** 2).sum())
     residual = float((error**2).sum())
-    r2 = 1.0 - residual / total if total > 0 else (1.0 if residual == 0 else 0.0)
+    if total > 0 or math.isnan(residual):
+        r2 = 1.0 - residual / total if total > 0 else math.nan
+    else:
+        r2 = 1.0 if residual == 0 else 0.0
     return {"mse": mse * scale**2, "mae": float(error.abs().mean()) * scale, "r2": r2, "loss": mse}

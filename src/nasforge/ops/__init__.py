@@ -19,6 +19,7 @@ from nasforge.ops._layers import (
     batch_norm,
 )
 from nasforge.ops._sequence import (
+    MAX_LENGTH,
     SEQUENCE_OPS,
     SEQUENCE_POOLS,
     MaskedSequence,
@@ -30,6 +31,7 @@ __all__ = [
     "ACTIVATIONS",
     "CELL_OPS",
     "LAYER_OPS",
+    "MAX_LENGTH",
     "SEQUENCE_OPS",
     "SEQUENCE_POOLS",
     "FactorizedReduce",

@@ -13,7 +13,8 @@ is batched with longer ones or not:
 * :class:`MaskedSequence` runs one layer of a chain and zeros the padding, which is what keeps a chain of plain
   convolutions padding-invariant.
 
-Everything is plain torch so that it exports to ONNX with dynamic batch and length axes: no
+Everything is plain torch so that it can export to ONNX with dynamic batch and length axes (nasforge's own
+export fixes the length to the tokenizer's, which pads every text to it): no
 ``pack_padded_sequence``, ``nn.MultiheadAttention`` or ``nn.TransformerEncoderLayer`` (their packed and fast
 paths do not export). Checked with torch 2.13 and onnxruntime 1.32: the default (dynamo) exporter, with
 ``dynamic_shapes=({0: Dim("batch"), 1: Dim("length")},)`` or ``dynamic_axes``, and the TorchScript one,

@@ -182,7 +182,7 @@ class ChainSpace(SearchSpace):
         return "tokens" if self.vocab_size is not None else _KINDS[len(self.input_shape)]
 
     def _validate(self) -> None:
-        from nasforge.ops import ACTIVATIONS, LAYER_OPS  # torch only once a space is made, not for --help
+        from nasforge.ops import ACTIVATIONS, LAYER_OPS, MAX_LENGTH  # torch only once a space is made, not for --help
 
         for name, names in (("ops", self.ops), ("activations", self.activations)):
             if not all(isinstance(n, str) for n in names):  # the registries' close-match hints need strings
@@ -218,6 +218,11 @@ class ChainSpace(SearchSpace):
             raise ConfigError(
                 "space.strides, space.kernels and space.pool: token chains keep their length "
                 "(strides [1], odd kernels, pool false)"
+            )
+        if "attention" in self.ops and self.input_shape[-1] > MAX_LENGTH:  # its positional table ends there
+            raise ConfigError(
+                f"space.ops: attention reads at most {MAX_LENGTH} positions, the input has {self.input_shape[-1]} "
+                "(for text: lower data.tokenizer.max_len); or leave attention out"
             )
         learned = any(op in LEARNED_OPS for op in self.ops)
         spatial = any(_relevant(op, "kernel") for op in self.ops)

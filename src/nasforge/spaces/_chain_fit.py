@@ -111,9 +111,12 @@ def token_choices(length: int) -> dict[str, Any]:
             "ops": ("conv", "gru", "lstm"),
             "readout": ("max",),
         }
+    from nasforge.ops import MAX_LENGTH
+
     return {
         "depth": (0, 3),
-        "ops": ("conv", "gru", "lstm", "attention"),
+        # attention's positional table ends at MAX_LENGTH: longer texts (long character sequences) go without it
+        "ops": ("conv", "gru", "lstm", *(("attention",) if length <= MAX_LENGTH else ())),
         "widths": (32, 64, 128),
         "kernels": (3, 5, 7),
         "strides": (1,),
