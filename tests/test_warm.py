@@ -16,7 +16,7 @@ from nasforge.objective import Objective
 from nasforge.run import Run
 from nasforge.spaces import CellSpace
 from nasforge.store import SQLiteStore
-from nasforge.strategies import RandomSearch
+from nasforge.strategies import NSGA2, RandomSearch
 from nasforge.warm import WarmStart
 
 
@@ -39,6 +39,18 @@ class Counting(RandomSearch):
         super().tell(arch, score)
 
 
+def identity(objective: Objective | None = None, **more: object) -> dict[str, object]:
+    """A new search's identity, as ``search_identity`` gives it: its strategy and seed differ from the earlier
+    run's, which does not stop a replay."""
+    return {
+        "space": CellSpace().config(),
+        "strategy": {"name": "local"},
+        "objective": (objective or Objective()).config(),
+        "seed": 9,
+        **more,
+    }
+
+
 def earlier_run(folder: Path, digest: str = "same data") -> Run:
     """A finished 30-trial run in ``folder``, as ``nasforge.search`` stores one."""
     folder.mkdir()
@@ -54,7 +66,7 @@ def earlier_run(folder: Path, digest: str = "same data") -> Run:
 
 def test_on_the_same_data_the_results_are_replayed_and_the_best_trained_first(tmp_path):
     old = earlier_run(tmp_path / "old")
-    warm = WarmStart(tmp_path / "old", top=3).load(CellSpace(), Objective(), "same data")
+    warm = WarmStart(tmp_path / "old", top=3).load(CellSpace(), identity(), "same data")
     best = [CellSpace().from_string(t.arch) for t in old.top(4)[1:]]  # the first is the broken one
     assert list(warm.first) == best, "the old run's three best, the unparsable one skipped"
     assert len(warm.replay) == 30 and warm.record["same_data"] and warm.record["replayed"] == 30
@@ -67,15 +79,32 @@ def test_on_the_same_data_the_results_are_replayed_and_the_best_trained_first(tm
 
 def test_on_other_data_only_the_best_are_trained_first(tmp_path):
     earlier_run(tmp_path / "old")
-    warm = WarmStart(tmp_path / "old", top=4).load(CellSpace(), Objective(), "other data")
+    warm = WarmStart(tmp_path / "old", top=4).load(CellSpace(), identity(), "other data")
     assert len(warm.first) == 4 and warm.replay == () and not warm.record["same_data"]
-    other_objective = WarmStart(tmp_path / "old").load(CellSpace(), Objective("loss"), "same data")
+    other_objective = WarmStart(tmp_path / "old").load(CellSpace(), identity(Objective("loss")), "same data")
     assert other_objective.replay == (), "scores of another objective are not replayed"
+    other_recipe = WarmStart(tmp_path / "old").load(CellSpace(), identity(train={"epochs": 4}), "same data")
+    assert other_recipe.replay == (), "scores of another training recipe (or rung, or constraints) are not replayed"
+
+
+def test_a_multi_objective_strategy_is_replayed_objective_vectors(tmp_path):
+    folder, pareto = tmp_path / "old", Objective(metrics=("accuracy", "loss"))
+    folder.mkdir()
+    store = SQLiteStore(folder / "store.sqlite")
+    store.set_meta("search", {"space": CellSpace().config(), "objective": pareto.config()})
+    store.set_meta("data_digest", "same data")
+    Run(CellSpace(), RandomSearch(), ConvShare(), store, objective=pareto, seed=5).optimize(Budget(trials=12))
+    warm = WarmStart(folder, top=1).load(CellSpace(), identity(pareto), "same data")
+    assert len(warm.replay) == 12
+    strategy = NSGA2(population=4)
+    run = Run(CellSpace(), strategy, ConvShare(), SQLiteStore(":memory:"), objective=pareto, seed=1, warm=warm)
+    run.optimize(Budget(trials=8))  # it bred from replayed bare scores beside its own vectors, and crashed
+    assert all(len(value) == 2 for value in strategy.told.values() if value is not None)
 
 
 def test_a_resume_does_not_train_the_first_architectures_again(tmp_path):
     earlier_run(tmp_path / "old")
-    warm = WarmStart(tmp_path / "old", top=3).load(CellSpace(), Objective(), "other data")
+    warm = WarmStart(tmp_path / "old", top=3).load(CellSpace(), identity(), "other data")
     path = tmp_path / "new.sqlite"
     first = Run(CellSpace(), RandomSearch(), ConvShare(), SQLiteStore(path), seed=1, warm=warm)
     first.optimize(Budget(trials=2))
@@ -118,4 +147,4 @@ def test_bad_warm_starts_are_one_line(spec, message):
 
 def test_a_missing_run_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match=r"^warm_start: .*nowhere: no nasforge run here \(store.sqlite is missing\)$"):
-        WarmStart.parse(str(tmp_path / "nowhere")).load(CellSpace(), Objective(), None)
+        WarmStart.parse(str(tmp_path / "nowhere")).load(CellSpace(), identity(), None)

@@ -235,7 +235,7 @@ def search(
         space, splits, trainer, limits, latency=timed, latency_batch=latency_batch, proxies=proxies
     )
     digest = evaluator.data_digest()
-    warm = earlier.load(space, objective, digest) if earlier is not None else None
+    warm = earlier.load(space, identity, digest) if earlier is not None else None
     with _writing(out_dir, "a search"):
         store = open_store(out_dir, identity, config)
         if not _searched_on(store, digest, out_dir, "resume it on the same data, or choose another run directory"):

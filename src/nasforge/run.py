@@ -127,8 +127,8 @@ class Run:
         if self.objective.multi and hasattr(strategy, "costs_with"):
             strategy.costs_with(self._objective_costs, free=evaluator.costs_are_free)
         warm = warm or Warm()
-        for arch, score in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
-            self.strategy.tell(arch, score)
+        for arch, trial in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
+            self.strategy.tell(arch, self._told(trial))
         self._first = list(warm.first)  # trained before the strategy proposes anything
         for trial in stored:  # in order, so that a scheduler rebuilds its brackets as they were
             if trial.state is TrialState.INTERRUPTED:
