@@ -105,6 +105,20 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_every_trial(tmp_path):
     assert view == (3,)
 
 
+def test_a_migration_decided_on_a_stale_version_leaves_the_migrated_store_alone(tmp_path):
+    """Two readers open an old run at once: the second migrates after the first, and a trial written between."""
+    path = tmp_path / "store.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.close()
+    first, second = SQLiteStore(path), SQLiteStore(path)
+    c = first.create_trial("c", seed=3, parent=1)
+    first.finish_trial(c.id, 0.5, {"accuracy": 0.5}, {}, curve=[{"epoch": 1, "accuracy": 0.5}])
+    second._migrate(1)  # what the second reader does when it read version 1 before the first migrated
+    trial = SQLiteStore(path).trials()[2]
+    assert (trial.parent, trial.curve) == (1, ({"epoch": 1.0, "accuracy": 0.5},))
+
+
 V2_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE trials (

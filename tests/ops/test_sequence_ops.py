@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
+from nasforge.data._text import OOV
 from nasforge.exceptions import ConfigError
 from nasforge.ops._sequence import (
     ATTENTION_OPS,
@@ -200,6 +201,21 @@ def test_token_embedding() -> None:
     out.sum().backward()
     assert torch.equal(embed.embedding.weight.grad[0], torch.zeros(5))  # padding gets no gradient
     assert embed.embedding.weight.grad[3].abs().sum() > 0
+
+
+def test_an_unknown_token_reads_as_zero_until_training_sees_one() -> None:
+    """Training texts without an unknown token leave its row at zero, so unseen words add no random signal."""
+    torch.manual_seed(0)
+    embed = TokenEmbedding(VOCAB, 5)
+    assert torch.equal(embed.embedding.weight[OOV], torch.zeros(5))
+    optimizer = torch.optim.Adam(embed.parameters(), lr=0.1)
+    for tokens in (torch.tensor([[3, 7, 2, 0]]), torch.tensor([[3, 1, 2, 0]])):
+        optimizer.zero_grad()
+        embed(tokens).sum().backward()
+        optimizer.step()
+        if OOV not in tokens:
+            assert torch.equal(embed.embedding.weight[OOV], torch.zeros(5))
+    assert embed.embedding.weight[OOV].abs().sum() > 0  # trained once a training text had one
 
 
 @pytest.mark.parametrize("cell", RECURRENT_OPS)

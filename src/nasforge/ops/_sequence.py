@@ -32,6 +32,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from nasforge.data._text import OOV, PAD
 from nasforge.registry import Registry
 
 __all__ = [
@@ -282,12 +283,18 @@ class TokenEmbedding(nn.Module):
     """Token ids ``(N, L)`` int64 -> ``(N, dim, L)`` vectors, channels-first for the sequence chain.
 
     Id 0 is padding: its vector is zero and gets no gradient (``padding_idx=0``), so padded positions enter the
-    chain as zeros, as :class:`MaskedSequence` expects.
+    chain as zeros, as :class:`MaskedSequence` expects. The out-of-vocabulary id (1) starts at zero too and is
+    trained like any token: when the training texts hold fewer distinct tokens than the vocabulary's cap, no
+    training text has an unknown token, so that row would otherwise stay a random vector that every unseen word
+    of the validation and test texts reads as a real signal; at zero an unseen word adds nothing.
     """
 
     def __init__(self, vocab_size: int, dim: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD)
+        if vocab_size > OOV:
+            with torch.no_grad():
+                self.embedding.weight[OOV].zero_()
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.embedding(tokens).transpose(1, 2)

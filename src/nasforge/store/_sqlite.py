@@ -99,7 +99,7 @@ class SQLiteStore(Store):
             self._db.execute("PRAGMA synchronous=NORMAL")
             version = self._version()
             if version in _COLUMNS_OF:
-                self._migrate(_COLUMNS_OF[version])
+                self._migrate(version)
             elif version not in (None, SCHEMA_VERSION):
                 raise StoreError(
                     f"{self.path}: store schema version {version}, this nasforge reads {SCHEMA_VERSION}; "
@@ -120,11 +120,19 @@ class SQLiteStore(Store):
         has_meta = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
         return self.get_meta("schema_version") if has_meta else None
 
-    def _migrate(self, columns: str) -> None:
-        """An older version -> this one in one transaction: SQLite cannot widen a CHECK constraint, so the table
-        is rebuilt and the old rows (``columns``, what that version had) copied over."""
+    def _migrate(self, version: int) -> None:
+        """Version ``version`` -> this one in one transaction: SQLite cannot widen a CHECK constraint, so the table
+        is rebuilt and the old rows (the columns that version had) copied over.
+
+        The version is read again under the write lock: readers open a run without its lock, so two of them can
+        both find an old store, and the second to get the write lock must not rebuild the table again from the old
+        columns (a resumed search may have written curves and parents in between)."""
         db = self._db
         db.execute("BEGIN IMMEDIATE")
+        if self._version() != version:
+            db.execute("COMMIT")
+            return
+        columns = _COLUMNS_OF[version]
         try:
             db.execute("DROP VIEW IF EXISTS trials_flat")
             db.execute("ALTER TABLE trials RENAME TO trials_old")
