@@ -49,12 +49,15 @@ def resolve_device(spec: str = "auto", field: str = "device") -> torch.device:
 
 
 def free_memory_bytes(device: torch.device) -> int:
-    """Memory a trial on ``device`` may still take: free CUDA memory on that GPU, or the system's available memory
-    for the CPU (what the OS can give without swapping, ``psutil.virtual_memory().available``)."""
+    """Memory a trial on ``device`` may still take: free CUDA memory on that GPU plus what PyTorch's caching
+    allocator holds there unused (earlier trials' blocks, which this process reuses but the driver counts as
+    taken), or the system's available memory for the CPU (what the OS can give without swapping,
+    ``psutil.virtual_memory().available``)."""
     if device.type == "cuda":
         import torch
 
-        return int(torch.cuda.mem_get_info(device)[0])
+        free = torch.cuda.mem_get_info(device)[0]
+        return int(free + torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device))
     import psutil
 
     return int(psutil.virtual_memory().available)

@@ -75,7 +75,7 @@ def test_the_recipe_round_trips_through_its_config() -> None:
         ({"shift": -1}, "train.augment.shift: must be an integer >= 0, got -1"),
         ({"shift": 1.5}, "train.augment.shift: must be an integer >= 0, got 1.5"),
         ({"flip": "yes"}, "train.augment.flip: must be true or false, got 'yes'"),
-        ({"noise": -0.1}, "train.augment.noise: must be a number >= 0, got -0.1"),
+        ({"noise": -0.1}, "train.augment.noise: must be a finite number >= 0, got -0.1"),
         ("shift", "train.augment: must be a mapping of shift, flip, noise, or false; got 'shift'"),
     ],
 )

@@ -160,7 +160,7 @@ def test_threads_are_set(seq_splits) -> None:
     ("kwargs", "message"),
     [
         ({"epochs": 0}, "train.epochs: must be an integer >= 1, got 0"),
-        ({"batch_size": 2.5}, "train.batch_size: must be an integer >= 1, got 2.5"),
+        ({"batch_size": 2.5}, "train.batch_size: must be an integer >= 2, got 2.5"),
         ({"optimizer": "adm"}, "train.optimizer: must be one of adam, adamw, sgd, got 'adm'"),
         ({"schedule": "step"}, "train.schedule: must be one of cosine, constant, got 'step'"),
         ({"lr": 0}, "train.lr: must be a number in (0, inf), got 0"),

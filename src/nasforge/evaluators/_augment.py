@@ -9,6 +9,7 @@ and the same weights, on any device.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -44,8 +45,9 @@ class Augment:
             raise ConfigError(f"train.augment.shift: must be an integer >= 0, got {self.shift!r}")
         if not isinstance(self.flip, bool):
             raise ConfigError(f"train.augment.flip: must be true or false, got {self.flip!r}")
-        if isinstance(self.noise, bool) or not isinstance(self.noise, (int, float)) or not self.noise >= 0:
-            raise ConfigError(f"train.augment.noise: must be a number >= 0, got {self.noise!r}")
+        number = isinstance(self.noise, (int, float)) and not isinstance(self.noise, bool)
+        if not (number and math.isfinite(self.noise) and self.noise >= 0):  # inf noise: every trial would diverge
+            raise ConfigError(f"train.augment.noise: must be a finite number >= 0, got {self.noise!r}")
 
     @classmethod
     def parse(cls, spec: Augment | Mapping[str, Any] | bool | None) -> Augment:

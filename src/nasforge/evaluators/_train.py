@@ -89,6 +89,7 @@ class TrainEvaluator(Evaluator):
         self.target_scale = splits.target.std if splits.target is not None else 1.0
         self._train = self.trainer.to_tensors(*splits.train)
         self._valid = self.trainer.to_tensors(*splits.valid)
+        self.trainer.augment.check(self._train[0])  # one line now, rather than the same error failing every trial
         self._test = splits.test  # numpy, read by final_test only
         self._recipe = splits.recipe
         warm_up_flop_counter()
@@ -184,6 +185,8 @@ class TrainEvaluator(Evaluator):
         "f1", "loss"}`` and returns a reason to stop, or None), end it at an epoch, continue it from a
         checkpoint (the curve then holds the new epochs only), keep one, and bound the seconds it may take.
         """
+        import torch
+
         plan = plan or Plan()
         t0 = time.perf_counter()
         self._check_weights_fit(arch)
@@ -225,10 +228,13 @@ class TrainEvaluator(Evaluator):
         except Exception as exc:
             partial = {**measured, **spent, "epochs_trained": len(curve), "train_seconds": time.perf_counter() - t2}
             failure = _failed(exc, partial, curve)
+            out_of_memory = isinstance(exc, torch.cuda.OutOfMemoryError)
         else:
-            failure = None
+            failure, out_of_memory = None, False
         if failure is not None:
             del model  # neither this frame nor the original traceback keeps an out-of-memory network alive
+            if out_of_memory:  # only now: until the traceback went, its frames held the trial's tensors
+                torch.cuda.empty_cache()  # so that the next trial on this GPU starts from what is really free
             raise failure
         t3 = time.perf_counter()
         metrics = {k: curve[-1][k] for k in self.metric_names}
@@ -334,11 +340,7 @@ def _failed(error: Exception, costs: dict[str, float], curve: list[dict[str, flo
     error, deserves its call site)."""
     import traceback
 
-    import torch
-
     if isinstance(error, TrialInterrupted):
         return TrialInterrupted(str(error), costs, tuple(curve))
-    if isinstance(error, torch.cuda.OutOfMemoryError):
-        torch.cuda.empty_cache()  # the next trial on this GPU starts from what is really free
     detail = "" if isinstance(error, NasforgeError) else "".join(traceback.format_exception(error)).rstrip()
     return TrialFailed(f"{type(error).__name__}: {error}", costs, tuple(curve), detail)

@@ -121,7 +121,7 @@ class Trainer:
 
     def __post_init__(self) -> None:
         _int_at_least("epochs", self.epochs, 1)
-        _int_at_least("batch_size", self.batch_size, 1)
+        _int_at_least("batch_size", self.batch_size, 2)  # batch norm cannot train on one sample
         _int_at_least("threads", self.threads, 1)
         _choice("optimizer", self.optimizer, _OPTIMIZERS)
         _choice("schedule", self.schedule, _SCHEDULES)
@@ -278,6 +278,10 @@ class Trainer:
                 metrics = {"loss": losses[-1], "lr": groups[0]["lr"], "seconds": time.perf_counter() - start}
                 if valid_tensors is not None:
                     scores = self.evaluate(model, *valid_tensors, target_scale=target_scale)
+                    if not math.isfinite(scores["loss"]):  # the last steps overflowed the weights: no score to report
+                        raise TrainingDiverged(
+                            f"training diverged at epoch {epoch}: validation loss is {scores['loss']}"
+                        )
                     metrics.update({f"valid_{k}": v for k, v in scores.items()})
                     model.train()
                 if on_epoch(epoch, metrics) is True:
