@@ -87,7 +87,7 @@ def test_patience_and_threshold_rules():
         ({"stopper": "mean"}, "fidelity.stopper: must be one of 'none', 'median', 'patience' or 'threshold'"),
         ({"stopper": "median", "patience": 3}, "fidelity: patience does not apply to stopper median"),
         ({"patience": 3}, "fidelity: patience apply only with a stopper"),
-        ({"stopper": "threshold"}, "fidelity: threshold: needs a number"),
+        ({"stopper": "threshold"}, "fidelity: threshold: needs a finite number"),
         ({"stopper": "median", "warmup_epochs": 0}, "fidelity.warmup_epochs: must be >= 1"),
         ({"scheduler": "asha", "stopper": "median"}, "fidelity: give a stopper or a scheduler, not both"),
         ({"scheduler": "asha", "patience": 2}, "fidelity: patience does not apply to scheduler asha"),
@@ -505,3 +505,54 @@ def test_a_run_resumed_under_another_fidelity_is_refused(tmp_path):
         search(fidelity={"stopper": "median"}, **common)
     with pytest.raises(StoreError, match=r"holds a different search \(fidelity changed\)"):
         search(**common)
+
+
+def test_successive_halving_decides_a_bracket_the_space_cannot_fill():
+    """Four architectures, a bracket of nine: the bracket ends with the four it has, so one reaches full training
+    (before, its first rung waited for nine and the run stopped with none trained past one epoch)."""
+    space, _ = _small_run_parts()
+    assert space.size == 4
+    evaluator = TrainEvaluator(space, split(DATA, seed=0), nf.Trainer(epochs=9))
+    scheduler = SuccessiveHalving(max_epochs=9, min_epochs=1, eta=3)
+    run = Run(space, make_strategy("random"), evaluator, SQLiteStore(":memory:"), scheduler=scheduler)
+    assert run.optimize(nf.Budget(trials=100)) == "exhausted"
+    epochs = sorted(int(t.costs["epochs"]) for t in run.trials)
+    assert epochs == [1, 1, 1, 1, 3, 9]  # four at 1 epoch, 4 // 3 = 1 at 3, that one at 9
+    assert run.best_trial.costs["epochs"] == 9
+
+
+def _small_run_parts():
+    splits = split(DATA, seed=0)
+    space = ChainSpace(
+        input_shape=splits.input_shape, depth=(1, 1), widths=(8, 16), kernels=(3,), min_receptive_field=0
+    )
+    return space, TrainEvaluator(space, splits, nf.Trainer(epochs=3))
+
+
+@pytest.mark.parametrize("kind", [Asha, Hyperband])
+def test_a_scheduler_reused_for_another_open_of_the_run_counts_its_trials_once(tmp_path, kind):
+    """Python users may hand the same object to a resume: it replays the stored trials from none, as a new one."""
+    space, evaluator = _small_run_parts()
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    scheduler = kind(max_epochs=3, min_epochs=1)
+    Run(space, make_strategy("random"), evaluator, store, scheduler=scheduler).optimize(nf.Budget(trials=5))
+    fresh = kind(max_epochs=3, min_epochs=1)
+    for opened in (fresh, scheduler):
+        Run(space, make_strategy("random"), evaluator, store, scheduler=opened)
+    assert scheduler.promotion() == fresh.promotion()
+    if kind is Asha:
+        assert [len(rung) for rung in scheduler._finished] == [len(rung) for rung in fresh._finished] == [4, 1]
+    else:
+        assert [b.ended for b in scheduler._brackets] == [b.ended for b in fresh._brackets]
+
+
+def test_a_median_stopper_reused_for_another_open_of_the_run_counts_its_trials_once(tmp_path):
+    space, evaluator = _small_run_parts()
+    store = SQLiteStore(tmp_path / "store.sqlite")
+    stopper = MedianStopper(min_trials=1)
+    Run(space, make_strategy("random"), evaluator, store, stopper=stopper).optimize(nf.Budget(trials=4))
+    fresh = MedianStopper(min_trials=1)
+    for opened in (fresh, stopper):
+        Run(space, make_strategy("random"), evaluator, store, stopper=opened)
+    assert stopper.rule().thresholds == fresh.rule().thresholds
+    assert {trials for _, trials in fresh.rule().thresholds.values()} <= {1, 2, 3, 4}

@@ -25,6 +25,11 @@ def make_fidelity(
     if spec is None or isinstance(spec, Stopper):
         return spec, None
     if isinstance(spec, Scheduler):
+        if epochs is not None and spec.rungs[-1] != epochs:  # see scheduled_epochs
+            raise ConfigError(
+                f"fidelity.max_epochs: the scheduler's last rung ({spec.rungs[-1]}) differs from train.epochs "
+                f"({epochs}); the last rung is the full training"
+            )
         return None, spec
     options = dict(spec)
     scheduler = options.pop("scheduler", "none")
@@ -46,6 +51,11 @@ def make_fidelity(
     top = options.pop("max_epochs", epochs)
     if epochs is None:
         return None, None
+    if epochs < 2:  # said here: the default first rung (1 epoch) would be refused in the name of min_epochs
+        raise ConfigError(
+            f"fidelity.scheduler: {scheduler} needs train.epochs >= 2 (a first rung shorter than the last), "
+            f"got {epochs}"
+        )
     if top != epochs:
         raise ConfigError(f"fidelity.max_epochs: {top} differs from train.epochs ({epochs}); give one of them")
     # the first rung: a quarter of the training (2 of the default 8 epochs); one epoch of an 8-epoch cosine,
@@ -55,8 +65,10 @@ def make_fidelity(
 
 
 def scheduled_epochs(spec: Stopper | Scheduler | Mapping[str, Any] | None, epochs: int) -> int:
-    """The trainer's epochs under ``spec``: its ``max_epochs`` where it gives one (the last rung is the full
-    training, so the schedule sets its length), else ``epochs``."""
+    """The trainer's epochs under ``spec``: its ``max_epochs`` where it gives one, a scheduler's last rung (the
+    last rung is the full training, so the schedule sets its length), else ``epochs``."""
+    if isinstance(spec, Scheduler):
+        return spec.rungs[-1]
     if isinstance(spec, Mapping) and spec.get("max_epochs") is not None:
         return int_at_least("max_epochs", spec["max_epochs"], 2)
     return epochs

@@ -24,7 +24,6 @@ price of telling it everything once). The run's winner is ranked by the most epo
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -101,6 +100,15 @@ class Scheduler(ABC):
         """The epochs the next new architecture trains for."""
         return self.rungs[0]
 
+    def reset(self) -> None:
+        """Forget every trial seen: a run calls it before replaying its own, so that an object reused from an
+        earlier run (or an earlier open of this one) does not count trials twice or bring in another run's."""
+
+    def close(self) -> bool:
+        """The strategy has no new architecture left: end what waits for more (a bracket still admitting them)
+        so that its rungs can be decided; True where that changed anything."""
+        return False
+
     def started(self, trial: Trial) -> None:
         """The runner recorded ``trial`` as running (a new architecture or a promotion)."""
 
@@ -120,6 +128,9 @@ class Asha(Scheduler):
 
     def __init__(self, max_epochs: int, **options: Any) -> None:
         super().__init__(max_epochs, **options)
+        self.reset()
+
+    def reset(self) -> None:
         self._finished: list[list[Trial]] = [[] for _ in self.rungs]
         self._promoted: set[int] = set()
 
@@ -150,11 +161,16 @@ class _Bracket:
     """``n`` architectures starting at rung ``start``; rung ``k`` holds ``n // eta**(k - start)`` of them."""
 
     def __init__(self, start: int, n: int, rungs: int, eta: int) -> None:
-        self.start, self.n = start, n
-        self.size = {k: max(1, n // eta ** (k - start)) for k in range(start, rungs)}
-        self.ended: dict[int, list[Trial]] = {k: [] for k in self.size}
+        self.start, self.rungs, self.eta = start, rungs, eta
         self.admitted = 0
+        self.resize(n)
+        self.ended: dict[int, list[Trial]] = {k: [] for k in self.size}
         self.promoted: set[int] = set()
+
+    def resize(self, n: int) -> None:
+        """Hold ``n`` architectures, halved per rung as the bracket's shape says."""
+        self.n = n
+        self.size = {k: max(1, n // self.eta ** (k - self.start)) for k in range(self.start, self.rungs)}
 
     def complete(self, k: int) -> bool:
         """Whether rung ``k`` holds every trial it ever will: its size, or at the rungs above the first as many
@@ -172,14 +188,25 @@ class Hyperband(Scheduler):
 
     def __init__(self, max_epochs: int, **options: Any) -> None:
         super().__init__(max_epochs, **options)
+        self.reset()
+
+    def reset(self) -> None:
         self._brackets: list[_Bracket] = []
         self._where: dict[int, tuple[_Bracket, int]] = {}  # trial id -> (bracket, rung index)
+
+    def close(self) -> bool:
+        """A bracket still admitting architectures holds only those it has: with a space smaller than the
+        bracket, its first rung would otherwise wait for ever and no architecture would reach full training."""
+        short = [bracket for bracket in self._brackets if 0 < bracket.admitted < bracket.n]
+        for bracket in short:
+            bracket.resize(bracket.admitted)
+        return bool(short)
 
     def _shape(self, index: int) -> tuple[int, int]:
         """(start rung, architectures) of the ``index``-th bracket: s = K, K-1, ..., 0, then again."""
         top = len(self.rungs) - 1
         s = top - index % (top + 1)
-        return top - s, math.ceil((top + 1) / (s + 1) * self.eta**s)
+        return top - s, -(-(top + 1) * self.eta**s // (s + 1))  # ceil, exact: a float product can round up
 
     def _open(self) -> _Bracket:
         """The first bracket that still admits a new architecture (a new one when all are full)."""
