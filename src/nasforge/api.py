@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,9 +210,9 @@ def search(
     from nasforge.data import Splits, split
     from nasforge.evaluators import Trainer, TrainEvaluator, input_defaults
 
-    if front < 1:
-        raise ConfigError(f"final.front: must be >= 1, got {front}")
-    check_seeds(seeds)  # a bad value fails before the search, not after it
+    _integer("final.front", front, 1)  # bad values fail before the search, not after it
+    _integer("report.every", report_every, 0)
+    check_seeds(seeds)
     proxies = check_proxies(list(proxies))
     chooser = Prefilter.parse(prefilter)
     earlier = WarmStart.parse(warm_start)
@@ -277,6 +278,12 @@ def search(
         for cb in callbacks:
             cb.on_final(run, run.best)
     return run
+
+
+def _integer(key: str, value: object, low: int) -> None:
+    """A one-line ``ConfigError`` naming ``key`` unless ``value`` is an integer >= ``low`` (numpy's too)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ConfigError(f"{key}: must be an integer >= {low}, got {value!r}")
 
 
 def _writing(out_dir: Path | None, command: str) -> AbstractContextManager[Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 from typing import Literal
 
 from nasforge.exceptions import ConfigError
@@ -29,8 +30,9 @@ class Budget:
     Give any of them. Only a budget given no limit falls back to ``DEFAULT_TRIALS`` trials
     (``defaulted`` then says so), so that "search for five minutes" (``Budget(seconds=300)``) means five
     minutes, not five minutes or 40 trials. A trial that is running when a trials or epochs limit is reached
-    is finished and kept (so parallel workers may overshoot an epochs budget by the trials they hold); one still
-    training when the seconds run out stops there and is recorded interrupted, so that the search ends on time.
+    is finished and kept (so parallel workers may overshoot an epochs budget by the trials they hold; one that
+    is rejected by a constraint instead counts for nothing, and another takes its place); one still training
+    when the seconds run out stops there and is recorded interrupted, so that the search ends on time.
 
     ``max_failures`` stops a search whose trials keep failing (a broken dataset, a space too large for the
     machine) instead of burning the budget on it: a count (``>= 1``), or a fraction (``< 1``) of the ended
@@ -54,14 +56,14 @@ class Budget:
         if self.trials is None and self.seconds is None and self.epochs is None:
             object.__setattr__(self, "trials", DEFAULT_TRIALS)
             object.__setattr__(self, "defaulted", True)
-        if self.trials is not None and (isinstance(self.trials, bool) or self.trials < 1):
+        if self.trials is not None and not (_is(self.trials, Integral) and self.trials >= 1):
             raise ConfigError(f"budget.trials: must be an integer >= 1, got {self.trials!r}")
-        if self.seconds is not None and not 0 < self.seconds < math.inf:  # no limit is None, not inf
-            raise ConfigError(f"budget.seconds: must be a finite number > 0, got {self.seconds!r}")
-        if self.epochs is not None and (isinstance(self.epochs, bool) or self.epochs < 1):
+        if self.seconds is not None and not (_is(self.seconds, Real) and 0 < self.seconds < math.inf):
+            raise ConfigError(f"budget.seconds: must be a finite number > 0, got {self.seconds!r}")  # no limit: None
+        if self.epochs is not None and not (_is(self.epochs, Integral) and self.epochs >= 1):
             raise ConfigError(f"budget.epochs: must be an integer >= 1, got {self.epochs!r}")
         failures = self.max_failures
-        if isinstance(failures, bool) or not 0 < failures < math.inf or (failures > 1 and failures != int(failures)):
+        if not (_is(failures, Real) and 0 < failures < math.inf) or (failures > 1 and failures != int(failures)):
             raise ConfigError(f"budget.max_failures: a count >= 1 or a fraction in (0, 1), got {failures!r}")
 
     def stop_reason(self, trials_done: int, elapsed: float, epochs_spent: float = 0) -> StopReason | None:
@@ -88,7 +90,8 @@ class Budget:
         return max(0, min(left)) if left else None
 
     def too_many_failures(self, failed: int, ended: int) -> bool:
-        """Whether ``failed`` of ``ended`` trials (finished, pruned and failed) are more than ``max_failures``."""
+        """Whether ``failed`` of ``ended`` trials (finished, pruned and failed) reach ``max_failures`` (a count)
+        or, once ``MIN_FAILURES`` failed, are more than that share of them (a fraction)."""
         if self.max_failures >= 1:
             return failed >= self.max_failures
         return failed >= MIN_FAILURES and failed > self.max_failures * ended
@@ -104,6 +107,12 @@ class Budget:
         if self.defaulted:
             return f"{text} (the default when no budget is given)"
         return f"{text}, whichever comes first" if " or " in text else text
+
+
+def _is(value: object, kind: type) -> bool:
+    """Whether ``value`` is a number of ``kind`` (``Integral``, ``Real``; numpy's too), not a bool (``True`` is
+    an int to Python, never a limit a user meant)."""
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def _seconds(seconds: float | None) -> str:

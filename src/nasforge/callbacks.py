@@ -23,10 +23,12 @@ class Callback:
         """Called when a trial is recorded as running, before it is evaluated."""
 
     def on_trial_end(self, run: Run, trial: Trial) -> None:
-        """Called when a trial is recorded as finished or failed."""
+        """Called when a trial is recorded as finished, pruned or failed (not for one rejected by a constraint
+        or cut by the time budget: neither counts as a trial that ended)."""
 
     def on_search_end(self, run: Run, reason: str) -> None:
-        """Called when the search stops: ``trials``, ``seconds``, ``exhausted`` or ``interrupted``."""
+        """Called when the search stops, with why: a limit (``trials``, ``seconds``, ``epochs``), ``exhausted``,
+        ``failures``, ``infeasible``, ``early stop`` (a one-shot run) or ``interrupted``."""
 
     def on_final(self, run: Run, best: Best) -> None:
         """Called by :func:`nasforge.search` once the winner is retrained, tested once and (with a run

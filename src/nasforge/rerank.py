@@ -13,6 +13,7 @@ or epochs.
 
 from __future__ import annotations
 
+import heapq
 import math
 import statistics
 from collections import defaultdict
@@ -21,12 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nasforge.exceptions import ConfigError
-from nasforge.trial import Trial, TrialState, epochs_trained, rank_key, training_seconds
+from nasforge.trial import Trial, TrialState, epochs_reached, epochs_trained, rank_key, training_seconds
 
 if TYPE_CHECKING:
     from nasforge.budget import Budget
 
-__all__ = ["AUTO_SHARE", "Rerank", "Reserve", "mean_scores"]
+__all__ = ["AUTO_SHARE", "Rerank", "Reserve", "from_scratch", "mean_scores"]
 
 AUTO_SHARE = 0.1
 """The largest part of the budget that re-ranking takes by default (``rerank: auto``): with the default five
@@ -74,9 +75,9 @@ class Rerank:
         those trained longest. A repeat is a full training, so under a scheduler it is compared with full
         trainings only, and an architecture is re-ranked once (not again as the shorter parent of its
         promotion)."""
-        searched = [t for t in trials if t.state is TrialState.FINISHED and t.repeat_of is None]
-        longest = max((t.costs.get("epochs", 0.0) for t in searched), default=0.0)
-        return sorted((t for t in searched if t.costs.get("epochs", 0.0) == longest), key=rank_key)[: self.top]
+        searched = [(epochs_reached(t), t) for t in trials if t.state is TrialState.FINISHED and t.repeat_of is None]
+        longest = max((epochs for epochs, _ in searched), default=0.0)
+        return heapq.nsmallest(self.top, (t for epochs, t in searched if epochs == longest), key=rank_key)
 
     def reserve(self, trials: Sequence[Trial], budget: Budget, capacity: int) -> Reserve | None:
         """The repeats' expected cost, or None where there is nothing to re-rank or, under ``auto``, they would
@@ -85,9 +86,9 @@ class Rerank:
         leaders = self.leaders(trials)
         if len(leaders) < 2:
             return None
-        left = len(self.jobs(trials))
-        seconds = statistics.mean(_from_scratch(t) * training_seconds(t) for t in leaders)
-        epochs = statistics.mean(_from_scratch(t) * epochs_trained(t) for t in leaders)
+        left = len(self._left(leaders, trials))
+        seconds = statistics.mean(from_scratch(t) * training_seconds(t) for t in leaders)
+        epochs = statistics.mean(from_scratch(t) * epochs_trained(t) for t in leaders)
 
         def cost(n: int) -> Reserve:  # n trainings of equal length on ``capacity`` workers: whole waves of them
             return Reserve(n, math.ceil(n / capacity) * seconds, n * epochs)
@@ -102,23 +103,27 @@ class Rerank:
     def jobs(self, trials: Sequence[Trial]) -> list[tuple[Trial, int]]:
         """``(leader, k)`` for every repeat still to run: the ``k``-th repeat of ``leader`` (from 1); a repeat
         that was interrupted is run again."""
+        return self._left(self.leaders(trials), trials)
+
+    def _left(self, leaders: Sequence[Trial], trials: Sequence[Trial]) -> list[tuple[Trial, int]]:
+        """:meth:`jobs` of leaders already chosen (:meth:`reserve`, asked before every trial, has them)."""
         ran: dict[int, set[int]] = defaultdict(set)
         for t in trials:
             if t.repeat_of is not None and t.state.is_done:
                 ran[t.repeat_of].add(t.seed)
         return [
             (leader, k)
-            for leader in self.leaders(trials)
+            for leader in leaders
             for k in range(1, self.repeats + 1)
             if repeat_seed(leader.seed, k) not in ran[leader.id]
         ]
 
 
-def _from_scratch(trial: Trial) -> float:
-    """How many times its own training a repeat of ``trial`` costs: a promotion continued from its parent's
-    checkpoint trained only the epochs it added, a repeat trains all of them."""
+def from_scratch(trial: Trial) -> float:
+    """How many times its own training a repeat or a final retraining of ``trial`` costs: a promotion continued
+    from its parent's checkpoint trained only the epochs it added, a repeat trains all of them."""
     trained = epochs_trained(trial)
-    return trial.costs.get("epochs", trained) / trained if trained else 1.0
+    return (epochs_reached(trial) or trained) / trained if trained else 1.0
 
 
 def repeat_seed(seed: int, k: int) -> int:

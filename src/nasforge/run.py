@@ -29,7 +29,7 @@ from nasforge.rerank import Rerank, Reserve, mean_scores, repeat_seed
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
-from nasforge.trial import DONE, Trial, TrialState, epochs_trained, rank_key
+from nasforge.trial import DONE, Trial, TrialState, epochs_reached, epochs_trained, rank_key
 from nasforge.warm import Warm
 
 __all__ = ["MAX_CHECKPOINTS", "MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
@@ -54,11 +54,17 @@ class _Pending:
 
 @dataclass
 class _Tally:
-    """What the trials that ended have spent of the budget: how many, their epochs, how many failed."""
+    """What the trials that ended (finished, pruned, failed) have spent of the budget: those trials, kept here
+    so that re-ranking's reserve, asked before every trial, need not read the whole store each time; their
+    epochs; how many failed."""
 
-    done: int
+    ended: list[Trial]
     epochs: float
     failed: int
+
+    @property
+    def done(self) -> int:
+        return len(self.ended)
 
 
 _RERANKABLE = ("trials", "seconds", "epochs", "exhausted")
@@ -103,6 +109,9 @@ class Run:
         self.executor = executor or LocalExecutor()
         self.stopper = stopper  # hands every trial an epoch rule that may end it early (recorded "pruned")
         self.scheduler = scheduler  # promotes good trials to more epochs (ASHA, ...); None: all train fully
+        for fidelity in (stopper, scheduler):
+            if fidelity is not None:
+                fidelity.reset()  # it learns this run's trials below, from none
         self.rerank = rerank  # trains the leaders again with other seeds at the end; None: one score each
         self.prefilter = prefilter  # trains the best of several proposals by a zero-cost proxy; None: each one
         self._checkpoints: dict[int, tuple[Trial, Any]] = {}  # trial id -> where its training stopped
@@ -139,12 +148,15 @@ class Run:
         self.elapsed_before = max((t.elapsed or 0.0 for t in stored), default=0.0)
 
     def _check_one_shot(self, warm: Warm | None, prefilter: Prefilter | None) -> None:
-        """What a one-shot run cannot do: several objectives, a warm start or a prefilter (there are no proposals
-        to seed or filter); nor be resumed (see :meth:`optimize`)."""
-        if self.objective.multi or warm is not None or prefilter is not None or self.scheduler or self.stopper:
+        """What a one-shot run cannot do: several objectives, a warm start, a prefilter, fidelity or constraints
+        (there are no proposals to seed, filter, stop or reject: a derived cell would break a limit in silence);
+        nor be resumed (see :meth:`optimize`)."""
+        limited = bool(getattr(self.evaluator, "constraints", None))
+        fidelity = self.scheduler is not None or self.stopper is not None
+        if self.objective.multi or warm is not None or prefilter is not None or fidelity or limited:
             raise ConfigError(
-                f"strategy.name: {self.strategy.name} searches one objective, without warm_start, prefilter or "
-                "fidelity (it proposes no candidates to seed, filter or stop)"
+                f"strategy.name: {self.strategy.name} searches one objective, without warm_start, prefilter, "
+                "fidelity or constraints (it proposes no candidates to seed, filter, stop or reject)"
             )
 
     def _proxy_features(self, names: tuple[str, ...]) -> Callable[[Hashable], list[float]]:
@@ -267,13 +279,13 @@ class Run:
         """Ask, evaluate and tell until the budget is spent, then re-rank the leaders where the run does."""
         ended = self.store.trials(states=DONE)
         failed = sum(t.state is TrialState.FAILED for t in ended)
-        tally = _Tally(len(ended), sum(epochs_trained(t) for t in ended), failed)
+        tally = _Tally(ended, sum(epochs_trained(t) for t in ended), failed)
         if budget.too_many_failures(tally.failed, tally.done):
             return "failures"
         self.executor.start(self.evaluator)
         reason = self._drive(budget, self._next_job, start, tally, callbacks, reserve=True)
-        if reason in _RERANKABLE and self._reserve(budget) is not None:
-            repeats = iter(self.rerank.jobs(self.store.trials()))  # type: ignore[union-attr]
+        if reason in _RERANKABLE and self._reserve(budget, tally.ended) is not None:
+            repeats = iter(self.rerank.jobs(tally.ended))  # type: ignore[union-attr]
             self._drive(budget, lambda pending, done: self._repeat_job(repeats), start, tally, callbacks)
         return reason
 
@@ -346,12 +358,18 @@ class Run:
         reserve: bool = False,
     ) -> str:
         """Submit ``next_job()`` while the budget allows (less what re-ranking will need, with ``reserve``) and
-        record every result; returns why it stopped once nothing is in flight."""
+        record every result; returns why it stopped once nothing is in flight.
+
+        The budget is asked again after every result, counting the trials in flight as spent: one of them may
+        end rejected or cut and so not count, and a trial then takes its place. Failures, infeasibility and an
+        exhausted space (``halt``) stop the search for good.
+        """
         pending: dict[Any, _Pending] = {}  # executor futures
-        reason = ""
+        halt = ""
         while True:
+            reason = halt
             while not reason and len(pending) < self.executor.capacity:
-                kept = (self._reserve(budget) if reserve else None) or Reserve()
+                kept = (self._reserve(budget, tally.ended) if reserve else None) or Reserve()
                 elapsed = self.clock() - start
                 reason = budget.stop_reason(
                     tally.done + len(pending) + kept.trials, elapsed + kept.seconds, tally.epochs + kept.epochs
@@ -362,9 +380,11 @@ class Run:
                 try:
                     job = next_job(pending, tally.done)
                 except SpaceExhausted:
+                    if self.scheduler is not None and self.scheduler.close():
+                        continue  # a bracket that waited for more architectures may promote now
                     if pending and self.scheduler is not None:
                         break  # every architecture is asked for, but results in flight may earn promotions
-                    reason = "exhausted"
+                    reason = halt = "exhausted"
                     break
                 if budget.seconds is not None and self.evaluator.takes_plan:  # it must end with its phase
                     left = budget.seconds - elapsed - kept.seconds  # not in the time kept for re-ranking
@@ -382,10 +402,11 @@ class Run:
                 if trial.state is TrialState.REJECTED:
                     self._rejected_in_a_row += 1
                     if self._rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
-                        reason = reason or "infeasible"
+                        halt = halt or "infeasible"
                     continue  # never trained: no budget spent, no trial end to report
                 self._rejected_in_a_row = 0
-                tally.done, tally.epochs = tally.done + 1, tally.epochs + epochs_trained(trial)
+                tally.ended.append(trial)
+                tally.epochs += epochs_trained(trial)
                 if budget.epochs is not None and trial.state is TrialState.FINISHED and not epochs_trained(trial):
                     raise ConfigError(  # else no trial would count, and the search would never stop
                         f"budget.epochs: {type(self.evaluator).__name__} does not record the epochs its trials "
@@ -393,15 +414,16 @@ class Run:
                     )
                 tally.failed += trial.state is TrialState.FAILED
                 if budget.too_many_failures(tally.failed, tally.done):
-                    reason = reason or "failures"
+                    halt = halt or "failures"
                 for cb in callbacks:
                     cb.on_trial_end(self, trial)
 
-    def _reserve(self, budget: Budget) -> Reserve | None:
-        """What re-ranking still needs of the budget, or None where the run re-ranks nothing."""
+    def _reserve(self, budget: Budget, ended: Sequence[Trial]) -> Reserve | None:
+        """What re-ranking still needs of the budget after the trials that ``ended``, or None where the run
+        re-ranks nothing."""
         if self.rerank is None or self.objective.multi:
             return None
-        return self.rerank.reserve(self.store.trials(), budget, self.executor.capacity)
+        return self.rerank.reserve(ended, budget, self.executor.capacity)
 
     def _repeat_job(self, repeats: Iterator[tuple[Trial, int]]) -> _Pending:
         """The next leader's architecture trained again from scratch with another seed (recorded running)."""
@@ -494,7 +516,7 @@ class Run:
         if len(self._checkpoints) > MAX_CHECKPOINTS:
             rungs: dict[float, list[Trial]] = defaultdict(list)
             for held, _ in self._checkpoints.values():
-                rungs[held.costs.get("epochs", 0.0)].append(held)
+                rungs[epochs_reached(held)].append(held)
             standing = {}
             for rung in rungs.values():
                 for place, held in enumerate(sorted(rung, key=rank_key)):

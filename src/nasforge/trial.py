@@ -8,7 +8,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-__all__ = ["DONE", "Trial", "TrialState", "epochs_trained", "failure_summary", "rank_key", "training_seconds"]
+__all__ = [
+    "DONE",
+    "Trial",
+    "TrialState",
+    "epochs_reached",
+    "epochs_trained",
+    "failure_summary",
+    "rank_key",
+    "training_seconds",
+]
 
 
 class TrialState(str, Enum):
@@ -76,12 +85,22 @@ def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
     trials often tie at the top; their validation loss still tells them apart, measured on the same data. Over
     10 breast_cancer searches (seeds 10-19, 114 validation samples) picking the lowest loss among the tied
     leaders scored 0.9798 test accuracy against 0.9737 for the fewest FLOPs (``docs/benchmarks.md``, issue 16).
-    FLOPs still break exact ties (and rank trials without a loss, e.g. benchmark tables).
+    FLOPs still break exact ties (and rank trials without a loss, e.g. benchmark tables). A NaN (a measurement
+    that failed, stored as null) ranks as unknown: a loss or FLOPs after every known one, epochs as none, since
+    NaN compares false with everything and would leave ``sorted``'s order undefined.
     """
     score = trial.score if trial.score is not None else -math.inf
     loss = trial.metrics.get("loss", math.inf)
+    loss = loss if loss == loss else math.inf  # x == x is False only for NaN (and cheaper than math.isnan)
+    flops = trial.costs.get("flops", 0.0)
+    return (-epochs_reached(trial), -score, loss, flops if flops == flops else math.inf, trial.id)
+
+
+def epochs_reached(trial: Trial) -> float:
+    """The epochs ``trial``'s result stands at (``costs['epochs']``; a promotion's include its parent's): 0
+    where its evaluator does not say, or recorded NaN."""
     epochs = trial.costs.get("epochs", 0.0)
-    return (-epochs, -score, loss if loss == loss else math.inf, trial.costs.get("flops", 0.0), trial.id)
+    return epochs if epochs == epochs else 0.0
 
 
 def epochs_trained(trial: Trial) -> float:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from nasforge.exceptions import ConfigError, NasforgeError
 from nasforge.objective import COSTS
 from nasforge.pareto import front_of, pareto_order
-from nasforge.rerank import AUTO_SHARE, mean_scores
+from nasforge.rerank import AUTO_SHARE, from_scratch, mean_scores
 from nasforge.run import Run, derive_seed
 from nasforge.trial import Trial, rank_key, training_seconds
 
@@ -192,10 +192,11 @@ def final_seeds(seeds: int | str, trial: Trial, search_seconds: float) -> int:
     """How many times the winner is retrained: ``seeds``, or under ``auto`` ``AUTO_SEEDS`` where those
     retrainings (on train+validation, about 4/3 of a trial's data) take at most ``AUTO_SHARE`` of the search's
     ``search_seconds``, else one: a 300 s search of one-second trials gets three, a search of a few long
-    trainings one, and an evaluator that records no training time (a table) one."""
+    trainings one, and an evaluator that records no training time (a table) one. A promotion's time covers only
+    the epochs it added to its parent's; a retraining trains them all."""
     if seeds != "auto":
         return int(seeds)
-    cost = AUTO_SEEDS * training_seconds(trial) * 4 / 3
+    cost = AUTO_SEEDS * from_scratch(trial) * training_seconds(trial) * 4 / 3
     return AUTO_SEEDS if 0 < cost <= AUTO_SHARE * search_seconds else 1
 
 
@@ -227,11 +228,12 @@ def _spread(per_seed: Sequence[Mapping[str, float]]) -> dict[str, Any]:
 
 
 def _reranked(run: Run) -> dict[str, Any]:
-    """The re-ranked leaders for ``best.json``, best mean first: each one's scores over its seeds."""
+    """The re-ranked leaders for ``best.json`` in the run's order (:meth:`Run.top`: best mean first, a tie broken
+    as it was when the winner was chosen), each with its scores over its seeds."""
     means = mean_scores(run.trials)
     if not means:
         return {}
-    leaders = sorted(means.items(), key=lambda item: -item[1][0])
-    arch = {t.id: t.arch for t in run.trials}
-    rows = [{"trial": i, "arch": arch[i], "mean": mean, "scores": scores} for i, (mean, scores) in leaders]
-    return {"rerank": rows}
+    leaders = [t for t in run.top() if t.id in means]
+    return {
+        "rerank": [{"trial": t.id, "arch": t.arch, "mean": means[t.id][0], "scores": means[t.id][1]} for t in leaders]
+    }
