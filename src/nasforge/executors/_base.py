@@ -2,8 +2,10 @@
 
 :meth:`Executor.start` ships the evaluator once (for remote workers, :meth:`Evaluator.for_workers`, a copy
 without the test split); each :meth:`Executor.submit` then sends only an architecture and a seed, and its
-future yields an :class:`~nasforge.evaluators.Evaluation`. Futures need ``result()`` and ``exception()``
-(``concurrent.futures`` and Dask futures both have them); ``capacity`` says how many may be outstanding.
+future yields an :class:`~nasforge.evaluators.Evaluation`. Futures need ``exception()``, which holds every
+way the trial failed, and ``result()``, which then does not raise (a ``concurrent.futures`` future, or the
+Dask executor's own, which makes a lost or unreturnable evaluation an exception); ``capacity`` says how many
+may be outstanding.
 """
 
 from __future__ import annotations

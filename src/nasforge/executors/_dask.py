@@ -8,7 +8,9 @@ architecture and a seed and gets back metrics and costs.
 
 A worker that dies mid-trial fails that trial with Dask's ``KilledWorker`` (after ``retries`` more attempts
 on other workers) and the search goes on with the workers that remain. For a cluster nasforge did not start,
-the scheduler's own ``distributed.scheduler.allowed-failures`` decides the retries.
+the scheduler's own ``distributed.scheduler.allowed-failures`` decides the retries. When the dead workers held
+every copy of the evaluator, Dask cancels their trials instead (it cannot make the evaluator again): those are
+sent again with a fresh copy while ``retries`` allow, else failed (:class:`_Trial`).
 
 Security: a Dask scheduler runs whatever pickled work it is sent. The local cluster binds 127.0.0.1 only;
 never expose a scheduler without TLS (``security``: Dask's :class:`distributed.Security` or its keyword
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Hashable, Iterable, Mapping
+from concurrent.futures import CancelledError
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from nasforge.exceptions import ConfigError, NasforgeError
@@ -57,6 +60,39 @@ def _security(security: Any) -> Any:
             f"executor.security: {exc} (Dask's Security takes e.g. tls_ca_file, tls_client_cert, "
             "tls_client_key, require_encryption)"
         ) from None
+
+
+class _Trial:
+    """A trial on the cluster as the runner sees it: the Dask future of its latest attempt, and what to send again.
+
+    Its ``exception()`` holds every way the trial can fail, so that ``result()`` after ``None`` never raises
+    out of the runner. Dask cancels a task whose input is lost, as the evaluator is when every worker holding a
+    copy died (a local cluster of one worker, killed mid-trial, with ``retries``): a cancelled attempt is the
+    trial's worker dying, so it counts as one of its retries (:meth:`DaskExecutor.wait_any`) and, with none
+    left, fails the trial. An evaluation that finished but cannot be pickled back fails it too.
+    """
+
+    def __init__(self, task: Any, args: tuple[Hashable, int, Plan | None], retries: int) -> None:
+        self.task, self.args, self.retries = task, args, retries
+        self._evaluation: Evaluation | None = None
+
+    def result(self) -> Evaluation:
+        if self._evaluation is None:  # fetched from the worker once
+            self._evaluation = self.task.result()
+        return self._evaluation
+
+    def exception(self) -> BaseException | None:
+        if self.task.cancelled():
+            return ExecutorError(
+                "executor: the workers holding the evaluator died with this trial, and Dask cancelled it"
+            )
+        if self.task.status == "error":
+            return self.task.exception()  # the evaluator's own error (or KilledWorker), as the worker raised it
+        try:
+            self.result()
+        except Exception as exc:  # finished on the worker, but the evaluation could not come back to the driver
+            return exc
+        return None
 
 
 class DaskExecutor(Executor):
@@ -109,7 +145,15 @@ class DaskExecutor(Executor):
         if self.client is None:
             self._connect()
         self._shipped = evaluator.for_workers(load_data=self.data == "load")
-        self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
+        self._ship()
+
+    def _ship(self) -> None:
+        """Send the evaluator to every worker. A worker that cannot take it (with ``data: load``, one that finds
+        other data at the path) stops the search in one line: Dask re-raises its error as a bare ``Exception``."""
+        try:
+            self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
+        except Exception as exc:
+            raise ExecutorError(f"executor: the workers could not take the evaluator: {exc}") from exc
 
     def _connect(self) -> None:
         import dask
@@ -122,7 +166,7 @@ class DaskExecutor(Executor):
                 # 1.9x slower (benchmarks/parallel_throughput.py, docs/benchmarks.md). Unset it here.
                 with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
                     self._cluster = LocalCluster(
-                        n_workers=self.workers or os.cpu_count() or 1,
+                        n_workers=self._local_workers(),
                         threads_per_worker=1,
                         processes=True,
                         host="127.0.0.1",
@@ -183,21 +227,45 @@ class DaskExecutor(Executor):
     def describe(self) -> str:
         if self.address is not None:
             return f"on the Dask cluster at {self.address}"
-        workers = self.workers or os.cpu_count() or 1
+        workers = self._local_workers()
         return f"on {workers} worker process{'es' if workers > 1 else ''}"
 
-    def submit(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Any:
-        if self._remote.status != "finished":  # every copy was lost with its workers: ship it again
-            self._remote = self.client.scatter(self._shipped, broadcast=True, hash=False)
+    def _local_workers(self) -> int:
+        """``workers``, by default one per core this process may use: a SLURM job's or ``taskset``'s share and a
+        container's CPU quota, not every core of the machine (``os.cpu_count()``): each worker loads its own torch."""
+        from dask.system import cpu_count
+
+        return self.workers or cpu_count()
+
+    def submit(self, arch: Hashable, seed: int, plan: Plan | None = None) -> _Trial:
+        return _Trial(self._send(arch, seed, plan), (arch, seed, plan), self.retries)
+
+    def _send(self, arch: Hashable, seed: int, plan: Plan | None) -> Any:
+        if self._remote is None or self._remote.status != "finished":  # every copy was lost: ship it again
+            self._ship()
         return self.client.submit(
             _evaluate, self._remote, arch, seed, plan, pure=False, resources=self.resources or None, retries=0
         )
 
-    def wait_any(self, futures: Iterable[Any]) -> set[Any]:
+    def wait_any(self, futures: Iterable[_Trial]) -> set[_Trial]:
+        """The trials done (finished, failed, or cancelled with no retry left); cancelled ones with retries left
+        are sent again, with a fresh copy of the evaluator, and waited on."""
         from distributed import wait
 
-        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
-        return set(done)
+        trials = list(futures)
+        while True:
+            with suppress(CancelledError):  # Dask's wait raises for a cancelled future: sorted out below
+                wait([t.task for t in trials], return_when="FIRST_COMPLETED")
+            cancelled = [t for t in trials if t.task.cancelled()]
+            if cancelled:
+                self._remote = None  # lost with its workers, even if the client has not heard yet: ship it again
+            for trial in cancelled:
+                if trial.retries:
+                    trial.retries -= 1
+                    trial.task = self._send(*trial.args)
+            done = {t for t in trials if t.task.done()}
+            if done:
+                return done
 
     def shutdown(self) -> None:
         """Close the client, and the local cluster when this executor started it."""
