@@ -4,6 +4,7 @@ a tiny search end to end through the runner, the store, the final retraining and
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import pytest
@@ -154,10 +155,15 @@ def test_second_order_matches_the_exact_unrolled_gradient():
         ({"remedy": "gdas", "order": "second"}, "strategy.order: must be first with a sampling remedy"),
         ({"epochs": 0}, "strategy.epochs: must be >= 1 or auto, got 0"),
         ({"epochs": "all"}, "strategy.epochs: must be an integer >= 1 or auto, got 'all'"),
+        ({"grad_clip": -1.0}, "strategy.grad_clip: must be > 0, got -1.0"),  # would flip every weight gradient
+        ({"hvp_radius": 0.0}, "strategy.hvp_radius: must be > 0, got 0.0"),
+        ({"momentum": -0.5}, "strategy.momentum: must be in [0, 1), got -0.5"),
+        ({"weight_decay": -1e-4}, "strategy.weight_decay: must be >= 0, got -0.0001"),
+        ({"drnas_reg": -1.0}, "strategy.drnas_reg: must be >= 0, got -1.0"),
     ],
 )
 def test_bad_settings_are_one_line(kwargs, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         Darts(**kwargs)
 
 
@@ -169,6 +175,12 @@ def test_darts_needs_the_cell_space():
 @pytest.fixture(scope="module")
 def images():
     return nf.data.synthetic("image", n=240, classes=3, seed=0)
+
+
+def test_a_one_shot_search_refuses_constraints_it_cannot_apply(images):
+    """It proposes no candidates to reject: a derived cell of 419 parameters came out of ``max_params: 10``."""
+    with pytest.raises(ConfigError, match=r"^strategy\.name: darts searches one objective, .*constraints"):
+        nf.search(data=images, space=small(), strategy="darts", constraints={"max_params": 10}, budget=Budget(trials=1))
 
 
 def test_the_derivation_reconnects_a_cell_whose_none_edges_cut_the_input_off():
@@ -344,3 +356,29 @@ def test_darts_stops_itself_when_a_derived_cell_has_too_many_free_ops():
     assert darts.epoch(lambda: True) is None, "out of time before the first batch: nothing to record"
     darts.start(data())
     assert darts.stopped is None, "the same strategy object searches again from the start"
+
+
+def test_the_derivation_reconnects_a_cell_whose_none_ties_with_the_next_op():
+    """Every edge's ``none`` ties with ``nor_conv_3x3`` at the top: the runner-up must be the convolution, not
+    ``none`` again (numpy's argsort may order the tie either way; taken as the second largest, ``none`` looped
+    for ever)."""
+    darts = started()
+    with torch.no_grad():
+        darts.alpha.zero_()
+        darts.alpha[:, OPS.index("none")] = 2.0
+        darts.alpha[:, OPS.index("nor_conv_3x3")] = 2.0
+    cell = darts.derive()
+    assert darts.space.paths(cell) and "nor_conv_3x3" in cell.ops
+
+
+def test_drnas_pulls_the_concentration_to_its_anchor_of_one():
+    """DrNAS regularises the concentration towards 1 (its l2 option decays alpha to 0, its kl option to
+    Dirichlet(1)); a penalty on the concentration itself would push every alpha down, towards one-hot draws."""
+    darts = started("drnas", drnas_reg=1.0)
+    with torch.no_grad():
+        darts.alpha.zero_()
+    assert float(darts._arch_penalty().detach()) == 0.0, "the anchor costs nothing"
+    with torch.no_grad():
+        darts.alpha[0, 0], darts.alpha[0, 1] = 0.5, -0.5
+    darts._arch_penalty().backward()
+    assert darts.alpha.grad[0, 0] > 0 > darts.alpha.grad[0, 1], "both pulled back towards alpha = 0"

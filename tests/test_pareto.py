@@ -159,5 +159,28 @@ def test_a_pareto_search_names_its_front_and_tests_the_chosen_points(tmp_path):
     assert all(0 <= p["test"]["accuracy"] <= 1 and p["costs"]["params"] > 0 for p in tested)
     assert best["front"]["objectives"] == ["accuracy", "params"] and best["trial"] in best["front"]["trials"]
     assert (tmp_path / "pareto.png").stat().st_size > 0  # the front, the tested points marked
-    with pytest.raises(nf.ConfigError, match=r"final\.front: must be >= 1"):
+    with pytest.raises(nf.ConfigError, match=r"final\.front: must be (an integer )?>= 1"):
         nf.search(data=synthetic("image", n=60, classes=3, shape=(1, 8, 8)), objective=objective, front=0)
+
+
+def test_a_nan_objective_counts_as_the_worst_value():
+    """A NaN compares false both ways: left as it is, a point with one would be beaten by nothing and sit on the
+    first front (and be retrained as a Pareto point) however poor its other objectives."""
+    points = [[1.0, 1.0], [0.5, np.nan], [0.2, 0.2]]
+    assert dominates(points[0], points[1]) and not dominates(points[1], points[2])
+    assert non_dominated_fronts(points) == [[0], [1, 2]]
+    assert first_front(points) == [0]
+    assert pareto_order(points) == [0, 1, 2]
+    assert not np.isnan(crowding_distance([[0.0, 3.0], [1.0, np.nan], [2.0, 2.0], [3.0, 1.0]])).any()
+
+
+def test_the_front_of_a_run_leaves_a_trial_with_a_nan_objective_behind_a_better_one():
+    from nasforge.objective import Objective
+    from nasforge.pareto import front_of
+    from nasforge.trial import Trial, TrialState
+
+    def t(id, mse, r2):
+        return Trial(id=id, arch="a", state=TrialState.FINISHED, seed=0, score=-mse, metrics={"mse": mse, "r2": r2})
+
+    front = front_of([t(1, 0.5, np.nan), t(2, 0.2, 0.9), t(3, 0.1, np.nan)], Objective(metrics=("mse", "r2")))
+    assert [x.id for x in front] == [3, 2]  # 1 is worse than 2 in mse, and its r2 is unknown

@@ -173,3 +173,39 @@ def test_every_state_is_listed_with_its_own_filter(finished_run):
     page = (finished_run / REPORT_FILE).read_text()
     states = re.findall(r'<option value="(\w+)">', page)
     assert states == [s.value for s in TrialState if f'data-state="{s.value}"' in page]
+
+
+def test_a_live_report_that_cannot_be_written_is_a_warning_not_the_end_of_the_search(tmp_path, finished_run):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "store.sqlite").write_bytes((finished_run / "store.sqlite").read_bytes())
+    (run_dir / REPORT_FILE).mkdir()  # the report's place is taken: os.replace fails
+    live = ReportCallback(run_dir, every=1, max_share=1.0)
+    trial = RunView.load(run_dir).trials[0]
+    with pytest.warns(RuntimeWarning, match=r"^report: .*report\.html not written"):
+        live.on_trial_end(None, trial)  # the runner calls it without catching: a raise would end the search
+    with pytest.warns(RuntimeWarning, match=r"not written"):
+        live.on_search_end(None, "trials")
+
+
+def test_a_one_shot_run_reports_the_cell_it_would_return_and_best_json_is_text_not_markup(tmp_path, finished_run):
+    """Mid-run, a one-shot run returns the cell derived at its last epoch, not its best-scored epoch; and a
+    ``best.json`` from someone else cannot put markup into the page."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    store = SQLiteStore(run_dir / "store.sqlite")
+    store.set_meta("search", {"space": {"type": "cell"}, "strategy": {"name": "darts"}, "objective": {}})
+    arches = [
+        "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|nor_conv_3x3~2|",
+        "|skip_connect~0|+|nor_conv_1x1~0|none~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
+    ]
+    for arch, accuracy in zip(arches, (0.9, 0.6), strict=True):
+        trial = store.create_trial(arch, seed=0)
+        store.finish_trial(trial.id, accuracy, {"accuracy": accuracy, "loss": 1.0}, {})
+    store.set_meta("supernet", {"ops": list(CellSpace().ops), "edges": [], "epochs": []})
+    store.close()
+    page = write_report(run_dir, pngs=False)["report"].read_text()
+    assert re.search(r"best so far</td><td><code>[^<]*</code> \(trial 2\)", page)
+    (run_dir / "best.json").write_text('{"arch": "a", "trial": "<img src=x onerror=alert(1)>"}')
+    page = write_report(run_dir, pngs=False)["report"].read_text()
+    assert "<img" not in page and "(trial &lt;img src=x onerror=alert(1)&gt;)" in page

@@ -75,3 +75,33 @@ def test_tracking_from_the_config_needs_a_place_to_write():
     with pytest.raises(ConfigError, match=r"report.tensorboard: give a directory"):
         tracking_callbacks(None, True, False)
     assert tracking_callbacks(None, False, False) == []
+
+
+def test_a_tracker_that_fails_is_a_warning_and_the_search_goes_on(tmp_path):
+    """The runner calls callbacks without catching: a tracker's error (here a log directory under a file, and an
+    MLflow store that cannot be created) must not end the search, whose trials and winner are all there."""
+    pytest.importorskip("tensorboard", reason="pip install 'nasforge[tensorboard]'")
+    pytest.importorskip("mlflow", reason="pip install 'nasforge[mlflow]'")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.warns(RuntimeWarning, match=r"report\.tensorboard: on_search_start failed \(NotADirectoryError"):
+        run = tiny_search(tmp_path / "tb", TensorBoardCallback(blocker / "tb"))
+    assert run.done == 4 and (tmp_path / "tb" / "run" / "best.json").is_file()
+    with pytest.warns(RuntimeWarning, match=r"^report\.mlflow: on_\w+ failed"):
+        run = tiny_search(tmp_path / "mlflow", MLflowCallback(f"sqlite:///{blocker}/mlflow.db"))
+    assert run.done == 4 and (tmp_path / "mlflow" / "run" / "best.json").is_file()
+
+
+def test_the_winners_graph_is_traced_on_a_copy(tmp_path):
+    """``best.model`` is the caller's: tracing it must not move it to the CPU (a CUDA run's model would then
+    fail on CUDA inputs) nor switch it to evaluation mode."""
+    pytest.importorskip("tensorboard", reason="pip install 'nasforge[tensorboard]'")
+    from dataclasses import replace
+
+    run = tiny_search(tmp_path, TensorBoardCallback(tmp_path / "tb"))
+    model = run.space.build(run.best.arch, run.evaluator.input_shape, 3)
+    model.train()
+    callback = TensorBoardCallback(tmp_path / "tb2")
+    callback.on_search_start(run)
+    callback.on_final(run, replace(run.best, model=model))
+    assert model.training, "the caller's model keeps its mode"

@@ -1,7 +1,9 @@
 """Pareto dominance, non-dominated sorting, crowding distance and hypervolume, for several objectives at once.
 
 Every function takes objective vectors already oriented for maximisation (a minimised cost enters negated), as
-rows of an array: one convention, so that no caller has to remember which way each objective points.
+rows of an array: one convention, so that no caller has to remember which way each objective points. A NaN
+objective (a metric a trial could not measure, as R2 on a constant target) counts as the worst value: compared as
+it is, it would neither beat nor lose to anything, and its trial would sit on the first front whatever it scored.
 
 - Non-dominated sorting and crowding distance follow NSGA-II (Deb et al., IEEE TEC 2002): the first front is
   the set no other point dominates, the next front is that of the rest, and so on; within a front, points in
@@ -40,13 +42,19 @@ __all__ = [
 
 def dominates(a: Sequence[float], b: Sequence[float]) -> bool:
     """Whether ``a`` is at least as good as ``b`` in every objective and better in one (maximising)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = _points(a), _points(b)
     return bool(np.all(a >= b) and np.any(a > b))
+
+
+def _points(values: np.ndarray | Sequence[Sequence[float]] | Sequence[float]) -> np.ndarray:
+    """``values`` as floats, NaN as minus infinity (the worst value; see the module docstring)."""
+    points = np.asarray(values, dtype=float)
+    return np.where(np.isnan(points), -np.inf, points)
 
 
 def non_dominated_fronts(values: np.ndarray | Sequence[Sequence[float]]) -> list[list[int]]:
     """Row indices grouped into fronts, best first (NSGA-II's fast non-dominated sort, O(M N^2))."""
-    points = np.asarray(values, dtype=float)
+    points = _points(values)
     n = len(points)
     if n == 0:
         return []
@@ -70,7 +78,7 @@ def first_front(values: np.ndarray | Sequence[Sequence[float]]) -> list[int]:
     :func:`non_dominated_fronts`, which needs an N x N comparison (half a gigabyte for the 15,625 rows of
     NAS-Bench-201), each point is compared only with the front so far: sorted lexicographically best first,
     a point can only be dominated by points before it, and dominance is transitive."""
-    points = np.asarray(values, dtype=float)
+    points = _points(values)
     if points.ndim != 2 or len(points) == 0:
         return []
     order = np.lexsort(tuple(-points[:, k] for k in reversed(range(points.shape[1]))))
@@ -86,8 +94,9 @@ def first_front(values: np.ndarray | Sequence[Sequence[float]]) -> list[int]:
 
 def crowding_distance(values: np.ndarray | Sequence[Sequence[float]]) -> np.ndarray:
     """NSGA-II's crowding distance of each point of one front: the sum over objectives of the gap between its
-    neighbours, normalised by the front's range; the extreme points of every objective get infinity."""
-    points = np.asarray(values, dtype=float)
+    neighbours, normalised by the front's range; the extreme points of every objective get infinity (an
+    objective whose range is infinite, a NaN among its values, adds nothing else)."""
+    points = _points(values)
     n, m = points.shape if points.ndim == 2 else (len(points), 0)
     distance = np.zeros(n)
     if n <= 2:
@@ -97,14 +106,14 @@ def crowding_distance(values: np.ndarray | Sequence[Sequence[float]]) -> np.ndar
         column = points[order, k]
         span = column[-1] - column[0]
         distance[order[0]] = distance[order[-1]] = np.inf
-        if span > 0:
+        if np.isfinite(span) and span > 0:
             distance[order[1:-1]] += (column[2:] - column[:-2]) / span
     return distance
 
 
 def pareto_order(values: np.ndarray | Sequence[Sequence[float]]) -> list[int]:
     """All row indices, best first: by front, then by crowding distance (largest first), then by index."""
-    points = np.asarray(values, dtype=float)
+    points = _points(values)
     order: list[int] = []
     for front in non_dominated_fronts(points):
         crowd = crowding_distance(points[front])
@@ -187,13 +196,13 @@ def front_of(trials: Sequence[Trial], objective: Objective) -> list[Trial]:
     first). Only finished trials trained as long as the longest count (a scheduler's early rungs are not
     compared with full trainings); a trial that lacks one of the objectives is left out, and so are repeats (a
     re-ranking's second seeds of an architecture already there)."""
-    from nasforge.trial import TrialState
+    from nasforge.trial import TrialState, epochs_reached
 
     finished = [t for t in trials if t.state is TrialState.FINISHED and t.repeat_of is None]
-    deepest = max((t.costs.get("epochs", 0) for t in finished), default=0)
+    deepest = max((epochs_reached(t) for t in finished), default=0.0)
     candidates, values = [], []
     for t in finished:
-        if t.costs.get("epochs", 0) != deepest:
+        if epochs_reached(t) != deepest:
             continue
         try:
             values.append(objective.values(t.metrics, t.costs))
@@ -202,5 +211,6 @@ def front_of(trials: Sequence[Trial], objective: Objective) -> list[Trial]:
         candidates.append(t)
     if not candidates:
         return []
-    front = first_front(values)
-    return [candidates[i] for i in sorted(front, key=lambda i: (-values[i][0], candidates[i].id))]
+    points = _points(values)
+    front = first_front(points)
+    return [candidates[i] for i in sorted(front, key=lambda i: (-points[i, 0], candidates[i].id))]

@@ -3,14 +3,20 @@
 
 Both are :class:`~nasforge.callbacks.Callback` s: pass them to :func:`nasforge.search` (``callbacks=[...]``), or
 turn them on in the config (``report: {tensorboard: true, mlflow: true}``). They run in the driver, after a
-trial is stored, so a tracking server that is slow or down costs time but never a trial.
+trial is stored, so a tracking server that is slow or down costs time but never a trial; and a tracker that
+fails (a server down, a directory it cannot write, a value it refuses) is a warning, never the end of the
+search: the runner calls callbacks without catching, so each hook here catches its own errors.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import importlib.util
+import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from nasforge.callbacks import Callback
 from nasforge.exceptions import ConfigError
@@ -28,6 +34,26 @@ def _require(module: str, extra: str, field: str) -> None:
         raise ConfigError(f"{field}: needs the {module} package; install it with pip install 'nasforge[{extra}]'")
 
 
+_Hook = TypeVar("_Hook", bound=Callable[..., None])
+
+
+def _tolerant(hook: _Hook) -> _Hook:
+    """``hook`` with its errors turned into a warning naming the tracker's config key: the search goes on."""
+
+    @functools.wraps(hook)
+    def guarded(self: Any, *args: Any) -> None:
+        try:
+            hook(self, *args)
+        except Exception as exc:  # whatever the library or its server raises; Ctrl-C still stops the search
+            warnings.warn(
+                f"{self.field}: {hook.__name__} failed ({type(exc).__name__}: {exc}); the search goes on without it",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+    return guarded  # type: ignore[return-value]
+
+
 def _numbers(values: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
@@ -36,20 +62,24 @@ class TensorBoardCallback(Callback):
     """Scalars per trial (``trial/<metric>``, ``trial/<cost>`` and ``search/best_score`` at step = trial id),
     per epoch (``curve/<metric>/trial_<id>`` at step = epoch) and the winner's graph, in ``log_dir``."""
 
+    field: ClassVar[str] = "report.tensorboard"
+
     def __init__(self, log_dir: str | Path) -> None:
-        _require("tensorboard", "tensorboard", "report.tensorboard")
+        _require("tensorboard", "tensorboard", self.field)
         self.log_dir = Path(log_dir)
         self._writer: Any = None
         self._best: float | None = None
 
+    @_tolerant
     def on_search_start(self, run: Run) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         self._writer = SummaryWriter(str(self.log_dir))
 
+    @_tolerant
     def on_trial_end(self, run: Run, trial: Trial) -> None:
         writer = self._writer
-        if trial.state is not TrialState.FINISHED or trial.score is None:
+        if writer is None or trial.state is not TrialState.FINISHED or trial.score is None:
             return
         for name, value in {**_numbers(dict(trial.metrics)), **_numbers(dict(trial.costs))}.items():
             writer.add_scalar(f"trial/{name}", value, trial.id)
@@ -61,18 +91,26 @@ class TensorBoardCallback(Callback):
                     writer.add_scalar(f"curve/{name}/trial_{trial.id:05d}", value, int(point["epoch"]))
         writer.flush()
 
+    @_tolerant
     def on_search_end(self, run: Run, reason: str) -> None:
-        self._writer.flush()
+        if self._writer is not None:
+            self._writer.flush()
 
+    @_tolerant
     def on_final(self, run: Run, best: Best) -> None:
         import torch
 
-        if best.model is not None:
-            shape = tuple(run.evaluator.input_shape)  # type: ignore[attr-defined]
-            dtype = torch.long if getattr(run.space, "kind", "") == "tokens" else torch.float32
-            model = best.model.cpu().eval()
-            self._writer.add_graph(model, torch.ones((1, *shape), dtype=dtype))
-        self._writer.close()
+        writer = self._writer
+        if writer is None:
+            return
+        try:
+            if best.model is not None:
+                shape = tuple(run.evaluator.input_shape)  # type: ignore[attr-defined]
+                dtype = torch.long if getattr(run.space, "kind", "") == "tokens" else torch.float32
+                model = copy.deepcopy(best.model).cpu().eval()  # traced on a copy: the caller's model stays put
+                writer.add_graph(model, torch.ones((1, *shape), dtype=dtype))
+        finally:
+            writer.close()
 
 
 class MLflowCallback(Callback):
@@ -80,32 +118,36 @@ class MLflowCallback(Callback):
     architecture, state, metrics, costs, and its learning curve as metric steps), and at the end the winner's
     test metrics and files (``best.pt``, ``best.onnx``, ``best.json``, the report) as artifacts."""
 
+    field: ClassVar[str] = "report.mlflow"
+
     def __init__(self, tracking_uri: str | None = None, experiment: str = "nasforge") -> None:
-        _require("mlflow", "mlflow", "report.mlflow")
+        _require("mlflow", "mlflow", self.field)
         self.tracking_uri = tracking_uri
         self.experiment = experiment
         self.run_id: str | None = None
 
+    @_tolerant
     def on_search_start(self, run: Run) -> None:
         import mlflow
 
         if self.tracking_uri is not None:
             mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_experiment(self.experiment)  # once: every later call logs under the search's run id
-        parent = mlflow.start_run(run_id=self.run_id) if self.run_id else mlflow.start_run(run_name="search")
-        self.run_id = parent.info.run_id
-        identity = run.store.get_meta("search") or {}
-        if mlflow.get_run(self.run_id).data.params == {}:
-            mlflow.log_params(
-                {
-                    "space": (identity.get("space") or {}).get("type"),
-                    "strategy": (identity.get("strategy") or {}).get("name"),
-                    "objective": run.objective.describe(),
-                    "seed": identity.get("seed"),
-                }
-            )
-        mlflow.end_run()
+        # ended on the way out even when a call fails, or every later start_run would find a run still active
+        with mlflow.start_run(run_id=self.run_id) if self.run_id else mlflow.start_run(run_name="search") as parent:
+            self.run_id = parent.info.run_id
+            identity = run.store.get_meta("search") or {}
+            if mlflow.get_run(self.run_id).data.params == {}:
+                mlflow.log_params(
+                    {
+                        "space": (identity.get("space") or {}).get("type"),
+                        "strategy": (identity.get("strategy") or {}).get("name"),
+                        "objective": run.objective.describe(),
+                        "seed": identity.get("seed"),
+                    }
+                )
 
+    @_tolerant
     def on_trial_end(self, run: Run, trial: Trial) -> None:
         import mlflow
 
@@ -121,6 +163,7 @@ class MLflowCallback(Callback):
             with mlflow.start_run(run_id=self.run_id):
                 mlflow.log_metric("best_score", max(t.score for t in run.top(1)), step=trial.id)
 
+    @_tolerant
     def on_final(self, run: Run, best: Best) -> None:
         import mlflow
 

@@ -16,7 +16,10 @@ Each op's mixture weight, and the discrete cell derived after every epoch (the a
   linearly from 10 to 0.1 over ``epochs`` (as GDAS's own code does), the straight-through estimator carrying the
   gradient; only the sampled op runs;
 * ``drnas`` (Chen et al., ICLR 2021): mixture weights drawn from Dirichlet(elu(alpha) + 1) by the reparameterised
-  sampler, with an L2 penalty (``drnas_reg``) on the concentration; the cell derives from its mean;
+  sampler, with an L2 penalty (``drnas_reg``) on the concentration's distance from 1, DrNAS's anchor (Dirichlet(1)
+  is uniform over mixtures; its code's ``l2`` option pulls alpha to 0, where the concentration is 1, and its
+  ``kl`` option to Dirichlet(1)); a penalty on the concentration itself would pull it to 0, to near one-hot
+  draws; the cell derives from its mean;
 * ``darts_minus`` (Chu et al., ICLR 2021): an auxiliary skip connection on every edge, its weight decaying
   linearly from 1 to 0 over ``epochs``, so that skip connections stop winning by easing the optimisation alone.
 
@@ -89,8 +92,15 @@ class Darts(OneShot):
         if epochs != "auto":
             check_count(epochs, "epochs", 1, rule=">= 1 or auto")
         check_count(max_free_ops, "max_free_ops", 0, optional=True)
-        for name, value in (("lr", lr), ("arch_lr", arch_lr), ("lr_min", lr_min)):
+        # a negative clip norm flips every weight gradient (clip_grad_norm_ scales by it), a zero radius divides
+        # the Hessian term by zero, and torch refuses negative momenta and decays only once the search started
+        positive = {"lr": lr, "arch_lr": arch_lr, "lr_min": lr_min, "grad_clip": grad_clip, "hvp_radius": hvp_radius}
+        for name, value in positive.items():
             check(value > 0, name, "> 0", value)
+        for name, value in {"weight_decay": weight_decay, "arch_weight_decay": arch_weight_decay}.items():
+            check(value >= 0, name, ">= 0", value)
+        check(0 <= momentum < 1, "momentum", "in [0, 1)", momentum)
+        check(drnas_reg >= 0, "drnas_reg", ">= 0", drnas_reg)
         self.remedy, self.order, self.epochs = remedy, order, epochs
         self.lr, self.lr_min, self.momentum, self.weight_decay = lr, lr_min, momentum, weight_decay
         self.arch_lr, self.arch_weight_decay, self.grad_clip = arch_lr, arch_weight_decay, grad_clip
@@ -190,8 +200,9 @@ class Darts(OneShot):
         choice = [int(i) for i in weights.argmax(axis=1)]
         cell = self.space.from_decisions(choice)
         none = self.space.ops.index("none") if "none" in self.space.ops else -1
+        others = np.where(np.arange(weights.shape[1]) == none, -np.inf, weights)  # a tie with none is no way out
         while not self.space.paths(cell):
-            runner_up = {e: int(np.argsort(weights[e])[-2]) for e, op in enumerate(choice) if op == none}
+            runner_up = {e: int(others[e].argmax()) for e, op in enumerate(choice) if op == none}
             edge = min(runner_up, key=lambda e: (weights[e, none] - weights[e, runner_up[e]], e))
             choice[edge] = runner_up[edge]
             cell = self.space.from_decisions(choice)
@@ -203,7 +214,7 @@ class Darts(OneShot):
             return 0.0
         from torch.nn import functional as F
 
-        return self.drnas_reg * (F.elu(self.alpha) + 1.0).pow(2).sum()
+        return self.drnas_reg * F.elu(self.alpha).pow(2).sum()  # (concentration - 1)^2: pulled to the anchor
 
     def _loss(self, x: Any, y: Any, training: bool = True, params: Any = None) -> Any:
         from torch.func import functional_call

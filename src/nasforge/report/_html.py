@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,8 @@ class ReportCallback(Callback):
 
     A report of thousands of trials takes seconds to draw, so a rewrite is skipped while the time spent on
     them exceeds ``max_share`` of the search's time so far: the report costs the search at most about that.
+    A report that cannot be written (a full disk, a figure that fails) is a warning: the runner calls callbacks
+    without catching, and a page to watch is not worth the rest of the search.
     """
 
     def __init__(self, run_dir: str | Path, every: int = 10, max_share: float = 0.05, at_end: bool = True) -> None:
@@ -151,7 +154,14 @@ class ReportCallback(Callback):
 
     def _write(self) -> None:
         began = time.monotonic()
-        write_report(self.run_dir, pngs=False)
+        try:
+            write_report(self.run_dir, pngs=False)
+        except Exception as exc:  # whatever drawing or writing raises; Ctrl-C still stops the search
+            warnings.warn(
+                f"report: {self.run_dir / REPORT_FILE} not written ({type(exc).__name__}: {exc}); the search goes on",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self._spent += time.monotonic() - began
 
 
@@ -201,12 +211,15 @@ def _figures(view: RunView) -> dict[str, tuple[str, Callable[[], Any]]]:
 
 
 def _winner(view: RunView) -> Trial | None:
-    """The trial the run returned (``best.json``), else the best so far."""
+    """The trial the run returned (``best.json``), else the one it would return now: the best so far, or in a
+    one-shot run the cell derived at the last recorded epoch (:meth:`~nasforge.run.Run.best_trial`)."""
     by_id = {t.id: t for t in view.trials}
     if view.best is not None and view.best.get("trial") in by_id:
         return by_id[view.best["trial"]]
     finished = [t for t in view.trials if t.state is TrialState.FINISHED and t.repeat_of is None]
-    return min(finished, key=rank_key) if finished else None
+    if not finished:
+        return None
+    return finished[-1] if view.meta.get("supernet") else min(finished, key=rank_key)
 
 
 def _trade_off(view: RunView) -> tuple[Objective, list[Trial], list[Trial], str] | None:
@@ -309,7 +322,8 @@ def _winner_block(view: RunView, figures: list[tuple[str, str, str]]) -> str:
     winner = _winner(view)
     pairs = []
     if best is not None:
-        pairs.append(("architecture", f"<code>{esc(str(best.get('arch')))}</code> (trial {best.get('trial')})"))
+        trial = esc(str(best.get("trial")))  # best.json may come from someone else: nothing of it is markup
+        pairs.append(("architecture", f"<code>{esc(str(best.get('arch')))}</code> (trial {trial})"))
         pairs.append(("validation", esc(_metrics(best.get("validation", {})))))
         test = _metrics(best.get("test", {}))
         if best.get("test_std"):
