@@ -209,3 +209,15 @@ def test_a_one_shot_run_reports_the_cell_it_would_return_and_best_json_is_text_n
     (run_dir / "best.json").write_text('{"arch": "a", "trial": "<img src=x onerror=alert(1)>"}')
     page = write_report(run_dir, pngs=False)["report"].read_text()
     assert "<img" not in page and "(trial &lt;img src=x onerror=alert(1)&gt;)" in page
+
+
+def test_compare_draws_run_names_that_matplotlib_would_read_as_maths(tmp_path, images, finished_run):
+    """A name with a pair of ``$`` is mathtext to matplotlib; ``$x^$`` is invalid mathtext and failed the plot."""
+    import shutil
+
+    runs = [tmp_path / "cost$x^$", tmp_path / "b$"]
+    shutil.copytree(finished_run, runs[0])
+    settings = {"space": small_cells(), "trainer": nf.Trainer(epochs=1), "budget": Budget(trials=2), "seeds": 1}
+    nf.search(data=images, strategy="random", run_dir=runs[1], **settings)
+    path, setups = compare_runs(runs, tmp_path / "c.png")
+    assert path.stat().st_size > 10_000 and [s.label for s in setups] == ["cost$x^$", "b$"]

@@ -15,7 +15,7 @@ import pytest
 
 from nasforge.budget import Budget
 from nasforge.evaluators import Evaluation, Evaluator, FinalReport, Plan
-from nasforge.exceptions import ConfigError, Infeasible
+from nasforge.exceptions import ConfigError, Infeasible, TrainingDiverged
 from nasforge.executors import Executor
 from nasforge.rerank import Rerank
 from nasforge.run import Run
@@ -23,7 +23,7 @@ from nasforge.spaces import CellSpace
 from nasforge.store import SQLiteStore
 from nasforge.strategies import RandomSearch
 from nasforge.trial import Trial, TrialState, rank_key
-from nasforge.winner import final_seeds, report_winner
+from nasforge.winner import final_seed, final_seeds, report_winner
 
 NAN = math.nan
 
@@ -179,3 +179,33 @@ def test_best_json_lists_the_re_ranked_leaders_in_the_order_that_chose_the_winne
     payload = json.loads((tmp_path / "best.json").read_text())
     assert best.trial.id == second.id == payload["trial"]
     assert [row["trial"] for row in payload["rerank"]] == [second.id, first.id]
+
+
+class DivergesOnSeed(RejectsSome):
+    """Retrains to accuracy 0.5, except with ``seed``, where the retraining diverges."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(set())
+        self.diverging = seed
+
+    def final_test(self, arch: Hashable, seed: int) -> FinalReport:
+        if seed == self.diverging:
+            raise TrainingDiverged("training diverged at epoch 3: loss is nan")
+        return FinalReport({"accuracy": 0.5})
+
+
+def test_an_extra_final_retraining_that_fails_leaves_the_winner_and_its_export(tmp_path):
+    run = Run(CellSpace(), RandomSearch(), RejectsSome(set()), SQLiteStore(":memory:"))
+    run.optimize(Budget(trials=2))
+    winner = run.best_trial
+    run.evaluator = DivergesOnSeed(final_seed(run, winner, 1))  # the second of three retrainings diverges
+    with pytest.warns(RuntimeWarning, match=r"^final\.seeds: retraining 2 of 3 failed \(TrainingDiverged"):
+        best = report_winner(run, tmp_path, seeds=3)
+    payload = json.loads((tmp_path / "best.json").read_text())
+    assert best.test == {"accuracy": 0.5} and len(best.test_seeds) == 2
+    assert payload["test_failed_seeds"] == [
+        {"seed": final_seed(run, winner, 1), "error": "TrainingDiverged: training diverged at epoch 3: loss is nan"}
+    ]
+    run.evaluator = DivergesOnSeed(final_seed(run, winner, 0))  # the exported model's own retraining: no winner
+    with pytest.raises(TrainingDiverged):
+        report_winner(run, tmp_path, seeds=3)

@@ -72,7 +72,11 @@ _RERANKABLE = ("trials", "seconds", "epochs", "exhausted")
 
 
 def derive_seed(*keys: int) -> int:
-    """A 31-bit seed from the run seed and a counter: independent streams that a resume recreates exactly."""
+    """A 31-bit seed from the run seed and counters: independent streams that a resume recreates exactly.
+
+    A new trial's counter is the number of trials ended when it starts, so trials started together (parallel
+    workers, or the one after a rejected trial) share a seed; they train different architectures, so their
+    trainings still differ."""
     return int(np.random.SeedSequence(list(keys)).generate_state(1)[0] & 0x7FFFFFFF)
 
 

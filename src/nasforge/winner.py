@@ -9,6 +9,7 @@ best in the objective's first validation metric is the one exported as ``best.*`
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,9 @@ def report_winner(
     search with ``front > 0``, up to ``front`` points of the run's front (``trial`` among them) are retrained
     and tested too, and ``best.json`` names the whole front. ``seeds`` retrainings of the winner (``auto``: see
     :func:`final_seeds`) give its test mean and spread; the first seed's model is the one exported, because
-    choosing the seed by its test score would make the score reported for it optimistic.
+    choosing the seed by its test score would make the score reported for it optimistic. A later retraining that
+    fails is a warning and a ``test_failed_seeds`` entry, the mean taken over the others: the exported model and
+    its test stand.
     """
     points = front_of(run.trials, run.objective) if run.objective.multi else []
     trial = trial or winner_of(run, points)
@@ -105,8 +108,20 @@ def report_winner(
         raise NasforgeError("no trial finished, so there is no winner to report (see the failed trials' errors)")
     arch = run.space.from_string(trial.arch)
     count = final_seeds(seeds, trial, run.elapsed_before)
-    reports = [run.evaluator.final_test(arch, final_seed(run, trial, k)) for k in range(count)]
-    report = reports[0]
+    report = run.evaluator.final_test(arch, final_seed(run, trial))  # the model exported: its failure is final
+    reports, failed = [report], []
+    for k in range(1, count):
+        seed = final_seed(run, trial, k)
+        try:
+            reports.append(run.evaluator.final_test(arch, seed))
+        except Exception as exc:  # one more retraining diverged: the exported model and the others still stand
+            failed.append({"seed": seed, "error": f"{type(exc).__name__}: {exc}".splitlines()[0]})
+            warnings.warn(
+                f"final.seeds: retraining {k + 1} of {count} failed ({failed[-1]['error']}); the test mean is over "
+                "the others",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     test = _mean([r.metrics for r in reports])
     best = Best(trial=trial, arch=arch, test=test, model=report.model, front_trials=points)
     if count > 1:
@@ -134,6 +149,7 @@ def report_winner(
         **_describe(trial),
         "test": best.test,
         **_spread(best.test_seeds),
+        **({"test_failed_seeds": failed} if failed else {}),
         **_reranked(run),
         "timings": {k: v for k, v in trial.costs.items() if k.endswith("seconds")},
         "recipe": run.evaluator.recipe(),

@@ -110,6 +110,7 @@ def compare_runs(run_dirs: Sequence[str | Path], out: Path) -> tuple[Path, list[
 
 def _draw(ax: Any, curves: list[tuple[np.ndarray, np.ndarray]], label: str, style: dict[str, Any]) -> None:
     """One run as a step line; several (seeds of one setup) as their mean on a common grid and the range."""
+    label = label.replace("$", r"\$")  # a run's name, not mathtext (an unpaired or invalid one fails the plot)
     if len(curves) == 1:
         x, y = curves[0]
         ax.step(x, y, where="post", label=label, **style)
