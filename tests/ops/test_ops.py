@@ -69,3 +69,11 @@ def test_unknown_names_list_close_matches(table) -> None:
 def test_global_avg_pool_any_rank() -> None:
     assert GlobalAvgPool()(torch.ones(2, 3, 4, 5)).shape == (2, 3)
     assert GlobalAvgPool()(torch.ones(2, 3, 4)).shape == (2, 3)
+
+
+def test_widening_skip_at_stride_1_is_nb201s_conv_bn_without_relu() -> None:
+    # NB201's FactorizedReduce applies its ReLU only on the stride-2 path; at stride 1 it is a 1x1 conv and BN.
+    op = CELL_OPS.get("skip_connect")(4, 6, 1).eval()
+    x = -torch.rand(2, 4, 5, 5) - 0.5  # all negative: a ReLU would zero them
+    with torch.no_grad():
+        assert torch.allclose(op(x), op.bn(op.conv(x)))

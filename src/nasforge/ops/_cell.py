@@ -44,7 +44,10 @@ class Zero(nn.Module):
 
 
 class FactorizedReduce(nn.Module):
-    """Halve the resolution without losing every other pixel: two offset 1x1 stride-2 convs, concatenated."""
+    """Halve the resolution without losing every other pixel: two offset 1x1 stride-2 convs, concatenated.
+
+    At stride 1 (a skip that only widens) it is NB201's plain 1x1 conv and BN: the ReLU is on the stride-2 path only.
+    """
 
     def __init__(self, c_in: int, c_out: int, stride: int) -> None:
         super().__init__()
@@ -63,8 +66,8 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(c_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
         if self.stride == 2:
+            x = self.relu(x)
             shifted = self.pad(x)[:, :, 1:, 1:]
             x = torch.cat([self.convs[0](x), self.convs[1](shifted)], dim=1)
         else:
