@@ -8,6 +8,7 @@ line and exits 2.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -50,24 +51,14 @@ def nb201(
     """Run every strategy with every seed; print mean ± std test accuracy at each budget, oracle and regret."""
     from rich.console import Console
 
-    from nasforge.strategies import STRATEGIES
     from nasforge.tabular import load_nb201, run_benchmark
 
-    if queries < 1:
-        raise ConfigError(f"bench.queries: must be >= 1, got {queries}")
-    if seeds < 1:
-        raise ConfigError(f"bench.seeds: must be >= 1, got {seeds}")
-    if jobs < 1:
-        raise ConfigError(f"bench.jobs: must be >= 1, got {jobs}")
-    if workers < 1:
-        raise ConfigError(f"bench.workers: must be >= 1, got {workers}")
+    _at_least_one(queries=queries, seeds=seeds, jobs=jobs, workers=workers)
     if jobs > 1 and workers > 1:
         raise ConfigError(
             f"bench.jobs: must be 1 with --workers {workers} (each search already uses {workers} workers)"
         )
-    names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else STRATEGIES.names()
-    for name in names:
-        STRATEGIES.get(name)
+    names = _strategy_names(strategies)
     load_nb201(str(table)).check_dataset(dataset)
     _check_outputs(out=out, plot=plot)
     console = Console()
@@ -104,15 +95,10 @@ def nb201_fidelity(
     """
     from rich.console import Console
 
-    from nasforge.strategies import STRATEGIES
     from nasforge.tabular import run_fidelity_benchmark
 
-    for name, value in (("trainings", trainings), ("seeds", seeds), ("jobs", jobs), ("low_epochs", low_epochs)):
-        if value < 1:
-            raise ConfigError(f"bench.{name}: must be >= 1, got {value}")
-    names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else STRATEGIES.names()
-    for name in names:
-        STRATEGIES.get(name)
+    _at_least_one(trainings=trainings, seeds=seeds, jobs=jobs, low_epochs=low_epochs)
+    names = _strategy_names(strategies)
     chosen = [s.strip() for s in schedulers.split(",") if s.strip()]
     _check_outputs(out=out, plot=plot)
     console = Console()
@@ -162,16 +148,14 @@ def nb201_pareto(
     """
     from rich.console import Console
 
-    from nasforge.strategies import STRATEGIES
     from nasforge.tabular import run_pareto_benchmark
 
     source = costs if device in ("params", "flops") else latency
     if source is None:
         option = "--costs" if device in ("params", "flops") else "--latency"
         raise ConfigError(f"{option}: needed to minimise {device!r}")
-    names = [s.strip() for s in strategies.split(",") if s.strip()]
-    for name in names:
-        STRATEGIES.get(name)
+    _at_least_one(queries=queries, seeds=seeds, jobs=jobs)
+    names = _strategy_names(strategies)
     _check_outputs(out=out, plot=plot)
     console = Console()
     result = run_pareto_benchmark(
@@ -203,11 +187,36 @@ def nb201_costs(
     console.print(f"wrote {path}")
 
 
+def _at_least_one(**values: int) -> None:
+    """Counts the command needs at least one of: one line naming the option."""
+    for option, value in values.items():
+        if value < 1:
+            raise ConfigError(f"bench.{option}: must be >= 1, got {value}")
+
+
+def _strategy_names(text: str | None) -> list[str]:
+    """The comma-separated names (every registered strategy when none is given), checked against the registry
+    before any run; a list with no name in it (``--strategies ,``) is refused, as it would have nothing to show."""
+    from nasforge.strategies import STRATEGIES
+
+    if not text:
+        return STRATEGIES.names()
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise ConfigError(f"bench.strategies: no strategy name in {text!r}; among {', '.join(STRATEGIES.names())}")
+    for name in names:
+        STRATEGIES.get(name)
+    return names
+
+
 def _check_outputs(**paths: Path | None) -> None:
-    """One line now, not a traceback after the whole benchmark has run, for an output in a missing directory."""
+    """One line now, not a traceback after the whole benchmark has run, for an output in a missing directory
+    or one that names a directory."""
     for option, path in paths.items():
         if path is not None and not path.parent.is_dir():
             raise ConfigError(f"bench.{option}: the directory {path.parent} does not exist")
+        if path is not None and path.is_dir():
+            raise ConfigError(f"bench.{option}: {path} is a directory; give a file name")
 
 
 def _report(console: Console, result: dict[str, Any], out: Path | None, plot: Path) -> None:
@@ -216,7 +225,19 @@ def _report(console: Console, result: dict[str, Any], out: Path | None, plot: Pa
 
     console.print(render_table(result))
     if out is not None:
-        out.write_text(json.dumps(result, indent=1))
+        out.write_text(json.dumps(_finite(result), indent=1, allow_nan=False))
         console.print(f"results written to {out}")
     plot_regret(result, plot)
     console.print(f"regret curves written to {plot}")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as ``None``, so that the file is standard JSON (``NaN`` is not): a
+    run with no successful query yet at a budget has no answer there, and neither has a mean over it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value

@@ -53,15 +53,25 @@ def checkpoints(queries: int, budgets: Sequence[int] = BUDGETS) -> list[int]:
 
 
 def resolve_strategies(strategies: Sequence[str | Strategy] | Mapping[str, Strategy] | None) -> dict[str, Strategy]:
-    """Label -> configured strategy; names go through the registry (unknown ones raise ``ConfigError``)."""
+    """Label -> configured strategy; names go through the registry (unknown ones raise ``ConfigError``).
+
+    A name given twice is one strategy; two strategy objects under one label (``Evolution(population=10)`` and
+    ``Evolution(population=50)`` are both ``evolution``) are refused, as one would silently replace the other:
+    a mapping gives them labels of their own."""
     if strategies is None:
         strategies = STRATEGIES.names()
     if isinstance(strategies, Mapping):
         return dict(strategies)
     out: dict[str, Strategy] = {}
+    given: dict[str, str | Strategy] = {}
     for item in strategies:
         strategy = STRATEGIES.get(item)() if isinstance(item, str) else item
-        out[item if isinstance(item, str) else strategy.name] = strategy
+        label = item if isinstance(item, str) else strategy.name
+        if given.setdefault(label, item) != item:  # a strategy object equals only itself
+            raise ConfigError(
+                f"strategies: two strategies labelled {label!r}; pass a mapping label -> strategy to tell them apart"
+            )
+        out[label] = strategy
     return out
 
 
@@ -127,13 +137,21 @@ def run_search(
     architecture missing from the table is a failed trial (``None`` score) that still costs its query.
     ``executor`` (started and shut down by the caller) runs the trials; ``None`` runs them in this process.
     """
-    from nasforge.budget import Budget
     from nasforge.evaluators import TabularEvaluator
 
     evaluator = TabularEvaluator(load_nb201(table_path), dataset)
     answers = _Answers(curve_marks(queries, budgets))
-    run_tabular(strategy, evaluator, seed, Budget(trials=queries), answers, executor=executor)
+    run_tabular(strategy, evaluator, seed, query_budget(queries), answers, executor=executor)
     return answers.curve
+
+
+def query_budget(queries: int) -> Budget:
+    """``queries`` trials, all of them spent: a query of an architecture the table lacks is a failed trial that
+    costs its query and the run goes on (the default ``max_failures`` would stop a run on a partial table after
+    five such failures, and every later budget would report the answer from before the stop)."""
+    from nasforge.budget import Budget
+
+    return Budget(trials=queries, max_failures=queries)
 
 
 def run_tabular(

@@ -15,6 +15,7 @@ import gzip
 import io
 import math
 import os
+import zlib
 from collections.abc import Hashable
 from functools import lru_cache
 from pathlib import Path
@@ -62,8 +63,6 @@ class NB201Table:
         values = np.empty((len(rows), 2 * len(self.datasets)), dtype=np.float64)
         for n, row in enumerate(rows):
             line = n + 2
-            if len(row) != len(header):
-                raise DataError(f"{self.path}:{line}: expected {len(header)} fields, got {len(row)}")
             try:
                 arch = self.space.from_string(row[col["arch"]])
             except InvalidArchitecture as exc:
@@ -148,8 +147,12 @@ def _read_rows(path: Path) -> tuple[list[str], list[list[str]]]:
             raw = gzip.decompress(raw)
         reader = csv.reader(io.StringIO(raw.decode("utf-8")))
         header = [h.strip() for h in next(reader, [])]
-        rows = [r for r in reader if r]
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        rows = []
+        for row in reader:
+            if row and len(row) != len(header):  # a short row would index past its end, a long one misalign
+                raise DataError(f"{path}:{reader.line_num}: expected {len(header)} fields, got {len(row)}")
+            rows += [row] if row else []
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error, zlib.error) as exc:
         raise DataError(f"{path}: cannot read as a csv or csv.gz table ({exc})") from None
     if not header:
         raise DataError(f"{path}: empty table, expected a header 'index,arch,<name>_valid,<name>_test'")
@@ -192,7 +195,10 @@ def read_columns(path: str | os.PathLike[str], table: NB201Table, suffix: str = 
     out = {name: np.full(len(table), np.nan) for name in names}
     col = {name: i for i, name in enumerate(header)}
     for n, row in enumerate(rows):
-        at = table.row(row[col["arch"]])
+        try:
+            at = table.row(row[col["arch"]])
+        except (DataError, InvalidArchitecture) as exc:
+            raise DataError(f"{path}:{n + 2}: {exc}") from None
         for name in names:
             out[name][at] = _number(path, n + 2, name, row[col[name]])
     missing = int(np.isnan(next(iter(out.values()))).sum())

@@ -33,6 +33,7 @@ from nasforge.tabular._harness import (
     checkpoints,
     column_stats,
     curve_marks,
+    query_budget,
     resolve_strategies,
     run_chunks,
     run_tabular,
@@ -95,7 +96,6 @@ def run_pareto_search(
 ) -> tuple[list[float], float]:
     """One seeded run against ``cost`` (see :func:`cost_column`): its validation hypervolume at every mark of
     :func:`curve_marks`, and the test hypervolume of its returned points (its validation front) at the end."""
-    from nasforge.budget import Budget
     from nasforge.evaluators import TabularEvaluator
     from nasforge.objective import Objective
 
@@ -104,7 +104,7 @@ def run_pareto_search(
     evaluator = TabularEvaluator(table, dataset, costs={name: values})
     objective = Objective(metrics=("accuracy", name))
     front = _Front(curve_marks(queries, budgets), name, float(values.max()))
-    run_tabular(strategy, evaluator, seed, Budget(trials=queries), front, objective=objective)
+    run_tabular(strategy, evaluator, seed, query_budget(queries), front, objective=objective)
     return front.curve, _test_volume(front, evaluator, seed)
 
 
