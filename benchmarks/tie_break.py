@@ -29,9 +29,13 @@ RULES = {
 
 
 def tied_leaders_tested(run_dir: Path) -> list[tuple[Trial, float]]:
-    """The trials tied at the top validation accuracy of one run, each with its test accuracy after retraining."""
+    """The trials tied at the top validation accuracy of one run, each with its test accuracy after retraining.
+
+    Re-ranking repeats (``final.rerank``) are left out: each trains a leader's architecture again with another
+    seed, so it is no tied search result of its own, and counting it would test one architecture twice.
+    """
     run = RunView.load(run_dir)
-    finished = [t for t in run.trials if t.state is TrialState.FINISHED]
+    finished = [t for t in run.trials if t.state is TrialState.FINISHED and t.repeat_of is None]
     parts = components_from_config(parse_config(run.meta["config"]))
     splits = parts["data"]
     evaluator = TrainEvaluator(parts["space"], splits, parts["trainer"])
