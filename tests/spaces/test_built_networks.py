@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from nasforge.exceptions import InvalidArchitecture
 from nasforge.ops import CELL_OPS
 from nasforge.spaces import CellSpace, ChainSpace
 from nasforge.spaces._cell import Cell
@@ -133,3 +134,10 @@ def test_build_is_deterministic_given_the_seed(space, arch: Hashable, shape: tup
         states.append(space.build(arch, shape, 3).state_dict())
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+@pytest.mark.parametrize("space", [ChainSpace(input_shape=(1, 8, 8)), CellSpace()])
+def test_a_network_for_no_class_is_refused_by_every_space(space):
+    arch = space.sample(np.random.default_rng(0))
+    with pytest.raises(InvalidArchitecture, match=r"^num_classes must be >= 1, got 0$"):
+        space.build(arch, (1, 8, 8), 0)

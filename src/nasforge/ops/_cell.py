@@ -29,7 +29,8 @@ class ReLUConvBN(nn.Sequential):
 
 
 class Zero(nn.Module):
-    """The ``none`` op: zeros shaped like the op's output (strided and re-channelled like NB201's ``Zero``)."""
+    """The ``none`` op: zeros shaped like the op's output, strided and with ``c_out`` channels (NB201's ``Zero``
+    ignores the stride when the channels change; here the shape is right either way)."""
 
     def __init__(self, c_in: int, c_out: int, stride: int) -> None:
         super().__init__()

@@ -506,6 +506,8 @@ class ChainSpace(SearchSpace):
             raise InvalidArchitecture(
                 f"this chain space was made for {self.kind} input {list(self.input_shape)}, got shape {list(shape)}"
             )
+        if num_classes < 1:  # as a cell network refuses it: a chain would silently output (N, 0)
+            raise InvalidArchitecture(f"num_classes must be >= 1, got {num_classes}")
         from nasforge.spaces._chain_net import ChainNetwork, SequenceNetwork
 
         chain = self._check(arch, shape)
