@@ -7,7 +7,6 @@ import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ from nasforge.budget import Budget
 from nasforge.callbacks import Callback
 from nasforge.config import Config, check_params
 from nasforge.constraints import Constraints
-from nasforge.exceptions import ConfigError, NasforgeError, StoreError
+from nasforge.exceptions import ConfigError, NasforgeError, StoreError, integer_at_least
 from nasforge.executors import Executor
 from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import TASK_METRICS, Objective
@@ -210,8 +209,8 @@ def search(
     from nasforge.data import Splits, split
     from nasforge.evaluators import Trainer, TrainEvaluator, input_defaults
 
-    _integer("final.front", front, 1)  # bad values fail before the search, not after it
-    _integer("report.every", report_every, 0)
+    integer_at_least("final.front", front, 1)  # bad values fail before the search, not after it
+    integer_at_least("report.every", report_every, 0)
     check_seeds(seeds)
     proxies = check_proxies(list(proxies))
     chooser = Prefilter.parse(prefilter)
@@ -278,12 +277,6 @@ def search(
         for cb in callbacks:
             cb.on_final(run, run.best)
     return run
-
-
-def _integer(key: str, value: object, low: int) -> None:
-    """A one-line ``ConfigError`` naming ``key`` unless ``value`` is an integer >= ``low`` (numpy's too)."""
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ConfigError(f"{key}: must be an integer >= {low}, got {value!r}")
 
 
 def _writing(out_dir: Path | None, command: str) -> AbstractContextManager[Any]:

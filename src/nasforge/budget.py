@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 from typing import Literal
 
-from nasforge.exceptions import ConfigError
+from nasforge.exceptions import ConfigError, integer_at_least
 
 __all__ = ["DEFAULT_TRIALS", "MIN_FAILURES", "Budget", "StopReason"]
 
@@ -56,12 +56,12 @@ class Budget:
         if self.trials is None and self.seconds is None and self.epochs is None:
             object.__setattr__(self, "trials", DEFAULT_TRIALS)
             object.__setattr__(self, "defaulted", True)
-        if self.trials is not None and not (_is(self.trials, Integral) and self.trials >= 1):
-            raise ConfigError(f"budget.trials: must be an integer >= 1, got {self.trials!r}")
+        if self.trials is not None:
+            integer_at_least("budget.trials", self.trials)
         if self.seconds is not None and not (_is(self.seconds, Real) and 0 < self.seconds < math.inf):
             raise ConfigError(f"budget.seconds: must be a finite number > 0, got {self.seconds!r}")  # no limit: None
-        if self.epochs is not None and not (_is(self.epochs, Integral) and self.epochs >= 1):
-            raise ConfigError(f"budget.epochs: must be an integer >= 1, got {self.epochs!r}")
+        if self.epochs is not None:
+            integer_at_least("budget.epochs", self.epochs)
         failures = self.max_failures
         if not (_is(failures, Real) and 0 < failures < math.inf) or (failures > 1 and failures != int(failures)):
             raise ConfigError(f"budget.max_failures: a count >= 1 or a fraction in (0, 1), got {failures!r}")
@@ -110,8 +110,8 @@ class Budget:
 
 
 def _is(value: object, kind: type) -> bool:
-    """Whether ``value`` is a number of ``kind`` (``Integral``, ``Real``; numpy's too), not a bool (``True`` is
-    an int to Python, never a limit a user meant)."""
+    """Whether ``value`` is a number of ``kind`` (``Real``; numpy's too), not a bool (``True`` is an int to
+    Python, never a limit a user meant)."""
     return isinstance(value, kind) and not isinstance(value, bool)
 
 

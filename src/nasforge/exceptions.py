@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from numbers import Integral
 from typing import Any
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "TrialInterrupted",
     "TrialTimeout",
     "cannot_write",
+    "integer_at_least",
 ]
 
 
@@ -109,3 +111,13 @@ class TrialInterrupted(TrialFailed):
     would be that of a shorter training, so it is not told to the strategy and does not count against the
     budget, and a resume given more time trains it again.
     """
+
+
+def integer_at_least(key: str, value: Any, low: int = 1) -> int:
+    """``value`` if it is a whole number >= ``low`` (numpy's too); else a one-line ``ConfigError`` naming ``key``.
+
+    A bool is refused (``True`` is an int to Python, never a count a user meant), and so is a float, which
+    passes a comparison and fails later, far from the key that caused it (``range(2.5)``, a slice)."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        raise ConfigError(f"{key}: must be an integer >= {low}, got {value!r}")
+    return int(value)

@@ -20,7 +20,14 @@ import numpy as np
 from nasforge.device import check_device, resolve_device
 from nasforge.evaluators._augment import Augment
 from nasforge.evaluators._metrics import classification_metrics, regression_metrics
-from nasforge.exceptions import ConfigError, DataError, TrainingDiverged, TrialInterrupted, TrialTimeout
+from nasforge.exceptions import (
+    ConfigError,
+    DataError,
+    TrainingDiverged,
+    TrialInterrupted,
+    TrialTimeout,
+    integer_at_least,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -120,9 +127,9 @@ class Trainer:
     augment: Augment = field(default_factory=Augment)
 
     def __post_init__(self) -> None:
-        _int_at_least("epochs", self.epochs, 1)
-        _int_at_least("batch_size", self.batch_size, 2)  # batch norm cannot train on one sample
-        _int_at_least("threads", self.threads, 1)
+        integer_at_least("train.epochs", self.epochs, 1)
+        integer_at_least("train.batch_size", self.batch_size, 2)  # batch norm cannot train on one sample
+        integer_at_least("train.threads", self.threads, 1)
         _choice("optimizer", self.optimizer, _OPTIMIZERS)
         _choice("schedule", self.schedule, _SCHEDULES)
         _number("lr", self.lr, low=0.0, low_open=True)
@@ -374,11 +381,6 @@ def _batch_bounds(n: int, batch_size: int) -> list[tuple[int, int]]:
     if len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] == 1:
         bounds[-2:] = [(bounds[-2][0], n)]
     return bounds
-
-
-def _int_at_least(name: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ConfigError(f"train.{name}: must be an integer >= {low}, got {value!r}")
 
 
 def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from nasforge.exceptions import ConfigError
+from nasforge.exceptions import ConfigError, integer_at_least
 from nasforge.objective import Objective
 from nasforge.trial import Trial, TrialState
 
@@ -47,9 +47,7 @@ class EpochRule:
 
 def int_at_least(name: str, value: Any, low: int = 1) -> int:
     """``value`` if it is an integer >= ``low``; otherwise a one-line error naming ``fidelity.<name>``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(f"fidelity.{name}: must be an integer >= {low}, got {value!r}")
-    return value
+    return integer_at_least(f"fidelity.{name}", value, low)
 
 
 def _best(objective: Objective, values: list[float]) -> float:
