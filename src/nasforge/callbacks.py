@@ -3,6 +3,9 @@ default."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -10,7 +13,7 @@ if TYPE_CHECKING:
     from nasforge.trial import Trial
     from nasforge.winner import Best
 
-__all__ = ["Callback"]
+__all__ = ["Callback", "failure_as_warning"]
 
 
 class Callback:
@@ -33,3 +36,14 @@ class Callback:
     def on_final(self, run: Run, best: Best) -> None:
         """Called by :func:`nasforge.search` once the winner is retrained, tested once and (with a run
         directory) exported: ``best.model`` is the retrained network, ``best.paths`` the files written."""
+
+
+@contextmanager
+def failure_as_warning(what: str) -> Iterator[None]:
+    """Turn an error inside into a ``RuntimeWarning`` saying ``what`` failed, for hooks whose failure must not end
+    the search (a tracker, the live report): the runner calls hooks without catching, so a user's own hook may
+    still stop it by raising. Ctrl-C is not an ``Exception`` and still stops the search."""
+    try:
+        yield
+    except Exception as exc:
+        warnings.warn(f"{what} ({type(exc).__name__}: {exc}); the search goes on", RuntimeWarning, stacklevel=4)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.util
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from nasforge.callbacks import Callback
+from nasforge.callbacks import Callback, failure_as_warning
 from nasforge.exceptions import ConfigError
 from nasforge.trial import Trial, TrialState
 
@@ -42,14 +41,8 @@ def _tolerant(hook: _Hook) -> _Hook:
 
     @functools.wraps(hook)
     def guarded(self: Any, *args: Any) -> None:
-        try:
+        with failure_as_warning(f"{self.field}: {hook.__name__} failed"):  # whatever the library or server raises
             hook(self, *args)
-        except Exception as exc:  # whatever the library or its server raises; Ctrl-C still stops the search
-            warnings.warn(
-                f"{self.field}: {hook.__name__} failed ({type(exc).__name__}: {exc}); the search goes on without it",
-                RuntimeWarning,
-                stacklevel=2,
-            )
 
     return guarded  # type: ignore[return-value]
 

@@ -14,14 +14,13 @@ import json
 import math
 import os
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from nasforge.callbacks import Callback
+from nasforge.callbacks import Callback, failure_as_warning
 from nasforge.exceptions import cannot_write
 from nasforge.objective import Objective
 from nasforge.pareto import front_of
@@ -154,14 +153,8 @@ class ReportCallback(Callback):
 
     def _write(self) -> None:
         began = time.monotonic()
-        try:
+        with failure_as_warning(f"report: {self.run_dir / REPORT_FILE} not written"):  # whatever drawing raises
             write_report(self.run_dir, pngs=False)
-        except Exception as exc:  # whatever drawing or writing raises; Ctrl-C still stops the search
-            warnings.warn(
-                f"report: {self.run_dir / REPORT_FILE} not written ({type(exc).__name__}: {exc}); the search goes on",
-                RuntimeWarning,
-                stacklevel=2,
-            )
         self._spent += time.monotonic() - began
 
 
