@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasforge.exceptions import ConfigError
+from nasforge.exceptions import ConfigError, integer_at_least
 
 if TYPE_CHECKING:
     import torch
@@ -193,8 +193,7 @@ class Prefilter:
     def __post_init__(self) -> None:
         if self.proxy not in PROXIES:
             raise ConfigError(f"prefilter.proxy: must be one of {', '.join(PROXIES)}, got {self.proxy!r}")
-        if isinstance(self.candidates, bool) or not isinstance(self.candidates, int) or self.candidates < 2:
-            raise ConfigError(f"prefilter.candidates: must be an integer >= 2, got {self.candidates!r}")
+        integer_at_least("prefilter.candidates", self.candidates, 2)
 
     @classmethod
     def parse(cls, spec: Prefilter | Mapping[str, Any] | None) -> Prefilter | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nasforge.exceptions import ConfigError, InvalidArchitecture
+from nasforge.exceptions import ConfigError, InvalidArchitecture, integer_at_least
 from nasforge.trial import DONE, Trial, TrialState, rank_key
 
 if TYPE_CHECKING:
@@ -51,8 +51,7 @@ class WarmStart:
     top: int = 10
 
     def __post_init__(self) -> None:
-        if isinstance(self.top, bool) or not isinstance(self.top, int) or self.top < 1:
-            raise ConfigError(f"warm_start.top: must be an integer >= 1, got {self.top!r}")
+        integer_at_least("warm_start.top", self.top)
 
     @classmethod
     def parse(cls, spec: WarmStart | str | Path | Mapping[str, Any] | None) -> WarmStart | None:

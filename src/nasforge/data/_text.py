@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from nasforge.exceptions import ConfigError
+from nasforge.exceptions import ConfigError, integer_at_least
 
 __all__ = ["OOV", "PAD", "Tokenizer", "default_level"]
 
@@ -61,9 +61,7 @@ class Tokenizer:
         if self.level not in ("char", "word"):
             raise ConfigError(f"data.tokenizer.level: must be char or word, got {self.level!r}")
         for name in ("vocab", "max_len"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"data.tokenizer.{name}: must be an integer >= 1, got {value!r}")
+            integer_at_least(f"data.tokenizer.{name}", getattr(self, name))
         if not isinstance(self.lowercase, bool):
             raise ConfigError(f"data.tokenizer.lowercase: must be true or false, got {self.lowercase!r}")
 

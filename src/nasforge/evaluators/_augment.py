@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from nasforge.exceptions import ConfigError
+from nasforge.exceptions import ConfigError, integer_at_least
 
 if TYPE_CHECKING:
     import torch
@@ -41,8 +41,7 @@ class Augment:
     noise: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.shift, bool) or not isinstance(self.shift, int) or self.shift < 0:
-            raise ConfigError(f"train.augment.shift: must be an integer >= 0, got {self.shift!r}")
+        integer_at_least("train.augment.shift", self.shift, 0)
         if not isinstance(self.flip, bool):
             raise ConfigError(f"train.augment.flip: must be true or false, got {self.flip!r}")
         number = isinstance(self.noise, (int, float)) and not isinstance(self.noise, bool)
