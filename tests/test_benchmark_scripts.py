@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nasforge.exceptions import ConfigError
@@ -83,3 +84,42 @@ def test_optuna_side_can_train_with_nasforges_schedule():
     assert learning_rate("nasforge", 40, 80) == pytest.approx(Trainer().lr / 2)
     assert learning_rate("nasforge", 79, 80) < 1e-4
     assert {learning_rate("plain", step, 80) for step in (0, 40, 79)} == {3e-3}
+
+
+def test_curve_overhead_times_trials_that_differ_only_in_validating_every_epoch():
+    """Both sides build, measure the costs and train the same way; the curve side validates after each of the
+    2 epochs, the other once at the end. One untimed trial of each warms up first, then they take turns going
+    first (the first trial run pays the warm-up, and the second of a pair may find the first's caches warm)."""
+    from dataclasses import dataclass, field
+
+    from curve_overhead import compare
+    from nasforge.api import make_space
+    from nasforge.data import split, synthetic
+    from nasforge.evaluators import Trainer, TrainEvaluator
+
+    @dataclass(frozen=True)
+    class Logged(Trainer):
+        log: list[str] = field(default_factory=list, compare=False)
+
+        def fit(self, model, X, y, seed, **options):
+            self.log.append("fit, validating" if options.get("valid") is not None else "fit")
+            return super().fit(model, X, y, seed, **options)
+
+        def evaluate(self, model, X, y, target_scale=1.0):
+            self.log.append("validate")
+            return super().evaluate(model, X, y, target_scale)
+
+    class CostsLogged(TrainEvaluator):
+        def costs(self, model):
+            self.trainer.log.append("costs")
+            return super().costs(model)
+
+    splits = split(synthetic("flat", n=90, classes=3, noise=0.1), seed=0)
+    space = make_space("chain", splits.input_shape)
+    trainer = Logged(epochs=2, device="cpu")
+    evaluator = CostsLogged(space, splits, trainer)
+    rng = np.random.default_rng(0)
+    compare(evaluator, [space.sample(rng) for _ in range(3)])
+    curve, once = ["costs", "fit, validating", "validate", "validate"], ["costs", "fit", "validate"]
+    warm_up = curve + once
+    assert trainer.log == warm_up + curve + once + once + curve + curve + once

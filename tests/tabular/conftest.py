@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from nasforge.tabular import NB201Table
+
 ASSETS = Path(__file__).parents[1] / "assets"
 TINY = ASSETS / "nb201_tiny.csv"
+MISSING = 10
+"""Architectures a partial table lacks: the first of the space's canonical order, an unshuffled grid's first asks."""
 WEIGHTS = {"none": -6.0, "skip_connect": 1.0, "nor_conv_1x1": 2.5, "nor_conv_3x3": 4.0, "avg_pool_3x3": 0.0}
 
 
@@ -45,3 +50,25 @@ def fidelity_tables(tmp_path: Path) -> tuple[Path, Path]:
     for path, lines in zip(paths, (low, high), strict=True):
         path.write_text("\n".join(lines) + "\n")
     return paths
+
+
+@pytest.fixture
+def without_first(tmp_path: Path) -> Callable[[Path], Path]:
+    """Writes a copy of a toy table without its first ``MISSING`` architectures (a partial table)."""
+
+    def write(path: Path) -> Path:
+        table = NB201Table(path)
+        first = set(list(table.space.enumerate())[:MISSING])
+        lines = path.read_text().splitlines()
+        kept = [line for arch, line in zip(table.archs, lines[1:], strict=True) if arch not in first]
+        out = tmp_path / f"partial_{path.name}"
+        out.write_text("\n".join([lines[0], *kept]) + "\n")
+        return out
+
+    return write
+
+
+@pytest.fixture
+def partial_table(complete_table: Path, without_first: Callable[[Path], Path]) -> Path:
+    """The complete toy table without its first ``MISSING`` architectures."""
+    return without_first(complete_table)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -15,18 +14,6 @@ from nasforge.cli._bench import _report, bench_app
 from nasforge.exceptions import ConfigError, DataError
 from nasforge.strategies import STRATEGIES
 from nasforge.tabular import NB201Table, read_latency, resolve_strategies, run_benchmark, run_search
-
-
-@pytest.fixture
-def partial_table(complete_table: Path, tmp_path: Path) -> Path:
-    """The complete toy table without the first 10 architectures of the space's canonical order."""
-    table = NB201Table(complete_table)
-    first = set(list(table.space.enumerate())[:10])
-    lines = complete_table.read_text().splitlines()
-    kept = [line for arch, line in zip(table.archs, lines[1:], strict=True) if arch not in first]
-    path = tmp_path / "partial.csv"
-    path.write_text("\n".join([lines[0], *kept]) + "\n")
-    return path
 
 
 def _unshuffled_grid() -> dict:

@@ -113,3 +113,21 @@ def test_a_costs_file_drives_a_pareto_benchmark_on_parameters(complete_table, tm
     args = ["nb201-pareto", "--table", str(complete_table), "--device", "params", "--dataset", "toy"]
     missing = CliRunner().invoke(bench_app, args)
     assert missing.exit_code != 0 and "--costs: needed to minimise 'params'" in str(missing.exception)
+
+
+def test_bananas_in_a_pareto_run_on_a_partial_table_predicts_the_costs_the_table_lacks(partial_table, tmp_path):
+    """Bananas reads the costs of the candidates it scores; a candidate the table lacks has none. It is one
+    more candidate whose costs are predicted, not an error out of ``ask`` that ends the run."""
+    table = NB201Table(partial_table)
+    latency = tmp_path / "latency.csv"
+    latency.write_text(
+        "\n".join(
+            ["arch,dev_latency_ms", *(f"{table.space.to_string(a)},{1 + n % 9}" for n, a in enumerate(table.archs))]
+        )
+        + "\n"
+    )
+    bananas = STRATEGIES.get("bananas")(init=5, batch=5, ensemble=2, epochs=20)
+    curve, test = run_pareto_search(bananas, str(partial_table), str(latency), "dev", "toy", 0, 40, budgets=(40,))
+    assert len(curve) == 8 and test > 0
+    lacking = [values for arch, values in bananas._exact.items() if arch not in table]
+    assert lacking and all(np.isnan(values).all() for values in lacking)

@@ -13,7 +13,7 @@ from collections.abc import Collection, Hashable, Mapping
 import numpy as np
 
 from nasforge.evaluators._base import Evaluation, Evaluator, FinalReport, Plan
-from nasforge.exceptions import DataError
+from nasforge.exceptions import DataError, TrialFailed
 from nasforge.tabular._nb201 import NB201Table, load_nb201
 
 __all__ = ["TabularEvaluator"]
@@ -31,6 +31,10 @@ class TabularEvaluator(Evaluator):
     independent, so a 200-epoch answer costs 200 after a 12-epoch one too), and the test accuracy is always
     read from the highest fidelity's table (or from ``test_table``: a search on 12-epoch results reports the
     returned architecture's 200-epoch test accuracy, the NAS-Bench-201 papers' protocol).
+
+    On a partial table an architecture without a row is a failed trial that costs what an answer would have:
+    its query, and with fidelities the epochs it asked for, as a real failed training costs the epochs it
+    trained (free misses would let an epochs budget run through the whole space).
 
     >>> ev = TabularEvaluator("nb201_12ep.csv.gz", dataset="cifar10")  # doctest: +SKIP
     >>> ev.evaluate(arch, seed=0).metrics["accuracy_pct"]  # doctest: +SKIP
@@ -66,10 +70,15 @@ class TabularEvaluator(Evaluator):
         epochs = plan.until if plan is not None and plan.until is not None else max(self.tables)
         if epochs not in self._valid:
             raise DataError(f"no table for {epochs} epochs (this benchmark has {', '.join(map(str, self.fidelities))})")
-        value = float(self._valid[epochs][self.tables[epochs].row(arch)])
+        try:
+            value = float(self._valid[epochs][self.tables[epochs].row(arch)])
+            row = self.table.row(arch)
+        except DataError as exc:  # a partial table: the architecture has no row
+            if not self.fidelities:
+                raise  # a failed query, which costs its query as every trial does
+            raise TrialFailed(str(exc), costs={"epochs_trained": epochs}) from None
         self.queries += 1
         metrics = {"accuracy": value / 100.0, "accuracy_pct": value}
-        row = self.table.row(arch)
         costs = {name: float(values[row]) for name, values in self.costs.items()}
         if not self.fidelities:
             return Evaluation(metrics=metrics, costs=costs)
@@ -78,7 +87,10 @@ class TabularEvaluator(Evaluator):
 
     def costs_before_training(self, arch: Hashable, names: Collection[str]) -> dict[str, float]:
         """The table's costs of ``arch`` among ``names``: read freely, as a real search measures them before
-        training (no query is counted)."""
+        training (no query is counted). Nothing for an architecture a partial table lacks: a strategy that reads
+        costs then predicts them, where an error would come out of its ``ask`` and end the search."""
+        if self.table.space.parse(arch) not in self.table:
+            return {}
         row = self.table.row(arch)
         return {name: float(self.costs[name][row]) for name in names if name in self.costs}
 

@@ -14,7 +14,8 @@ accuracy of the architecture it returns:
 
 Each setup is one :class:`~nasforge.run.Run` with an epochs :class:`~nasforge.budget.Budget`, the runner of every
 real search; answers are read where the epochs spent cross each mark (a trial that does not fit in a budget is
-not counted in it).
+not counted in it). On a partial table, a lookup of an architecture a table lacks is a failed trial that costs
+the epochs it asked for, and the run goes on (see :class:`~nasforge.evaluators.TabularEvaluator`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from nasforge.tabular._nb201 import load_nb201
 from nasforge.trial import epochs_trained
 
 if TYPE_CHECKING:
+    from nasforge.budget import Budget
     from nasforge.executors import Executor
 
 __all__ = ["FidelitySetup", "fidelity_setups", "run_fidelity_benchmark", "run_fidelity_search"]
@@ -82,6 +84,15 @@ def fidelity_setups(
     return setups
 
 
+def epochs_budget(epochs: int) -> Budget:
+    """``epochs`` training epochs, all of them spent: every lookup, answered or missing, costs at least one
+    epoch, so the budget ends the run before ``epochs`` failures could (the default ``max_failures`` would
+    stop a run on a partial table after five missing architectures)."""
+    from nasforge.budget import Budget
+
+    return Budget(epochs=epochs, max_failures=epochs)
+
+
 def run_fidelity_search(
     setup: FidelitySetup,
     tables: Mapping[int, str],
@@ -93,19 +104,17 @@ def run_fidelity_search(
     """One seeded run: the 200-epoch test accuracy (%) of its answer at every mark, and the architectures it saw.
 
     ``tables`` maps epochs to table paths (the low and the high fidelity); test accuracy is the high table's.
+    An architecture missing from either table is a failed trial that costs the epochs it was asked for.
     """
-    from nasforge.budget import Budget
     from nasforge.evaluators import TabularEvaluator
 
     high = max(tables)
-    evaluator = TabularEvaluator(
-        {e: load_nb201(tables[e]) for e in setup.epochs}, dataset, test_table=load_nb201(tables[high])
-    )
+    evaluator = TabularEvaluator({e: load_nb201(tables[e]) for e in setup.epochs}, dataset, load_nb201(tables[high]))
     scheduler = None
     if setup.scheduler is not None:
         scheduler = SCHEDULERS[setup.scheduler](max_epochs=high, eta=setup.eta, rungs=setup.epochs)
     answers = _Answers([m * high for m in marks(trainings)], cost=epochs_trained)
-    run_tabular(setup.strategy, evaluator, seed, Budget(epochs=trainings * high), answers, scheduler, executor)
+    run_tabular(setup.strategy, evaluator, seed, epochs_budget(trainings * high), answers, scheduler, executor)
     return answers.curve, answers.architectures
 
 

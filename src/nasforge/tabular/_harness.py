@@ -232,8 +232,10 @@ def run_benchmark(
     ``{"dataset", "oracle", "table", "queries", "results": {label: {budget: {"mean", "std", "seeds",
     "values"}}}, "curves": {label: {"budgets", "mean_regret"}}, "seconds": {label: wall seconds}}``.
     """
-    if jobs < 1 or workers < 1:
-        raise ConfigError(f"bench: jobs and workers must be >= 1, got jobs={jobs}, workers={workers}")
+    if min(queries, seeds, jobs, workers) < 1:
+        raise ConfigError(
+            f"bench: queries, seeds, jobs and workers must be >= 1, got {queries}, {seeds}, {jobs}, {workers}"
+        )
     if jobs > 1 and workers > 1:
         raise ConfigError(f"bench.jobs: must be 1 when workers > 1 (each search already uses {workers} workers)")
     table_path = str(table)

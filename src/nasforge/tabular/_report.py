@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from rich.table import Table
 
-__all__ = ["markdown_table", "plot_regret", "render_table"]
+__all__ = ["markdown_table", "plot_regret", "regret_figure", "render_table"]
 
 
 def _budgets(result: dict[str, Any]) -> list[str]:
@@ -73,24 +74,33 @@ def markdown_table(result: dict[str, Any]) -> str:
 
 
 def plot_regret(result: dict[str, Any], path: str | Path) -> Path:
-    """Mean regret (oracle minus test accuracy of the returned architecture) against queries, log scale."""
-    import matplotlib
+    """Mean regret (oracle minus test accuracy of the returned architecture) against queries, symmetric log
+    scale: see :func:`regret_figure`."""
+    path = Path(path)
+    regret_figure(result).savefig(path, dpi=120)
+    return path
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+def regret_figure(result: dict[str, Any]) -> Figure:
+    """The figure :func:`plot_regret` writes (a plain ``Figure``: no pyplot state, no backend switched).
+
+    Regret spans orders of magnitude, so the scale is logarithmic, but symmetric: it is negative where the
+    returned architecture tests better than the oracle (the best by validation), and a log scale would drop
+    those points. It is linear within the table's last digit of zero (``10**-digits``), and a line marks 0.
+    """
+    from matplotlib.figure import Figure
+
+    digits = result.get("digits", 2)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
     for label, curve in result["curves"].items():
-        regret = [max(r, 1e-3) for r in curve["mean_regret"]]
-        ax.plot(curve["budgets"], regret, label=label)
-    ax.set_yscale("log")
+        ax.plot(curve["budgets"], curve["mean_regret"], label=label)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_yscale("symlog", linthresh=10.0**-digits)
     ax.set_xlabel(result.get("unit", "queries"))
     ax.set_ylabel("mean regret" + (" (hypervolume)" if "measure" in result else " (test accuracy, %)"))
-    ax.set_title(f"NAS-Bench-201 {result['table']} {result['dataset']} (oracle {result['oracle']:.2f})")
+    ax.set_title(f"NAS-Bench-201 {result['table']} {result['dataset']} (oracle {result['oracle']:.{digits}f})")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
