@@ -112,7 +112,7 @@ def test_re_ranked_leaders_final_seeds_and_augmentation_reach_best_json(tmp_path
     best = json.loads((tmp_path / "run" / "best.json").read_text())
     assert {row["trial"] for row in best["rerank"]} == {t.repeat_of for t in repeats}
     assert best["trial"] == best["rerank"][0]["trial"] == run.best.trial.id, "the best mean wins"
-    assert all(len(row["scores"]) == 2 for row in best["rerank"])
+    assert all(len(row["scores"]) == 2 and row["failed"] == 0 for row in best["rerank"])
     assert len(best["test_seeds"]) == 2 and best["test"]["accuracy"] == pytest.approx(
         sum(s["accuracy"] for s in best["test_seeds"]) / 2
     )

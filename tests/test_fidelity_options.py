@@ -53,3 +53,22 @@ def test_a_threshold_must_be_a_finite_number(threshold):
     """A NaN threshold compares false with every value, so no trial would ever be stopped."""
     with pytest.raises(ConfigError, match=r"^fidelity: threshold: needs a finite number"):
         parse_config({"data": {"builtin": "digits"}, "fidelity": {"stopper": "threshold", "threshold": threshold}})
+
+
+def test_with_several_objectives_a_tie_is_promoted_whatever_order_the_trials_ended_in():
+    """A resume replays a rung's trials in the order they started, the live run saw them as they ended: two
+    identical points must be ordered alike both ways, or a resume promotes another trial."""
+    from dataclasses import replace
+
+    from nasforge.fidelity import Asha
+    from nasforge.objective import Objective
+    from nasforge.trial import Trial, TrialState
+
+    def rung(order: list[int]) -> list[int]:
+        asha = Asha(max_epochs=9, min_epochs=1, eta=3, objective=Objective(metrics=("accuracy", "params")))
+        for i in order:
+            t = Trial(id=i, arch="a", state=TrialState.FINISHED, seed=0, score=0.8, metrics={"accuracy": 0.8})
+            asha.observe(replace(t, costs={"epochs": 1, "params": 1000}))
+        return [t.id for t in asha.ranked(asha._finished[0])]
+
+    assert rung([1, 2, 3]) == rung([3, 1, 2]) == rung([2, 3, 1])

@@ -100,7 +100,30 @@ def test_the_mean_overturns_a_lucky_leader():
         for score in scores:
             finished(arch, score, repeat_of=trial.id)
     assert [t.id for t in run.top()] == [b.id, a.id, 3], "by the mean over seeds, then the rest by their score"
-    assert mean_scores(store.trials())[a.id] == (pytest.approx(0.8566666), [0.95, 0.80, 0.82])
+    assert mean_scores(store.trials())[a.id] == (pytest.approx(0.8566666), [0.95, 0.80, 0.82], 0)
+
+
+def test_a_leader_with_failed_repeats_ranks_after_every_leader_without_one():
+    store = SQLiteStore(":memory:")
+    space = CellSpace()
+    archs = [space.to_string(space.sample(np.random.default_rng(i))) for i in range(4)]
+
+    def ended(arch: str, score: float | None, repeat_of: int | None = None) -> Trial:
+        trial = store.create_trial(arch, seed=len(store.trials()), repeat_of=repeat_of)
+        if score is None:
+            return store.fail_trial(trial.id, "TrainingDiverged: loss is nan")
+        return store.finish_trial(trial.id, score, {"accuracy": score}, {})
+
+    steady, flaky, broken, rest = (ended(archs[i], score) for i, score in enumerate((0.93, 0.95, 0.96, 0.5)))
+    for leader, scores in ((steady, (0.90, 0.92)), (flaky, (0.94, None)), (broken, (None, None))):
+        for score in scores:
+            ended(leader.arch, score, repeat_of=leader.id)
+    run = make_run(store, Noisy())
+    # a seed that failed to train counts as the worst result, as a failed trial does: the winner is retrained
+    # with new seeds, and a failure of that first retraining is final
+    assert [t.id for t in run.top()] == [steady.id, flaky.id, broken.id, rest.id]
+    assert mean_scores(store.trials())[broken.id] == (0.96, [0.96], 2), "its one result, and its failures"
+    assert mean_scores(store.trials())[flaky.id] == (pytest.approx(0.945), [0.95, 0.94], 1)
 
 
 def test_auto_leaves_a_small_run_alone_and_an_explicit_count_does_not():

@@ -91,6 +91,20 @@ def test_a_trial_in_flight_at_the_trial_limit_that_is_rejected_is_replaced():
     assert run.done == 5 and [t.state for t in run.trials].count(TrialState.REJECTED) == 1
 
 
+def test_a_resume_counts_the_rejections_in_a_row_the_run_stopped_in(monkeypatch):
+    monkeypatch.setattr("nasforge.run.MAX_REJECTED_IN_A_ROW", 5)
+    store, space = SQLiteStore(":memory:"), CellSpace()
+    # a run that stopped (a crash, Ctrl-C) after 4 rejections in a row, with a trial the time budget cut among them
+    for state in [TrialState.REJECTED] * 2 + [TrialState.INTERRUPTED] + [TrialState.REJECTED] * 2:
+        trial = store.create_trial(space.to_string(space.sample(np.random.default_rng(len(store.trials())))), 0)
+        store.fail_trial(trial.id, "params: 9 > 5", state=state)
+    rejects = RejectsSome(set(range(1, 100)))
+    assert Run(space, RandomSearch(), rejects, store).optimize(Budget(trials=3)) == "infeasible"
+    assert rejects.calls == 1, "the fifth in a row"
+    assert Run(space, RandomSearch(), rejects, store).optimize(Budget(trials=3)) == "infeasible"
+    assert rejects.calls == 1, "a resume of a search that stopped as infeasible trains nothing more"
+
+
 def test_auto_final_seeds_cost_a_promoted_winner_from_scratch():
     # a promotion trained 3 of its 9 epochs (1 s) on its parent's checkpoint: a retraining takes all 9 (3 s)
     promoted = Trial(2, "a", TrialState.FINISHED, 0, costs={"epochs": 9.0, "epochs_trained": 3.0, "train_seconds": 1.0})

@@ -70,6 +70,14 @@ def test_newer_schema_is_refused(tmp_path):
         SQLiteStore(path)
 
 
+def written_by_an_older_nasforge(path, schema: str):
+    """``path``, a store file made by ``schema`` (an older version's tables and rows)."""
+    db = sqlite3.connect(path)
+    db.executescript(schema)
+    db.close()
+    return path
+
+
 V1_SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE trials (
@@ -87,10 +95,7 @@ INSERT INTO trials (arch, status, seed, error) VALUES ('b', 'failed', 2, 'boom')
 
 
 def test_a_version_1_store_is_migrated_on_open_and_keeps_every_trial(tmp_path):
-    path = tmp_path / "store.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(V1_SCHEMA)
-    db.close()
+    path = written_by_an_older_nasforge(tmp_path / "store.sqlite", V1_SCHEMA)
     store = SQLiteStore(path)
     assert store.get_meta("schema_version") == SCHEMA_VERSION and store.get_meta("search") == {"seed": 3}
     a, b = store.trials()
@@ -107,10 +112,7 @@ def test_a_version_1_store_is_migrated_on_open_and_keeps_every_trial(tmp_path):
 
 def test_a_migration_decided_on_a_stale_version_leaves_the_migrated_store_alone(tmp_path):
     """Two readers open an old run at once: the second migrates after the first, and a trial written between."""
-    path = tmp_path / "store.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(V1_SCHEMA)
-    db.close()
+    path = written_by_an_older_nasforge(tmp_path / "store.sqlite", V1_SCHEMA)
     first, second = SQLiteStore(path), SQLiteStore(path)
     c = first.create_trial("c", seed=3, parent=1)
     first.finish_trial(c.id, 0.5, {"accuracy": 0.5}, {}, curve=[{"epoch": 1, "accuracy": 0.5}])
@@ -136,10 +138,7 @@ INSERT INTO trials (arch, status, seed, score, parent) VALUES ('a', 'pruned', 1,
 
 
 def test_a_version_2_store_is_migrated_and_takes_rejected_trials(tmp_path):
-    path = tmp_path / "store.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(V2_SCHEMA)
-    db.close()
+    path = written_by_an_older_nasforge(tmp_path / "store.sqlite", V2_SCHEMA)
     store = SQLiteStore(path)
     assert store.get_meta("schema_version") == SCHEMA_VERSION
     a, b = store.trials()
@@ -150,14 +149,10 @@ def test_a_version_2_store_is_migrated_and_takes_rejected_trials(tmp_path):
 
 
 def test_a_version_3_store_is_migrated_and_takes_repeats(tmp_path):
-    path = tmp_path / "store.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(
-        V2_SCHEMA.replace("'interrupted')", "'interrupted', 'rejected')").replace(
-            "'schema_version', '2'", "'schema_version', '3'"
-        )
+    v3 = V2_SCHEMA.replace("'interrupted')", "'interrupted', 'rejected')")
+    path = written_by_an_older_nasforge(
+        tmp_path / "store.sqlite", v3.replace("'schema_version', '2'", "'schema_version', '3'")
     )
-    db.close()
     store = SQLiteStore(path)
     assert store.get_meta("schema_version") == SCHEMA_VERSION
     a, b = store.trials()
@@ -165,3 +160,29 @@ def test_a_version_3_store_is_migrated_and_takes_repeats(tmp_path):
     repeat = store.create_trial("a", seed=7, repeat_of=a.id)
     assert (repeat.repeat_of, repeat.state, repeat.seed) == (a.id, TrialState.RUNNING, 7)
     assert sqlite3.connect(path).execute("SELECT repeat_of FROM trials_flat WHERE id = 3").fetchone() == (1,)
+
+
+V4_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE trials (
+    id INTEGER PRIMARY KEY, arch TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'pruned', 'failed', 'interrupted', 'rejected')),
+    seed INTEGER NOT NULL, score REAL, metrics TEXT NOT NULL DEFAULT '{}', costs TEXT NOT NULL DEFAULT '{}',
+    started_at REAL, finished_at REAL, elapsed REAL, error TEXT, curve TEXT NOT NULL DEFAULT '[]',
+    parent INTEGER REFERENCES trials (id), repeat_of INTEGER REFERENCES trials (id)
+);
+INSERT INTO meta VALUES ('schema_version', '4');
+INSERT INTO trials (arch, status, seed, finished_at) VALUES ('a', 'finished', 1, 30.0);
+INSERT INTO trials (arch, status, seed, finished_at) VALUES ('b', 'interrupted', 1, NULL);
+INSERT INTO trials (arch, status, seed, finished_at) VALUES ('c', 'failed', 1, 10.0);
+INSERT INTO trials (arch, status, seed, finished_at) VALUES ('d', 'finished', 1, 30.0);
+"""
+
+
+def test_a_version_4_store_takes_the_order_its_trials_ended_from_their_end_times(tmp_path):
+    store = SQLiteStore(written_by_an_older_nasforge(tmp_path / "store.sqlite", V4_SCHEMA))
+    # equal end times keep the start order; a trial that never ended has no place
+    assert [(t.arch, t.ended) for t in store.trials()] == [("a", 2), ("b", None), ("c", 1), ("d", 3)]
+    e = store.create_trial("e", seed=1)
+    assert store.finish_trial(e.id, 0.5, {}, {}).ended == 4
+    assert store.trials()[1].state is TrialState.INTERRUPTED

@@ -25,7 +25,7 @@ from nasforge.run import MAX_REJECTED_IN_A_ROW, Run
 from nasforge.spaces import SPACES, SearchSpace
 from nasforge.store import RunLock, SQLiteStore
 from nasforge.strategies import STRATEGIES, Strategy
-from nasforge.trial import TrialState, failure_summary
+from nasforge.trial import TrialState, end_order, failure_summary
 from nasforge.warm import WarmStart
 from nasforge.winner import check_seeds
 
@@ -357,7 +357,7 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
     from nasforge.winner import report_winner
 
     if run.best_trial is None and run.stop_reason == "infeasible":
-        last = run.trials[-1]
+        last = max((t for t in run.trials if t.state is TrialState.REJECTED), key=end_order)
         raise NasforgeError(
             f"constraints: no architecture fits ({MAX_REJECTED_IN_A_ROW} in a row broke a limit, the last: "
             f"{last.error}); loosen the limits or search a smaller space"

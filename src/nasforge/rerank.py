@@ -4,7 +4,8 @@ by their mean validation score.
 The best of many noisy validation scores is an optimistic one (the winner's curse): among hundreds of trials
 the leader is often an architecture that drew a lucky seed. Training the top ``top`` architectures ``repeats``
 more times, each from scratch with its own seed, and ranking them by the mean of all their scores returns an
-architecture that is good rather than lucky. The repeats are trials of the run (``Trial.repeat_of``), stored,
+architecture that is good rather than lucky (one that failed to train with a seed ranks after those that never
+did: :func:`rerank_key`). The repeats are trials of the run (``Trial.repeat_of``), stored,
 counted against the budget and resumed like any other, but never told to the strategy: they are not new
 search results. The budget is shared, not extended: the search phase stops early enough to leave the repeats
 their estimated cost (:meth:`Rerank.reserve`), so a re-ranked run and a plain one take the same trials, seconds
@@ -17,9 +18,9 @@ import heapq
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from nasforge.exceptions import ConfigError
 from nasforge.trial import Trial, TrialState, epochs_reached, epochs_trained, rank_key, training_seconds
@@ -27,7 +28,7 @@ from nasforge.trial import Trial, TrialState, epochs_reached, epochs_trained, ra
 if TYPE_CHECKING:
     from nasforge.budget import Budget
 
-__all__ = ["AUTO_SHARE", "Rerank", "Reserve", "from_scratch", "mean_scores"]
+__all__ = ["AUTO_SHARE", "Rerank", "Reranked", "Reserve", "from_scratch", "mean_scores", "rerank_key"]
 
 AUTO_SHARE = 0.1
 """The largest part of the budget that re-ranking takes by default (``rerank: auto``): with the default five
@@ -133,17 +134,45 @@ def repeat_seed(seed: int, k: int) -> int:
     return derive_seed(seed, 3, k)
 
 
-def mean_scores(trials: Sequence[Trial]) -> dict[int, tuple[float, list[float]]]:
-    """``{trial id: (mean score, scores)}`` over each re-ranked trial and its finished repeats (only trials that
-    have at least one finished repeat)."""
+class Reranked(NamedTuple):
+    """A re-ranked leader: the mean of ``scores``, its own and its finished repeats', and its ``failed`` repeats."""
+
+    mean: float
+    scores: list[float]
+    failed: int
+
+
+def mean_scores(trials: Sequence[Trial]) -> dict[int, Reranked]:
+    """``{trial id: Reranked}`` for each re-ranked trial: one with a repeat that ended (finished or failed; one
+    the budget cut and nobody ran again says nothing of the architecture). ``trials`` must hold the leaders."""
     scores: dict[int, list[float]] = defaultdict(list)
+    failed: dict[int, int] = defaultdict(int)
     for t in trials:
         if t.repeat_of is not None and t.state is TrialState.FINISHED and t.score is not None:
             scores[t.repeat_of].append(t.score)
+        elif t.repeat_of is not None and t.state is TrialState.FAILED:
+            failed[t.repeat_of] += 1
     by_id = {t.id: t for t in trials}
     out = {}
-    for trial_id, repeats in scores.items():
+    for trial_id in scores.keys() | failed.keys():
         own = by_id[trial_id].score
-        values = ([own] if own is not None else []) + repeats
-        out[trial_id] = (statistics.mean(values), values)
+        values = ([own] if own is not None else []) + scores[trial_id]
+        out[trial_id] = Reranked(statistics.mean(values), values, failed[trial_id])
     return out
+
+
+def rerank_key(trial: Trial, means: Mapping[int, Reranked]) -> tuple[bool, int, float, tuple[float, ...]]:
+    """Sort key, best first, once the leaders are re-ranked (``means`` from :func:`mean_scores`): the re-ranked
+    trials first, those with fewer failed repeats first, then by the mean score over their seeds; every other
+    trial after them by :func:`~nasforge.trial.rank_key`, which also breaks the ties.
+
+    A failed repeat counts as the worst result, as a failed trial does for a strategy, rather than as a seed
+    that is missing: the winner is retrained with seeds of its own and its first retraining's failure is final
+    (there is then no model to export), so an architecture that failed to train with one seed in three is the
+    riskier choice whatever its mean over the others, and one whose every repeat failed (its mean is its own
+    lucky score) the riskiest. A failure of the machine rather than of the architecture (a worker that died)
+    cannot be told apart, and costs only the choice of the next leader."""
+    reranked = means.get(trial.id)
+    if reranked is None:
+        return (True, 0, 0.0, rank_key(trial))
+    return (False, reranked.failed, -reranked.mean, rank_key(trial))

@@ -25,11 +25,11 @@ from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
 from nasforge.oneshot import OneShot
 from nasforge.proxies import Prefilter
-from nasforge.rerank import Rerank, Reserve, mean_scores, repeat_seed
+from nasforge.rerank import Rerank, Reserve, mean_scores, repeat_seed, rerank_key
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
-from nasforge.trial import DONE, Trial, TrialState, epochs_reached, epochs_trained, rank_key
+from nasforge.trial import DONE, Trial, TrialState, end_order, epochs_reached, epochs_trained, rank_key
 from nasforge.warm import Warm
 
 __all__ = ["MAX_CHECKPOINTS", "MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
@@ -123,10 +123,10 @@ class Run:
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
         self.stop_reason: str | None = None  # why optimize() stopped: trials, seconds, exhausted, failures, ...
         self.interrupted_on_open = store.interrupt_running()
-        stored = store.trials()  # in the order they started
+        stored = store.trials()  # in the order they started (their ids)
         done = [t for t in stored if t.state in DONE]
         self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
-        self._rejected_in_a_row = 0
+        self._rejected_in_a_row = _rejected_at_end(stored)
         self.one_shot = isinstance(strategy, OneShot)  # trains a supernet: see _optimize_one_shot
         if self.one_shot:
             self._check_one_shot(warm, prefilter)
@@ -143,11 +143,14 @@ class Run:
         for arch, trial in warm.replay:  # an earlier run's results, before this run's own (see nasforge.warm)
             self.strategy.tell(arch, self._told(trial))
         self._first = list(warm.first)  # trained before the strategy proposes anything
-        for trial in stored:  # in order, so that a scheduler rebuilds its brackets as they were
+        for trial in stored:  # in the order they started, as a scheduler admitted them to its brackets
             if trial.state is TrialState.INTERRUPTED:
                 self._replay_interrupted(trial)
             else:
-                self._learn(trial)
+                self._observe(trial)
+        for trial in sorted(stored, key=end_order):  # as they were told: an aging population is the last N
+            if trial.state is not TrialState.INTERRUPTED:
+                self._tell(trial)
         # every trial that ended records the search's clock (one cut by the time budget too, at its end)
         self.elapsed_before = max((t.elapsed or 0.0 for t in stored), default=0.0)
 
@@ -185,17 +188,22 @@ class Run:
         return self.objective.cost_values(self.evaluator.costs_before_training(arch, self.objective.costs))
 
     def _learn(self, trial: Trial) -> None:
-        """A trial ended (or was replayed on resume): the strategy, stopper and scheduler see it.
+        """A trial ended: the strategy, stopper and scheduler see it (a resume replays the two parts apart)."""
+        self._tell(trial)
+        self._observe(trial)
 
-        The strategy is told only a new architecture's own result; a promotion's deeper result goes to the
-        scheduler alone (see :mod:`nasforge.fidelity._schedulers` for why), and a repeat (re-ranking) to none.
-        """
-        if trial.repeat_of is not None:
-            return
-        if trial.parent is None:
+    def _tell(self, trial: Trial) -> None:
+        """The strategy is told only a new architecture's own result; a promotion's deeper result goes to the
+        scheduler alone (see :mod:`nasforge.fidelity._schedulers` for why), and a repeat (re-ranking) to none."""
+        if trial.parent is None and trial.repeat_of is None:
             arch = self.space.from_string(trial.arch)
             self._seen[arch] = told = self._told(trial)
             self.strategy.tell(arch, told)
+
+    def _observe(self, trial: Trial) -> None:
+        """The stopper and scheduler see every trial that ended but a repeat (re-ranking)."""
+        if trial.repeat_of is not None:
+            return
         if self.stopper is not None:
             self.stopper.observe(trial)
         if self.scheduler is not None:
@@ -230,11 +238,12 @@ class Run:
 
     def top(self, k: int | None = None) -> list[Trial]:
         """Finished search trials, best first (ties: see :func:`~nasforge.trial.rank_key`); once the leaders are
-        re-ranked, those come first, by the mean score over their seeds (repeats themselves are not listed)."""
-        finished = self.store.trials(states=(TrialState.FINISHED,))
-        means = mean_scores(finished)
-        searched = [t for t in finished if t.repeat_of is None]
-        ranked = sorted(searched, key=lambda t: (t.id not in means, -means.get(t.id, (0.0,))[0], rank_key(t)))
+        re-ranked, those come first, by failed repeats and the mean score over their seeds (see
+        :func:`~nasforge.rerank.rerank_key`; repeats themselves are not listed)."""
+        trials = self.store.trials()
+        means = mean_scores(trials)
+        searched = [t for t in trials if t.state is TrialState.FINISHED and t.repeat_of is None]
+        ranked = sorted(searched, key=lambda t: rerank_key(t, means))
         return ranked if k is None else ranked[:k]
 
     @property
@@ -286,6 +295,8 @@ class Run:
         tally = _Tally(ended, sum(epochs_trained(t) for t in ended), failed)
         if budget.too_many_failures(tally.failed, tally.done):
             return "failures"
+        if self._rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
+            return "infeasible"
         self.executor.start(self.evaluator)
         reason = self._drive(budget, self._next_job, start, tally, callbacks, reserve=True)
         if reason in _RERANKABLE and self._reserve(budget, tally.ended) is not None:
@@ -526,6 +537,19 @@ class Run:
                 for place, held in enumerate(sorted(rung, key=rank_key)):
                     standing[held.id] = place / len(rung)  # 0 for its rung's best, alone or not
             del self._checkpoints[max(standing, key=lambda i: (standing[i], -i))]
+
+
+def _rejected_at_end(trials: Sequence[Trial]) -> int:
+    """How many trials in a row were rejected when the run stopped, counted in the order they ended, as
+    :meth:`Run._drive` counts them (a trial cut by the time budget or a crash does not break the row), so that a
+    resume stops where the uninterrupted search would."""
+    count = 0
+    for trial in sorted(trials, key=end_order, reverse=True):
+        if trial.state is TrialState.REJECTED:
+            count += 1
+        elif trial.state in DONE:
+            break
+    return count
 
 
 def _describe(error: BaseException) -> str:

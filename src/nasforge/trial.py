@@ -12,6 +12,7 @@ __all__ = [
     "DONE",
     "Trial",
     "TrialState",
+    "end_order",
     "epochs_reached",
     "epochs_trained",
     "failure_summary",
@@ -58,6 +59,9 @@ class Trial:
     ``parent`` is the trial whose training this one continues (a promotion to more epochs); ``repeat_of`` the
     trial whose architecture this one trains again, from scratch with another seed, to re-rank the leaders
     (:mod:`nasforge.rerank`): such a repeat is no new search result and is never told to the strategy.
+    ``ended`` is the trial's place among the run's trials in the order they ended (1 for the first), which is the
+    order the runner told their results: with parallel workers not the order they started (``id``), and a resume
+    replays them in it; None while a trial runs, or where its process died before it ended.
     """
 
     id: int
@@ -74,6 +78,7 @@ class Trial:
     curve: tuple[Mapping[str, float], ...] = ()
     parent: int | None = None
     repeat_of: int | None = None
+    ended: int | None = None
 
 
 def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
@@ -94,6 +99,13 @@ def rank_key(trial: Trial) -> tuple[float, float, float, float, int]:
     loss = loss if loss == loss else math.inf  # x == x is False only for NaN (and cheaper than math.isnan)
     flops = trial.costs.get("flops", 0.0)
     return (-epochs_reached(trial), -score, loss, flops if flops == flops else math.inf, trial.id)
+
+
+def end_order(trial: Trial) -> tuple[bool, int, int]:
+    """Sort key of the order trials ended, which is the order a run told its strategy their results: a replay
+    in it rebuilds what depends on that order (an aging population is the last N told). Trials that never
+    ended (interrupted by a crash; never told) come last."""
+    return (trial.ended is None, trial.ended or 0, trial.id)
 
 
 def epochs_reached(trial: Trial) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasforge.exceptions import ConfigError, InvalidArchitecture, integer_at_least
-from nasforge.trial import DONE, Trial, TrialState, rank_key
+from nasforge.trial import DONE, Trial, TrialState, end_order, rank_key
 
 if TYPE_CHECKING:
     from nasforge.spaces import SearchSpace
@@ -89,7 +89,10 @@ class WarmStart:
                 break
         replay = []
         if same:
-            replay = [(arch, t) for t in searched if (arch := _parsed(space, t.arch)) is not None]
+            # in the order the earlier run told them, as a resume of it would (an aging population is the last N)
+            replay = [
+                (arch, t) for t in sorted(searched, key=end_order) if (arch := _parsed(space, t.arch)) is not None
+            ]
         record = {"run": str(self.run), "same_data": same, "first": [space.to_string(a) for a in first]}
         record["replayed"] = len(replay)
         return Warm(tuple(first), tuple(replay), record)

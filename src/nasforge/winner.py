@@ -245,11 +245,13 @@ def _spread(per_seed: Sequence[Mapping[str, float]]) -> dict[str, Any]:
 
 def _reranked(run: Run) -> dict[str, Any]:
     """The re-ranked leaders for ``best.json`` in the run's order (:meth:`Run.top`: best mean first, a tie broken
-    as it was when the winner was chosen), each with its scores over its seeds."""
+    as it was when the winner was chosen), each with its scores over its seeds and its failed repeats."""
     means = mean_scores(run.trials)
     if not means:
         return {}
-    leaders = [t for t in run.top() if t.id in means]
-    return {
-        "rerank": [{"trial": t.id, "arch": t.arch, "mean": means[t.id][0], "scores": means[t.id][1]} for t in leaders]
-    }
+    rows = []
+    for t in run.top():
+        if t.id in means:
+            mean, scores, failed = means[t.id]
+            rows.append({"trial": t.id, "arch": t.arch, "mean": mean, "scores": scores, "failed": failed})
+    return {"rerank": rows}

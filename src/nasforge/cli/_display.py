@@ -265,7 +265,8 @@ class Display:
         reranked = mean_scores(run.trials).get(best.trial.id)
         valid = _num(best.metrics.get(run.objective.metric))
         if reranked:
-            valid += f" (re-ranked: mean score {_num(reranked[0])} over {len(reranked[1])} seeds)"
+            failed = f", {reranked.failed} failed" if reranked.failed else ""
+            valid += f" (re-ranked: mean score {_num(reranked.mean)} over {len(reranked.scores)} seeds{failed})"
         costs = best.costs
         self.console.print(
             f"[bold]winner[/] trial {best.trial.id}: {best.trial.arch}\n"

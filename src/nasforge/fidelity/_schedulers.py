@@ -90,9 +90,11 @@ class Scheduler(ABC):
         """One rung's finished trials, best first: by score (:func:`~nasforge.trial.rank_key`), or with several
         objectives by Pareto front, then crowding distance (NSGA-II's order, as MO-ASHA by Schmucker et al.,
         2021): a promotion goes to the points no other trial of the rung beats on every objective, spread out
-        along the front, instead of to the best in the first objective alone."""
+        along the front, instead of to the best in the first objective alone (ties in the order the trials
+        started, so that a resume, which replays them in that order, promotes what the live run did)."""
         if not self.objective.multi:
             return sorted(trials, key=rank_key)
+        trials = sorted(trials, key=lambda t: t.id)
         values = [self.objective.values(t.metrics, t.costs) for t in trials]
         return [trials[i] for i in pareto_order(values)]
 

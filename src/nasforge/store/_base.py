@@ -14,7 +14,9 @@ __all__ = ["Store"]
 class Store(ABC):
     """Where a run keeps its config and trials. The runner (the driver) is the only writer.
 
-    Each method is one transaction: after it returns, a crash of the process loses nothing it wrote.
+    Each method is one transaction: after it returns, a crash of the process loses nothing it wrote. Recording
+    a trial's end (finished or not) also gives it the next place in the order trials end (``Trial.ended``), the
+    order in which a resumed run replays their results into its strategy.
     """
 
     @abstractmethod

@@ -16,17 +16,21 @@ from nasforge.trial import Trial, TrialState
 
 __all__ = ["SCHEMA_VERSION", "SQLiteStore"]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: the first; 2: a ``pruned`` status, the ``curve`` and ``parent`` columns; 3: a ``rejected`` status; 4: the
-``repeat_of`` column. Older versions are migrated on open."""
+``repeat_of`` column; 5: the ``ended`` column. Older versions are migrated on open."""
 
 _ENVIRONMENT_ERRORS = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR}
 """Primary SQLite result codes that say the file system refused, not that the file is not a store."""
 
 _COLUMNS_V1 = "id, arch, status, seed, score, metrics, costs, started_at, finished_at, elapsed, error"
 _COLUMNS_V2 = _COLUMNS_V1 + ", curve, parent"
-_COLUMNS = _COLUMNS_V2 + ", repeat_of"
-_COLUMNS_OF = {1: _COLUMNS_V1, 2: _COLUMNS_V2, 3: _COLUMNS_V2}
+_COLUMNS_V4 = _COLUMNS_V2 + ", repeat_of"
+_COLUMNS = _COLUMNS_V4 + ", ended"
+_COLUMNS_OF = {1: _COLUMNS_V1, 2: _COLUMNS_V2, 3: _COLUMNS_V2, 4: _COLUMNS_V4}
+
+_ENDED = "ended = (SELECT COALESCE(MAX(ended), 0) + 1 FROM trials)"
+"""The next place in the order trials end, taken in the transaction that records the end, so never shared."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,7 +48,8 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT,
     curve TEXT NOT NULL DEFAULT '[]',
     parent INTEGER REFERENCES trials (id),
-    repeat_of INTEGER REFERENCES trials (id)
+    repeat_of INTEGER REFERENCES trials (id),
+    ended INTEGER
 );
 CREATE VIEW IF NOT EXISTS trials_flat AS
 SELECT id, arch, status, score,
@@ -141,11 +146,18 @@ class SQLiteStore(Store):
                     db.execute(statement)
             db.execute(f"INSERT INTO trials ({columns}) SELECT {columns} FROM trials_old")
             db.execute("DROP TABLE trials_old")
+            self._order_ended()
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (json.dumps(SCHEMA_VERSION),))
             db.execute("COMMIT")
         except sqlite3.Error:
             db.execute("ROLLBACK")
             raise
+
+    def _order_ended(self) -> None:
+        """Number the ended trials of a store older than the ``ended`` column by their end time, ties by id: the
+        order their results were told (unless the wall clock stepped back), the closest record such a store has."""
+        ended = self._db.execute("SELECT id FROM trials WHERE finished_at IS NOT NULL ORDER BY finished_at, id")
+        self._db.executemany("UPDATE trials SET ended = ? WHERE id = ?", [(n, i) for n, (i,) in enumerate(ended, 1)])
 
     def _write(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
         try:
@@ -185,7 +197,7 @@ class SQLiteStore(Store):
     ) -> Trial:
         self._write(
             "UPDATE trials SET status = ?, score = ?, metrics = ?, costs = ?, finished_at = ?, elapsed = ?, "
-            "curve = ?, error = ? WHERE id = ?",
+            f"curve = ?, error = ?, {_ENDED} WHERE id = ?",
             (
                 "finished" if pruned is None else "pruned",
                 score,
@@ -210,7 +222,8 @@ class SQLiteStore(Store):
         state: TrialState = TrialState.FAILED,
     ) -> Trial:
         self._write(
-            "UPDATE trials SET status = ?, error = ?, costs = ?, finished_at = ?, elapsed = ?, curve = ? WHERE id = ?",
+            f"UPDATE trials SET status = ?, error = ?, costs = ?, finished_at = ?, elapsed = ?, curve = ?, {_ENDED} "
+            "WHERE id = ?",
             (state.value, error, _finite(costs or {}), time.time(), elapsed, _curve(curve), trial_id),
         )
         return self._trial(trial_id)
@@ -254,6 +267,7 @@ class SQLiteStore(Store):
             curve=tuple(floats(point) for point in json.loads(row[11])),
             parent=row[12],
             repeat_of=row[13],
+            ended=row[14],
         )
 
     def close(self) -> None:
