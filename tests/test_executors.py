@@ -172,7 +172,7 @@ def test_a_cluster_started_with_the_dask_cli_runs_searches_and_matches_resources
         for extra in (["--name", "plain"], ["--name", "gpu", "--resources", "GPU=1"]):  # a fake GPU: CI has none
             command = [dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", *extra]
             started.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        executor = DaskExecutor(address, workers=2, timeout=60)
+        executor = DaskExecutor(address, timeout=60)
         run = search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=6), executor=executor, run_dir=tmp_path)
         assert [t.state for t in run.trials] == [TrialState.FINISHED] * 6
 
@@ -248,3 +248,8 @@ def test_an_unreachable_scheduler_is_one_line_and_the_store_stays_resumable(tmp_
         search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=2), executor=executor, run_dir=tmp_path)
     resumed = search(data=DATA, trainer=TRAINER, budget=nf.Budget(trials=2), run_dir=tmp_path)
     assert [t.state for t in resumed.trials] == [TrialState.FINISHED] * 2
+
+
+def test_type_dask_without_an_address_is_refused_rather_than_training_here():
+    with pytest.raises(ConfigError, match="executor: type dask connects to a running Dask cluster: give its address"):
+        make_executor({"type": "dask"})

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nasforge.exceptions import ConfigError, NasforgeError
+from nasforge.executors._dask import CLUSTER_OWNS
 from nasforge.objective import TASK_METRICS, Objective
 from nasforge.registry import Registry, shown
 
@@ -171,12 +172,13 @@ class ExecutorConfig(_Section):
             raise ValueError(f"address and security belong to type: dask, not {self.type}")
         if self.type == "local" and (self.retries or self.resources):
             raise ValueError("retries and resources are for trials on workers (type: processes or dask), not local")
-        if self.address and (self.workers is not None or self.retries):
+        if self.type == "dask" and not self.address:  # else a forgotten address would train here, in silence
             raise ValueError(
-                "workers and retries are for worker processes nasforge starts (type: processes); a cluster at an "
-                "address has the workers it was started with, and its distributed.scheduler.allowed-failures "
-                "decides retries"
+                "type dask connects to a running Dask cluster: give its address (tcp://host:8786), or use type: "
+                "processes for worker processes on this machine"
             )
+        if self.address and (self.workers is not None or self.retries):
+            raise ValueError(CLUSTER_OWNS)
         return self
 
 

@@ -25,9 +25,10 @@ import time
 from collections.abc import Hashable, Iterable, Mapping
 from concurrent.futures import CancelledError
 from contextlib import suppress
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
-from nasforge.exceptions import ConfigError, NasforgeError
+from nasforge.exceptions import ConfigError, NasforgeError, integer_at_least
 from nasforge.executors._base import Executor, evaluate
 
 if TYPE_CHECKING:
@@ -38,13 +39,54 @@ __all__ = ["DaskExecutor", "ExecutorError"]
 _RECOUNT_SECONDS = 1.0
 
 
+CLUSTER_OWNS = (
+    "workers and retries are for worker processes nasforge starts (type: processes); a cluster at an address has "
+    "the workers it was started with, and its distributed.scheduler.allowed-failures decides retries"
+)
+"""Why ``workers`` and ``retries`` are refused with an address (here and in the config, which checks first)."""
+
+
 class ExecutorError(NasforgeError):
     """The workers cannot be reached or are all gone; the store stays consistent and the run can be resumed."""
 
 
-def _evaluate(evaluator: Evaluator, arch: Hashable, seed: int, plan: Plan | None) -> Evaluation:
+class _Raised:
+    """What an evaluation raised, sent back by the worker as its result.
+
+    Raised out of the task, it made the worker log a multi-line ``Compute Failed`` error with the traceback on
+    the user's screen, for a trial that the search only records as failed before it goes on. It is encoded as
+    Dask encodes a task's error (:func:`distributed.core.error_message`: the traceback travels with it, a message
+    longer than ``distributed.admin.max-error-length`` is cut, an exception that does not pickle comes back as
+    ``Exception(repr(error))``), so the trial records what it recorded when Dask carried the error.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        from distributed.core import error_message
+
+        self.pickled: bytes = error_message(error)["exception"].data  # reads the traceback of the error handled now
+
+    def error(self) -> BaseException:
+        from distributed.protocol import pickle
+
+        return pickle.loads(self.pickled)
+
+
+def _evaluate(evaluator: Evaluator, arch: Hashable, seed: int, plan: Plan | None) -> Evaluation | _Raised:
     """Runs on a worker; ``evaluator`` is the copy scattered at start, resolved by Dask from its future."""
-    return evaluate(evaluator, arch, seed, plan)
+    try:
+        return evaluate(evaluator, arch, seed, plan)
+    except Exception as exc:  # a failed trial, not a failed task: see _Raised
+        return _Raised(exc)
+
+
+def _lost_with_the_scheduler(task: Any) -> bool:
+    """Whether Dask cancelled ``task`` because the client lost the scheduler: it cancels every future then, and
+    they are not the evaluator's loss with its workers (:class:`_Trial`), even once the client has reconnected."""
+    try:
+        task.result()  # a cancelled future raises its cancellation at once, with Dask's reason
+    except CancelledError as exc:
+        return getattr(exc, "reason", None) == "scheduler-connection-lost"
+    return False
 
 
 def _security(security: Any) -> Any:
@@ -69,17 +111,26 @@ class _Trial:
     out of the runner. Dask cancels a task whose input is lost, as the evaluator is when every worker holding a
     copy died (a local cluster of one worker, killed mid-trial, with ``retries``): a cancelled attempt is the
     trial's worker dying, so it counts as one of its retries (:meth:`DaskExecutor.wait_any`) and, with none
-    left, fails the trial. An evaluation that finished but cannot be pickled back fails it too.
+    left, fails the trial. The evaluator's own error comes back as the task's result (:class:`_Raised`); an
+    evaluation that finished but cannot be pickled back fails the trial too.
     """
 
     def __init__(self, task: Any, args: tuple[Hashable, int, Plan | None], retries: int) -> None:
         self.task, self.args, self.retries = task, args, retries
-        self._evaluation: Evaluation | None = None
+        self._outcome: Evaluation | BaseException | None = None
+
+    def _fetch(self) -> Evaluation | BaseException:
+        """The evaluation, or the error it raised on the worker; fetched from the worker once."""
+        if self._outcome is None:
+            outcome = self.task.result()
+            self._outcome = outcome.error() if isinstance(outcome, _Raised) else outcome
+        return self._outcome
 
     def result(self) -> Evaluation:
-        if self._evaluation is None:  # fetched from the worker once
-            self._evaluation = self.task.result()
-        return self._evaluation
+        outcome = self._fetch()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     def exception(self) -> BaseException | None:
         if self.task.cancelled():
@@ -87,19 +138,21 @@ class _Trial:
                 "executor: the workers holding the evaluator died with this trial, and Dask cancelled it"
             )
         if self.task.status == "error":
-            return self.task.exception()  # the evaluator's own error (or KilledWorker), as the worker raised it
+            return self.task.exception()  # the task itself failed (KilledWorker), not the evaluation in it
         try:
-            self.result()
+            outcome = self._fetch()
         except Exception as exc:  # finished on the worker, but the evaluation could not come back to the driver
             return exc
-        return None
+        return outcome if isinstance(outcome, BaseException) else None
 
 
 class DaskExecutor(Executor):
     """Run evaluations on Dask workers.
 
     ``address=None`` starts a local cluster of ``workers`` processes (default: one per core), one thread each,
-    bound to 127.0.0.1; an address (``tcp://host:8786`` or ``tls://...``) connects to a running scheduler.
+    bound to 127.0.0.1; an address (``tcp://host:8786`` or ``tls://...``) connects to a running scheduler, whose
+    cluster has its own workers and retries (``workers`` and ``retries`` are refused there, as ``security`` is
+    without one: each would be ignored).
     ``resources`` (e.g. ``{"GPU": 1}``) is what each trial needs of a worker, matched against
     ``dask worker --resources GPU=1``. ``data="load"`` sends the workers no data, only where the driver loaded
     it from: each worker loads it itself (a path every machine can read), for data too big to send.
@@ -116,12 +169,21 @@ class DaskExecutor(Executor):
         timeout: float = 30.0,
         data: str = "send",
     ) -> None:
-        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise ConfigError(f"executor.workers: must be an integer >= 1, got {workers!r}")
-        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigError(f"executor.retries: must be an integer >= 0, got {retries!r}")
+        if workers is not None:
+            workers = integer_at_least("executor.workers", workers)
+        retries = integer_at_least("executor.retries", retries, 0)
+        for name, amount in (resources or {}).items():  # GPU=0 is a need to Dask: workers without one never run it
+            if isinstance(amount, bool) or not isinstance(amount, Real) or not amount > 0:
+                raise ConfigError(f"executor.resources.{name}: must be a number > 0, got {amount!r}")
         if data not in ("send", "load"):
             raise ConfigError(f"executor.data: must be send or load, got {data!r}")
+        if address is not None and (workers is not None or retries):  # the cluster's own, not ours to set
+            raise ConfigError(f"executor: {CLUSTER_OWNS}")
+        if security is not None and address is None:  # the local cluster talks plain TCP on 127.0.0.1 only
+            raise ConfigError(
+                "executor.security: secures the connection to a Dask cluster at an address; the worker processes "
+                "nasforge starts listen on 127.0.0.1 only"
+            )
         if resources and address is None:  # a local cluster's workers would each claim them, and share one GPU
             raise ConfigError(
                 "executor.resources: matches trials to the workers of a Dask cluster (address: ...); the worker "
@@ -218,11 +280,21 @@ class DaskExecutor(Executor):
         return slots
 
     def _count_slots(self) -> int:
-        needs = {k: v for k, v in self.resources.items() if v > 0}
-        if not needs:
-            return sum(self.client.nthreads().values())
-        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
-        return sum(min(int(w.get("resources", {}).get(k, 0) // v) for k, v in needs.items()) for w in workers)
+        try:
+            if not self.resources:
+                return sum(self.client.nthreads().values())
+            workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        except OSError as exc:  # Dask's CommClosedError: the scheduler is gone
+            raise self._lost() from exc
+        needs = self.resources.items()
+        return sum(min(int(w.get("resources", {}).get(k, 0) // v) for k, v in needs) for w in workers)
+
+    def _lost(self) -> ExecutorError:
+        """The scheduler is gone: the search stops as interrupted (no trial is failed for it) and resumes later."""
+        return ExecutorError(
+            f"executor: lost the Dask scheduler at {self.address or 'the local cluster'}; 'nasforge resume' the run "
+            "once it is back"
+        )
 
     def describe(self) -> str:
         if self.address is not None:
@@ -249,7 +321,8 @@ class DaskExecutor(Executor):
 
     def wait_any(self, futures: Iterable[_Trial]) -> set[_Trial]:
         """The trials done (finished, failed, or cancelled with no retry left); cancelled ones with retries left
-        are sent again, with a fresh copy of the evaluator, and waited on."""
+        are sent again, with a fresh copy of the evaluator, and waited on. A lost scheduler raises
+        :class:`ExecutorError`, so that the runner marks the trials in flight interrupted for a resume."""
         from distributed import wait
 
         trials = list(futures)
@@ -257,6 +330,8 @@ class DaskExecutor(Executor):
             with suppress(CancelledError):  # Dask's wait raises for a cancelled future: sorted out below
                 wait([t.task for t in trials], return_when="FIRST_COMPLETED")
             cancelled = [t for t in trials if t.task.cancelled()]
+            if any(_lost_with_the_scheduler(t.task) for t in cancelled):  # not a trial's failure: resume redoes it
+                raise self._lost()
             if cancelled:
                 self._remote = None  # lost with its workers, even if the client has not heard yet: ship it again
             for trial in cancelled:
@@ -268,7 +343,13 @@ class DaskExecutor(Executor):
                 return done
 
     def shutdown(self) -> None:
-        """Close the client, and the local cluster when this executor started it."""
+        """Close the client, and the local cluster when this executor started it.
+
+        Closing the client releases every trial of it (Ctrl-C, a search that failed, with trials in flight): the
+        scheduler drops them, so one not started never starts. Dask cannot stop a running trial's thread: on a
+        cluster at an address it trains to its end, its result dropped; the local cluster's worker processes
+        stop with the cluster.
+        """
         if self.client is not None:
             self.client.close()
         if self._cluster is not None:
