@@ -253,3 +253,21 @@ def test_an_unreachable_scheduler_is_one_line_and_the_store_stays_resumable(tmp_
 def test_type_dask_without_an_address_is_refused_rather_than_training_here():
     with pytest.raises(ConfigError, match="executor: type dask connects to a running Dask cluster: give its address"):
         make_executor({"type": "dask"})
+
+
+def test_dask_address_on_the_command_line_replaces_the_configs_worker_processes():
+    """``--dask-address`` over a config written for worker processes here: their count and retries are not the
+    cluster's, and were refused as if the user had set them for it; ``--workers`` with an address still is."""
+    from nasforge.cli._commands import _with_executor
+    from nasforge.config import parse_config
+
+    cfg = parse_config({"data": {"builtin": "digits"}, "executor": {"type": "processes", "workers": 4, "retries": 1}})
+    executor = _with_executor(cfg, None, "tcp://127.0.0.1:8786").executor
+    assert (executor.type, executor.address, executor.workers, executor.retries) == (
+        "dask",
+        "tcp://127.0.0.1:8786",
+        None,
+        0,
+    )
+    with pytest.raises(ConfigError, match="executor: workers and retries are for worker processes nasforge starts"):
+        _with_executor(cfg, 2, "tcp://127.0.0.1:8786")

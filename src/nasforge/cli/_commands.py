@@ -77,7 +77,8 @@ def _with_executor(cfg: Config, workers: int | None, dask_address: str | None) -
     if workers is None and dask_address is None:
         return cfg
     block = cfg.executor.model_dump(exclude_none=True)
-    if dask_address is not None:
+    if dask_address is not None:  # the cluster has its own workers and retries: the config's were for others
+        block = {k: v for k, v in block.items() if k not in ("workers", "retries")}
         block.update(type="dask", address=dask_address)
     elif block["type"] != "dask":
         block["type"] = "processes" if workers > 1 else "local"

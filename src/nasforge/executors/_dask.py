@@ -57,18 +57,34 @@ class _Raised:
     the user's screen, for a trial that the search only records as failed before it goes on. It is encoded as
     Dask encodes a task's error (:func:`distributed.core.error_message`: the traceback travels with it, a message
     longer than ``distributed.admin.max-error-length`` is cut, an exception that does not pickle comes back as
-    ``Exception(repr(error))``), so the trial records what it recorded when Dask carried the error.
+    ``Exception(repr(error))``), so the trial records what it recorded when Dask carried the error. Ours
+    (:class:`NasforgeError`: a failed, interrupted or rejected trial, which carry text) are sent whole: Dask cuts
+    a long message by making the error again from its type and two strings, which turned a ``TrialFailed`` into
+    a bare ``Exception`` without its costs and curve, and gave an ``Infeasible`` a string for its costs.
     """
 
     def __init__(self, error: Exception) -> None:
         from distributed.core import error_message
 
-        self.pickled: bytes = error_message(error)["exception"].data  # reads the traceback of the error handled now
+        whole = _pickled(error) if isinstance(error, NasforgeError) else None
+        self.pickled: bytes = whole or error_message(error)["exception"].data  # reads the traceback handled now
 
     def error(self) -> BaseException:
         from distributed.protocol import pickle
 
         return pickle.loads(self.pickled)
+
+
+def _pickled(error: Exception) -> bytes | None:
+    """``error`` pickled, or None where it does not come back from its pickle (a subclass of the user's)."""
+    from distributed.protocol import pickle
+
+    try:
+        pickled = pickle.dumps(error)
+        pickle.loads(pickled)
+    except Exception:
+        return None
+    return pickled
 
 
 def _evaluate(evaluator: Evaluator, arch: Hashable, seed: int, plan: Plan | None) -> Evaluation | _Raised:
@@ -177,6 +193,8 @@ class DaskExecutor(Executor):
                 raise ConfigError(f"executor.resources.{name}: must be a number > 0, got {amount!r}")
         if data not in ("send", "load"):
             raise ConfigError(f"executor.data: must be send or load, got {data!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, Real) or not 0 < timeout < math.inf:
+            raise ConfigError(f"executor.timeout: must be a finite number > 0, got {timeout!r}")
         if address is not None and (workers is not None or retries):  # the cluster's own, not ours to set
             raise ConfigError(f"executor: {CLUSTER_OWNS}")
         if security is not None and address is None:  # the local cluster talks plain TCP on 127.0.0.1 only
