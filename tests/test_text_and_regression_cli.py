@@ -71,6 +71,7 @@ def test_regression_search_show_and_resume(tmp_path: Path) -> None:
     (tmp_path / "mae.yaml").write_text(yaml.safe_dump(by_mae))
     assert "validation mae" in nasforge("search", "mae.yaml", cwd=tmp_path).stdout
     nasforge("resume", str(tmp_path / "runs" / "dia-mae"), "--trials", "3", cwd=tmp_path)
+    assert "3 trials (3 finished)" in nasforge("show", str(tmp_path / "runs" / "dia-mae"), "--all", cwd=tmp_path).stdout
     run_dir = tmp_path / "runs" / "dia"
     best = json.loads((run_dir / "best.json").read_text())
     assert {"mse", "mae", "r2", "loss"} == set(best["test"]) and best["data"]["task"] == "regression"
@@ -78,8 +79,6 @@ def test_regression_search_show_and_resume(tmp_path: Path) -> None:
     assert best["test"]["mae"] > 10 and best["export"]["onnx_max_abs_diff"] < 1e-3
     shown = nasforge("show", str(run_dir), "--trial", "1", cwd=tmp_path).stdout
     assert "r2" in shown and "accuracy" not in shown
-    nasforge("resume", str(run_dir), "--trials", "3", cwd=tmp_path)
-    assert "3 trials (3 finished)" in nasforge("show", str(run_dir), "--all", cwd=tmp_path).stdout
     wrong = config | {"objective": {"metric": "accuracy"}}
     (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong))
     bad = nasforge("search", "wrong.yaml", "--run-dir", "other", cwd=tmp_path, check=False)
