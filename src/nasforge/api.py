@@ -362,12 +362,12 @@ def _finish(run: Run, out_dir: Path | None, splits: Splits, config: Any, front: 
             f"constraints: no architecture fits ({MAX_REJECTED_IN_A_ROW} in a row broke a limit, the last: "
             f"{last.error}); loosen the limits or search a smaller space"
         )
-    if run.best_trial is None and run.stop_reason == "failures":
-        trials = run.trials
-        failed = sum(t.state is TrialState.FAILED for t in trials)
+    failed = sum(t.state is TrialState.FAILED for t in run.trials)
+    if run.best_trial is None and failed:  # whatever ended the search, why its trials failed is the news
+        why = " (budget.max_failures)" if run.stop_reason == "failures" else ""
         raise NasforgeError(
-            f"search stopped: {failed} of {run.done} trials failed (budget.max_failures), so there is no winner: "
-            f"{failure_summary(trials)}"
+            f"search stopped: {failed} of {run.done} trials failed{why}, so there is no winner: "
+            f"{failure_summary(run.trials)}"
         )
     cut = [t for t in run.trials if t.state is TrialState.INTERRUPTED and t.elapsed is not None]
     if run.best_trial is None and run.stop_reason == "seconds" and cut:
