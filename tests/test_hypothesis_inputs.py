@@ -8,6 +8,7 @@ more under ``-m slow``.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable
 from typing import Any, Literal, get_args, get_origin
@@ -74,7 +75,14 @@ def _defaults(source: type[BaseModel] | Callable[..., Any]) -> dict[str, Any]:
     if isinstance(source, type) and issubclass(source, BaseModel):
         return {k: MISSING if f.is_required() else _plain(f.default) for k, f in source.model_fields.items()}
     params = inspect.signature(source).parameters.values()
-    return {p.name: MISSING if p.default is p.empty else _plain(p.default) for p in params if p.name != "self"}
+    # a dataclass field made by a factory (the Trainer's augment) shows a sentinel as its default: no value
+    made = (
+        {f.name for f in dataclasses.fields(source) if f.default_factory is not dataclasses.MISSING}
+        if dataclasses.is_dataclass(source)
+        else set()
+    )
+    unset = {p.name for p in params if p.default is p.empty} | made
+    return {p.name: MISSING if p.name in unset else _plain(p.default) for p in params if p.name != "self"}
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
