@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from numbers import Real
 from typing import Literal
 
-from nasforge.exceptions import ConfigError, integer_at_least
+from nasforge.exceptions import ConfigError, finite_positive, integer_at_least
 
 __all__ = ["DEFAULT_TRIALS", "MIN_FAILURES", "Budget", "StopReason"]
 
@@ -58,8 +58,8 @@ class Budget:
             object.__setattr__(self, "defaulted", True)
         if self.trials is not None:
             integer_at_least("budget.trials", self.trials)
-        if self.seconds is not None and not (_is(self.seconds, Real) and 0 < self.seconds < math.inf):
-            raise ConfigError(f"budget.seconds: must be a finite number > 0, got {self.seconds!r}")  # no limit: None
+        if self.seconds is not None:
+            finite_positive("budget.seconds", self.seconds)
         if self.epochs is not None:
             integer_at_least("budget.epochs", self.epochs)
         failures = self.max_failures

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import errno
-from numbers import Integral
+import math
+from numbers import Integral, Real
 from typing import Any
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "TrialInterrupted",
     "TrialTimeout",
     "cannot_write",
+    "finite_positive",
     "integer_at_least",
 ]
 
@@ -111,6 +113,16 @@ class TrialInterrupted(TrialFailed):
     would be that of a shorter training, so it is not told to the strategy and does not count against the
     budget, and a resume given more time trains it again.
     """
+
+
+def finite_positive(key: str, value: Any) -> float:
+    """``value`` if it is a finite number > 0 (numpy's too); else a one-line ``ConfigError`` naming ``key``.
+
+    A bool is refused (``True`` is 1 to Python, never a duration a user meant); so are NaN, which passes no
+    comparison, and infinity (no limit is ``None``, not ``inf``)."""
+    if isinstance(value, bool) or not isinstance(value, Real) or not 0 < value < math.inf:
+        raise ConfigError(f"{key}: must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def integer_at_least(key: str, value: Any, low: int = 1) -> int:

@@ -28,7 +28,7 @@ from contextlib import suppress
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
-from nasforge.exceptions import ConfigError, NasforgeError, integer_at_least
+from nasforge.exceptions import ConfigError, NasforgeError, finite_positive, integer_at_least
 from nasforge.executors._base import Executor, evaluate
 
 if TYPE_CHECKING:
@@ -193,8 +193,7 @@ class DaskExecutor(Executor):
                 raise ConfigError(f"executor.resources.{name}: must be a number > 0, got {amount!r}")
         if data not in ("send", "load"):
             raise ConfigError(f"executor.data: must be send or load, got {data!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, Real) or not 0 < timeout < math.inf:
-            raise ConfigError(f"executor.timeout: must be a finite number > 0, got {timeout!r}")
+        finite_positive("executor.timeout", timeout)
         if address is not None and (workers is not None or retries):  # the cluster's own, not ours to set
             raise ConfigError(f"executor: {CLUSTER_OWNS}")
         if security is not None and address is None:  # the local cluster talks plain TCP on 127.0.0.1 only
