@@ -103,6 +103,24 @@ def test_the_mean_overturns_a_lucky_leader():
     assert mean_scores(store.trials())[a.id] == (pytest.approx(0.8566666), [0.95, 0.80, 0.82], 0)
 
 
+def test_equal_means_keep_the_search_s_order_whatever_their_rounding():
+    store = SQLiteStore(":memory:")
+    space = CellSpace()
+    archs = [space.to_string(space.sample(np.random.default_rng(i))) for i in range(2)]
+
+    def finished(arch: str, correct: int, repeat_of: int | None = None) -> Trial:
+        trial = store.create_trial(arch, seed=len(store.trials()), repeat_of=repeat_of)
+        return store.finish_trial(trial.id, correct / 360, {"accuracy": correct / 360}, {})
+
+    first, second = finished(archs[0], 352), finished(archs[1], 340)
+    for leader, repeats in ((first, (340, 340)), (second, (344, 348))):
+        for correct in repeats:
+            finished(leader.arch, correct, repeat_of=leader.id)
+    means = mean_scores(store.trials())
+    assert means[second.id].mean > means[first.id].mean, "the case: 1032/1080 both, the second a bit above"
+    assert [t.id for t in make_run(store, Noisy()).top()] == [first.id, second.id], "a tie: the search's order"
+
+
 def test_a_leader_with_failed_repeats_ranks_after_every_leader_without_one():
     store = SQLiteStore(":memory:")
     space = CellSpace()

@@ -28,7 +28,7 @@ from nasforge.trial import Trial, TrialState, epochs_reached, epochs_trained, ra
 if TYPE_CHECKING:
     from nasforge.budget import Budget
 
-__all__ = ["AUTO_SHARE", "Rerank", "Reranked", "Reserve", "from_scratch", "mean_scores", "rerank_key"]
+__all__ = ["AUTO_SHARE", "Rerank", "Reranked", "Reserve", "comparable", "from_scratch", "mean_scores", "rerank_key"]
 
 AUTO_SHARE = 0.1
 """The largest part of the budget that re-ranking takes by default (``rerank: auto``): with the default five
@@ -134,6 +134,14 @@ def repeat_seed(seed: int, k: int) -> int:
     return derive_seed(seed, 3, k)
 
 
+def comparable(mean: float) -> float:
+    """A mean score as re-ranking compares it: to 12 decimals, far finer than any validation set's resolution and
+    far coarser than a float's rounding error. Equal means of scores such as 352/360, 340/360, 340/360 and
+    340/360, 344/360, 348/360 can differ in their last bit, and that error, not the search's ranking, would
+    otherwise break their tie."""
+    return round(mean, 12)
+
+
 class Reranked(NamedTuple):
     """A re-ranked leader: the mean of ``scores``, its own and its finished repeats', and its ``failed`` repeats."""
 
@@ -175,4 +183,4 @@ def rerank_key(trial: Trial, means: Mapping[int, Reranked]) -> tuple[bool, int, 
     reranked = means.get(trial.id)
     if reranked is None:
         return (True, 0, 0.0, rank_key(trial))
-    return (False, reranked.failed, -reranked.mean, rank_key(trial))
+    return (False, reranked.failed, -comparable(reranked.mean), rank_key(trial))
