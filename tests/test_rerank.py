@@ -12,7 +12,7 @@ from nasforge.budget import Budget
 from nasforge.evaluators import Evaluation, Evaluator, FinalReport, Plan
 from nasforge.exceptions import ConfigError
 from nasforge.objective import Objective
-from nasforge.rerank import Rerank, mean_scores, repeat_seed
+from nasforge.rerank import Rerank, mean_scores, overhead, repeat_seed
 from nasforge.run import Run
 from nasforge.spaces import CellSpace
 from nasforge.store import SQLiteStore
@@ -167,6 +167,33 @@ def test_a_time_budget_leaves_the_repeats_their_time():
     assert searched_until[2:5] == [1000 - 28, 1000 - 42, 1000 - 56], "2 repeats of each of the leaders so far"
     assert set(searched_until[5:]) == {1000 - 70}, "then a search trial may not run into the repeats' time"
     assert evaluator.deadlines[len(searched) :] == [pytest.approx(1000)] * 10
+
+
+class Overhead(Noisy):
+    """Every trial also takes ``extra`` seconds its training does not count (the driver's writes, callbacks)."""
+
+    def __init__(self, step: float, extra: float) -> None:
+        super().__init__(step)
+        self.extra = extra
+
+    def evaluate(self, arch: Hashable, seed: int, plan: Plan | None = None) -> Evaluation:
+        self.now += self.extra
+        return super().evaluate(arch, seed, plan)
+
+
+def test_the_repeats_time_counts_what_a_trial_costs_beyond_its_training():
+    evaluator = Overhead(step=7.0, extra=1.0)
+    run = make_run(SQLiteStore(":memory:"), evaluator)
+    assert run.optimize(Budget(seconds=1000)) == "seconds"
+    trials = run.store.trials()
+    repeats = [t for t in trials if t.repeat_of is not None]
+    assert len(repeats) == 10 and max(t.elapsed for t in repeats) <= 1000, "kept 10 x 8 s, not 10 x 7 s"
+    searched = [t for t in trials if t.repeat_of is None]
+    assert max(t.elapsed for t in searched) > 1000 - 80 - 8, "and no more than that"
+    # on two workers: 50 s of their time in 25 s, 40 of it training, over 4 trials
+    four = [stored(SQLiteStore(":memory:"), "a", 0.5, {"train_seconds": 10.0}) for _ in range(4)]
+    assert overhead(four, capacity=2, elapsed=25.0) == 2.5
+    assert overhead(four, capacity=1, elapsed=30.0) == 0.0, "never below nothing"
 
 
 def stored(store: SQLiteStore, arch: str, score: float, costs: dict, parent: int | None = None) -> Trial:

@@ -299,7 +299,7 @@ class Run:
             return "infeasible"
         self.executor.start(self.evaluator)
         reason = self._drive(budget, self._next_job, start, tally, callbacks, reserve=True)
-        if reason in _RERANKABLE and self._reserve(budget, tally.ended) is not None:
+        if reason in _RERANKABLE and self._reserve(budget, tally.ended, self.clock() - start) is not None:
             repeats = iter(self.rerank.jobs(tally.ended))  # type: ignore[union-attr]
             self._drive(budget, lambda pending, done: self._repeat_job(repeats), start, tally, callbacks)
         return reason
@@ -384,8 +384,8 @@ class Run:
         while True:
             reason = halt
             while not reason and len(pending) < self.executor.capacity:
-                kept = (self._reserve(budget, tally.ended) if reserve else None) or Reserve()
                 elapsed = self.clock() - start
+                kept = (self._reserve(budget, tally.ended, elapsed) if reserve else None) or Reserve()
                 reason = budget.stop_reason(
                     tally.done + len(pending) + kept.trials, elapsed + kept.seconds, tally.epochs + kept.epochs
                 )
@@ -433,12 +433,12 @@ class Run:
                 for cb in callbacks:
                     cb.on_trial_end(self, trial)
 
-    def _reserve(self, budget: Budget, ended: Sequence[Trial]) -> Reserve | None:
-        """What re-ranking still needs of the budget after the trials that ``ended``, or None where the run
-        re-ranks nothing."""
+    def _reserve(self, budget: Budget, ended: Sequence[Trial], elapsed: float) -> Reserve | None:
+        """What re-ranking still needs of the budget after the trials that ``ended`` in ``elapsed`` seconds, or
+        None where the run re-ranks nothing."""
         if self.rerank is None or self.objective.multi:
             return None
-        return self.rerank.reserve(ended, budget, self.executor.capacity)
+        return self.rerank.reserve(ended, budget, self.executor.capacity, elapsed)
 
     def _repeat_job(self, repeats: Iterator[tuple[Trial, int]]) -> _Pending:
         """The next leader's architecture trained again from scratch with another seed (recorded running)."""
