@@ -191,9 +191,9 @@ def test_the_repeats_time_counts_what_a_trial_costs_beyond_its_training():
     searched = [t for t in trials if t.repeat_of is None]
     assert max(t.elapsed for t in searched) > 1000 - 80 - 8, "and no more than that"
     # on two workers: 50 s of their time in 25 s, 40 of it training, over 4 trials
-    four = [stored(SQLiteStore(":memory:"), "a", 0.5, {"train_seconds": 10.0}) for _ in range(4)]
-    assert overhead(four, capacity=2, elapsed=25.0) == 2.5
-    assert overhead(four, capacity=1, elapsed=30.0) == 0.0, "never below nothing"
+    assert overhead(40.0, 4, capacity=2, elapsed=25.0) == 2.5
+    assert overhead(40.0, 4, capacity=1, elapsed=30.0) == 0.0, "never below nothing"
+    assert overhead(0.0, 0, capacity=1, elapsed=30.0) == 0.0, "nothing ended yet"
 
 
 def stored(store: SQLiteStore, arch: str, score: float, costs: dict, parent: int | None = None) -> Trial:

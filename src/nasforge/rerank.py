@@ -90,17 +90,17 @@ class Rerank:
         longest = max((epochs for epochs, _ in searched), default=0.0)
         return heapq.nsmallest(self.top, (t for epochs, t in searched if epochs == longest), key=rank_key)
 
-    def reserve(self, trials: Sequence[Trial], budget: Budget, capacity: int, elapsed: float = 0.0) -> Reserve | None:
+    def reserve(self, trials: Sequence[Trial], budget: Budget, capacity: int, extra: float = 0.0) -> Reserve | None:
         """The repeats' expected cost, or None where there is nothing to re-rank or, under ``auto``, they would
         take more than ``AUTO_SHARE`` of a limit. Estimated from the leaders' own trainings, on ``capacity``
-        parallel workers, plus what each trial of the run has cost beyond its training so far (``elapsed``
-        seconds of search for ``trials``: see :func:`overhead`); repeats already run are not counted again."""
+        parallel workers, each with the ``extra`` seconds a trial of the run costs beyond its training (see
+        :func:`overhead`); repeats already run are not counted again."""
         leaders = self.leaders(trials)
         if len(leaders) < 2:
             return None
         left = len(self._left(leaders, trials))
         seconds = statistics.mean(from_scratch(t) * training_seconds(t) for t in leaders)
-        seconds += overhead(trials, capacity, elapsed)
+        seconds += extra
         epochs = statistics.mean(from_scratch(t) * epochs_trained(t) for t in leaders)
 
         def cost(n: int) -> Reserve:  # n trainings of equal length on ``capacity`` workers: whole waves of them
@@ -132,16 +132,14 @@ class Rerank:
         ]
 
 
-def overhead(trials: Sequence[Trial], capacity: int, elapsed: float) -> float:
-    """The seconds of each trial that ``trials``' trainings do not count, on average: the workers' time in
-    ``elapsed`` seconds of search beyond those trainings, per trial. Between two trainings the driver records
-    the result, runs the callbacks (the live report is rewritten every ten trials) and sends the next; on
-    digits that came to about 0.2 s a trial, 7% of a training, and a reserve of trainings alone cut the last
-    repeat in three runs of six (``docs/benchmarks.md``). The trials still running count as overhead, so the
-    estimate errs on the side of keeping too much."""
-    if not trials:
-        return 0.0
-    return max(0.0, capacity * elapsed - sum(training_seconds(t) for t in trials)) / len(trials)
+def overhead(trained: float, trials: int, capacity: int, elapsed: float) -> float:
+    """The seconds a trial costs beyond its training, on average: the time of ``capacity`` workers over
+    ``elapsed`` seconds of search, less the ``trained`` seconds of the ``trials`` trials that ended, per trial.
+    Between two trainings the driver records the result, runs the callbacks (the live report is rewritten
+    every ten trials) and sends the next; on digits that came to about 0.2 s a trial, 7% of a training, and a
+    reserve of trainings alone cut the last repeat in three runs of six (``docs/benchmarks.md``). Trials still
+    running count as overhead, so the estimate errs on the side of keeping too much."""
+    return max(0.0, capacity * elapsed - trained) / trials if trials else 0.0
 
 
 def from_scratch(trial: Trial) -> float:

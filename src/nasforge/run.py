@@ -25,11 +25,20 @@ from nasforge.fidelity import Scheduler, Stopper
 from nasforge.objective import Objective
 from nasforge.oneshot import OneShot
 from nasforge.proxies import Prefilter
-from nasforge.rerank import Rerank, Reserve, mean_scores, repeat_seed, rerank_key
+from nasforge.rerank import Rerank, Reserve, mean_scores, overhead, repeat_seed, rerank_key
 from nasforge.spaces import SearchSpace
 from nasforge.store import Store
 from nasforge.strategies import SpaceExhausted, Strategy, ask_new
-from nasforge.trial import DONE, Trial, TrialState, end_order, epochs_reached, epochs_trained, rank_key
+from nasforge.trial import (
+    DONE,
+    Trial,
+    TrialState,
+    end_order,
+    epochs_reached,
+    epochs_trained,
+    rank_key,
+    training_seconds,
+)
 from nasforge.warm import Warm
 
 __all__ = ["MAX_CHECKPOINTS", "MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
@@ -56,11 +65,12 @@ class _Pending:
 class _Tally:
     """What the trials that ended (finished, pruned, failed) have spent of the budget: those trials, kept here
     so that re-ranking's reserve, asked before every trial, need not read the whole store each time; their
-    epochs; how many failed."""
+    epochs; how many failed; the seconds their trainings took (the reserve's :func:`~nasforge.rerank.overhead`)."""
 
     ended: list[Trial]
     epochs: float
     failed: int
+    trained: float
 
     @property
     def done(self) -> int:
@@ -292,14 +302,14 @@ class Run:
         """Ask, evaluate and tell until the budget is spent, then re-rank the leaders where the run does."""
         ended = self.store.trials(states=DONE)
         failed = sum(t.state is TrialState.FAILED for t in ended)
-        tally = _Tally(ended, sum(epochs_trained(t) for t in ended), failed)
+        tally = _Tally(ended, sum(map(epochs_trained, ended)), failed, sum(map(training_seconds, ended)))
         if budget.too_many_failures(tally.failed, tally.done):
             return "failures"
         if self._rejected_in_a_row >= MAX_REJECTED_IN_A_ROW:
             return "infeasible"
         self.executor.start(self.evaluator)
         reason = self._drive(budget, self._next_job, start, tally, callbacks, reserve=True)
-        if reason in _RERANKABLE and self._reserve(budget, tally.ended, self.clock() - start) is not None:
+        if reason in _RERANKABLE and self._reserve(budget, tally, self.clock() - start) is not None:
             repeats = iter(self.rerank.jobs(tally.ended))  # type: ignore[union-attr]
             self._drive(budget, lambda pending, done: self._repeat_job(repeats), start, tally, callbacks)
         return reason
@@ -385,7 +395,7 @@ class Run:
             reason = halt
             while not reason and len(pending) < self.executor.capacity:
                 elapsed = self.clock() - start
-                kept = (self._reserve(budget, tally.ended, elapsed) if reserve else None) or Reserve()
+                kept = (self._reserve(budget, tally, elapsed) if reserve else None) or Reserve()
                 reason = budget.stop_reason(
                     tally.done + len(pending) + kept.trials, elapsed + kept.seconds, tally.epochs + kept.epochs
                 )
@@ -422,6 +432,7 @@ class Run:
                 self._rejected_in_a_row = 0
                 tally.ended.append(trial)
                 tally.epochs += epochs_trained(trial)
+                tally.trained += training_seconds(trial)
                 if budget.epochs is not None and trial.state is TrialState.FINISHED and not epochs_trained(trial):
                     raise ConfigError(  # else no trial would count, and the search would never stop
                         f"budget.epochs: {type(self.evaluator).__name__} does not record the epochs its trials "
@@ -433,12 +444,14 @@ class Run:
                 for cb in callbacks:
                     cb.on_trial_end(self, trial)
 
-    def _reserve(self, budget: Budget, ended: Sequence[Trial], elapsed: float) -> Reserve | None:
-        """What re-ranking still needs of the budget after the trials that ``ended`` in ``elapsed`` seconds, or
-        None where the run re-ranks nothing."""
+    def _reserve(self, budget: Budget, tally: _Tally, elapsed: float) -> Reserve | None:
+        """What re-ranking still needs of the budget after the trials that ended in ``elapsed`` seconds, or None
+        where the run re-ranks nothing."""
         if self.rerank is None or self.objective.multi:
             return None
-        return self.rerank.reserve(ended, budget, self.executor.capacity, elapsed)
+        capacity = self.executor.capacity
+        extra = overhead(tally.trained, tally.done, capacity, elapsed)
+        return self.rerank.reserve(tally.ended, budget, capacity, extra)
 
     def _repeat_job(self, repeats: Iterator[tuple[Trial, int]]) -> _Pending:
         """The next leader's architecture trained again from scratch with another seed (recorded running)."""
