@@ -48,7 +48,8 @@ MAX_REJECTED_IN_A_ROW = 500
 each, 500 cost seconds, and a space where so many proposals in a row break the limits holds little that fits."""
 
 MAX_CHECKPOINTS = 256
-"""Checkpoints the driver holds for promotions (a small chain's is 0.1-3 MB: weights and Adam's moments)."""
+"""Checkpoints the driver holds for promotions (a small chain's is 0.1-4 MB: weights, Adam's moments and the weights'
+average, each the size of the weights)."""
 
 
 @dataclass(frozen=True)

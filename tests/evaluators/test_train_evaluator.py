@@ -135,3 +135,14 @@ def test_an_epoch_rule_sees_validation_metrics_and_can_stop_the_trial(evaluator:
     assert [p["epoch"] for p in seen] == [1, 2] and set(seen[0]) == {"epoch", "accuracy", "f1", "loss"}
     assert result.pruned == "enough" and result.costs["epochs"] == 2 and len(result.curve) == 2
     assert {k: seen[-1][k] for k in result.metrics} == result.metrics  # the metrics of the epoch it reached
+
+
+def test_what_a_rule_or_a_rung_judges_mid_schedule_is_the_averaged_weights_score(evaluator: TrainEvaluator) -> None:
+    def scores(plan: Plan | None) -> list[float]:
+        return [point["loss"] for point in evaluator.evaluate(4, seed=0, plan=plan).curve]
+
+    full = scores(None)
+    for plan in (Plan(rule=lambda epoch, point: None), Plan(until=5)):
+        judged = scores(plan)
+        assert all(a != b for a, b in zip(judged[:4], full[:4], strict=True)) and judged[4] == full[4]
+    assert scores(Plan(until=2)) == scores(Plan(until=5))[:2]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -229,3 +231,44 @@ def test_until_lays_the_schedule_over_all_epochs(seq_splits) -> None:
     assert len(seen) == 2 and 0.5 * trainer.lr < seen[-1] < 0.6 * trainer.lr  # about halfway down the cosine
     with pytest.raises(ValueError, match="cannot train from epoch 0 until 5 of 4"):
         trainer.fit(conv1d_net(), *seq_splits.train, seed=0, until=5)
+
+
+def _scores(trainer: Trainer, seq_splits, model: nn.Module, **kwargs) -> list[float]:
+    """Each epoch's validation loss under ``fit(**kwargs)``."""
+    seen: list[float] = []
+    trainer.fit(
+        model,
+        *seq_splits.train,
+        seed=3,
+        valid=seq_splits.valid,
+        on_epoch=lambda e, m: seen.append(m["valid_loss"]),
+        **kwargs,
+    )
+    return seen
+
+
+def test_averaged_scores_change_the_epochs_before_the_last_and_not_the_training(seq_splits) -> None:
+    trainer = Trainer(epochs=4, batch_size=32, device="cpu")
+    plain, averaged = _dropout_net(), _dropout_net()
+    raw = _scores(trainer, seq_splits, plain)
+    mean = _scores(trainer, seq_splits, averaged, average=True)
+    assert all(a != b for a, b in zip(raw[:3], mean[:3], strict=True))  # scored on the average mid-schedule
+    assert raw[3] == mean[3]  # the full training is scored on its own weights
+    for a, b in zip(plain.state_dict().values(), averaged.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_with_one_step_an_epoch_the_average_is_the_weights_themselves(seq_splits) -> None:
+    trainer = Trainer(epochs=3, batch_size=len(seq_splits.train[1]), device="cpu")  # decay 1 - 1/1 = 0
+    assert _scores(trainer, seq_splits, _dropout_net(), average=True) == _scores(trainer, seq_splits, _dropout_net())
+
+
+def test_the_average_travels_in_the_checkpoint(seq_splits) -> None:
+    trainer = Trainer(epochs=5, batch_size=32, device="cpu")
+    straight = _scores(trainer, seq_splits, _dropout_net(), until=4, average=True)
+    part = trainer.fit(_dropout_net(), *seq_splits.train, seed=3, until=2, keep=True, average=True)
+    assert part.checkpoint.average is not None
+    rest = _scores(trainer, seq_splits, _dropout_net(), start=part.checkpoint, until=4, average=True)
+    assert rest == straight[2:]  # an average restarted at epoch 2 would score epochs 3 and 4 otherwise
+    restarted = replace(part.checkpoint, average=None)
+    assert _scores(trainer, seq_splits, _dropout_net(), start=restarted, until=4, average=True) != straight[2:]

@@ -183,7 +183,9 @@ class TrainEvaluator(Evaluator):
         The validation metrics are measured after every epoch (the curve; the last epoch's are the trial's
         metrics). A ``plan`` may stop the training early (its rule sees each epoch's ``{"epoch", "accuracy",
         "f1", "loss"}`` and returns a reason to stop, or None), end it at an epoch, continue it from a
-        checkpoint (the curve then holds the new epochs only), keep one, and bound the seconds it may take.
+        checkpoint (the curve then holds the new epochs only), keep one, and bound the seconds it may take. Under a
+        plan with a rule or an end, the epochs before the trainer's last are scored on an average of the weights
+        (``Trainer.fit``'s ``average``): those are the scores a rule or a rung judges.
         """
         import torch
 
@@ -224,6 +226,7 @@ class TrainEvaluator(Evaluator):
                 keep=plan.keep,
                 target_scale=self.target_scale,
                 seconds=None if plan.seconds is None else plan.seconds - (time.perf_counter() - t0),
+                average=plan.rule is not None or plan.until is not None,
             )
         except Exception as exc:
             partial = {**measured, **spent, "epochs_trained": len(curve), "train_seconds": time.perf_counter() - t2}

@@ -32,8 +32,9 @@ from nasforge.exceptions import (
 if TYPE_CHECKING:
     import torch
     from torch import nn
+    from torch.optim.swa_utils import AveragedModel
 
-__all__ = ["Checkpoint", "EpochCallback", "FitResult", "Trainer", "input_defaults", "set_threads"]
+__all__ = ["Checkpoint", "EpochCallback", "FitResult", "Trainer", "input_defaults", "set_threads", "weight_average"]
 
 EpochCallback = Callable[[int, Mapping[str, float]], "bool | None"]
 """Called after every epoch with ``(epoch, metrics)``; returning ``True`` stops training (pruning hooks)."""
@@ -80,9 +81,10 @@ class Checkpoint:
     """Everything a training needs to go on where it stopped, on the CPU so that it can travel between processes.
 
     The weights, the optimizer's moments, the batch-order generator and the global RNG (dropout; on CUDA the
-    device's generator too, ``cuda_rng``, which dropout on the device draws from), and the position in the
-    learning-rate schedule: continuing from it gives the weights an uninterrupted training of the same length
-    gives (bit for bit on the CPU).
+    device's generator too, ``cuda_rng``, which dropout on the device draws from), the position in the
+    learning-rate schedule and, when the training scored an average of its weights, that average: continuing
+    from it gives the weights (and scores) an uninterrupted training of the same length gives (bit for bit on
+    the CPU).
     """
 
     epoch: int
@@ -92,6 +94,7 @@ class Checkpoint:
     generator: Any
     rng: Any
     cuda_rng: Any = None
+    average: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ class Trainer:
         keep: bool = False,
         target_scale: float = 1.0,
         seconds: float | None = None,
+        average: bool = False,
     ) -> FitResult:
         """Train ``model`` in place on ``(X, y)``; the same seed, model and data give the same weights.
 
@@ -197,6 +201,12 @@ class Trainer:
         called after every epoch with ``{"loss", "lr", "seconds"}`` plus ``valid_accuracy``/``valid_f1``/
         ``valid_loss`` when ``valid`` data are given (``valid_mse``/``valid_mae``/``valid_r2``/``valid_loss`` for
         regression, in units ``target_scale`` times the standardised ones); returning ``True`` stops training.
+
+        With ``average``, the validation metrics of every epoch before the last of ``epochs`` are those of an
+        exponential moving average of the weights over about the epoch's steps (:func:`weight_average`), not of
+        the weights themselves: what a stopping rule or a scheduler's rung judges mid-schedule. The last epoch,
+        a full training's result, is scored on its own weights either way, and the average never changes the
+        training itself.
         """
         import torch
 
@@ -213,7 +223,7 @@ class Trainer:
             raise ValueError(f"cannot train from epoch {start.epoch if start else 0} until {last} of {self.epochs}")
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
-            return self._loop(model, X, y, seed, on_epoch, valid, last, start, keep, target_scale, seconds)
+            return self._loop(model, X, y, seed, on_epoch, valid, last, start, keep, target_scale, seconds, average)
 
     def _loop(
         self,
@@ -228,6 +238,7 @@ class Trainer:
         keep: bool,
         target_scale: float,
         seconds: float | None,
+        average: bool,
     ) -> FitResult:
         import torch
 
@@ -238,6 +249,7 @@ class Trainer:
         cosine = self.schedule == "cosine"
         generator = torch.Generator().manual_seed(seed)
         step, first = 0, 1
+        averaged = weight_average(model, len(bounds)) if average else None
         if resume is not None:
             model.load_state_dict(resume.model)
             optimizer.load_state_dict(resume.optimizer)
@@ -246,6 +258,8 @@ class Trainer:
             if resume.cuda_rng is not None and self.torch_device.type == "cuda":
                 torch.cuda.set_rng_state(resume.cuda_rng, self.torch_device)
             step, first = resume.step, resume.epoch + 1
+            if averaged is not None and resume.average is not None:
+                averaged.load_state_dict(resume.average)
         groups = optimizer.param_groups  # after loading: load_state_dict replaces the group dicts
         start = time.perf_counter()
         deadline = start + self.time_limit if self.time_limit is not None else math.inf
@@ -270,6 +284,8 @@ class Trainer:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if averaged is not None and epoch < self.epochs:
+                    averaged.update_parameters(model)
                 running += loss.detach() * (hi - lo)
                 step += 1
                 if time.perf_counter() > stop_at:
@@ -284,7 +300,8 @@ class Trainer:
             if on_epoch is not None:
                 metrics = {"loss": losses[-1], "lr": groups[0]["lr"], "seconds": time.perf_counter() - start}
                 if valid_tensors is not None:
-                    scores = self.evaluate(model, *valid_tensors, target_scale=target_scale)
+                    scored = averaged.module if averaged is not None and epoch < self.epochs else model
+                    scores = self.evaluate(scored, *valid_tensors, target_scale=target_scale)
                     if not math.isfinite(scores["loss"]):  # the last steps overflowed the weights: no score to report
                         raise TrainingDiverged(
                             f"training diverged at epoch {epoch}: validation loss is {scores['loss']}"
@@ -293,7 +310,7 @@ class Trainer:
                     model.train()
                 if on_epoch(epoch, metrics) is True:
                     return FitResult(epoch, losses, time.perf_counter() - start, stopped=True)
-        state = _checkpoint(last, step, model, optimizer, generator, self.torch_device) if keep else None
+        state = _checkpoint(last, step, model, optimizer, generator, self.torch_device, averaged) if keep else None
         return FitResult(last, losses, time.perf_counter() - start, checkpoint=state)
 
     def evaluate(self, model: nn.Module, X: Any, y: Any, target_scale: float = 1.0) -> dict[str, float]:
@@ -343,6 +360,7 @@ def _checkpoint(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     device: torch.device,
+    averaged: AveragedModel | None = None,
 ) -> Checkpoint:
     import torch
 
@@ -363,7 +381,25 @@ def _checkpoint(
         generator=generator.get_state(),
         rng=torch.get_rng_state(),
         cuda_rng=torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+        average=cpu(averaged.state_dict()) if averaged is not None else None,
     )
+
+
+def weight_average(model: nn.Module, steps_per_epoch: int) -> AveragedModel:
+    """An exponential moving average of ``model``'s weights and batch-norm statistics with a horizon of about
+    one epoch (decay ``1 - 1/steps_per_epoch`` per step), updated by ``update_parameters(model)``.
+
+    Why: mid-schedule, at a high learning rate, the weights of the last step rank architectures poorly. On the
+    synthetic sequence task of ``benchmarks/vs_optuna.py`` (a search's 110 architectures, Spearman's correlation
+    with their 8-epoch validation accuracy; ``benchmarks/rung_ranking.py``), epoch 2's weights had 0.17 and this
+    average 0.40, epoch 3's 0.22 and 0.68, as good as a complete 3-epoch training (0.69). Horizons of one to two
+    epochs (decays 0.93 and 0.96 at its 12 steps an epoch) ranked best of decays from 0.7 to 0.98, on two
+    searches (docs/benchmarks.md, issue 18).
+    """
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    decay = 1.0 - 1.0 / max(1, steps_per_epoch)
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _memory_format(X: torch.Tensor) -> torch.memory_format:
