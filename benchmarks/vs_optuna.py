@@ -353,8 +353,36 @@ def summarise(results: list[Side], datasets: list[str], sides: list[str]) -> lis
                 suffix = "" if other == "optuna" else "_hyperband"
                 row["accuracy_diff" + suffix] = row["nasforge"]["test_mean"] - row[other]["test_mean"]
                 row["time_ratio" + suffix] = row["nasforge"]["seconds_per_trial"] / row[other]["seconds_per_trial"]
+                row["paired" + suffix] = paired(results, name, other)
         rows.append(row)
     return rows
+
+
+def paired(results: list[Side], name: str, other: str) -> dict[str, Any]:
+    """nasforge's test accuracy less ``other``'s, seed by seed, over the seeds where both ran.
+
+    Two searches on a split are judged on the same test images, so the seed's difference is the comparison;
+    its mean and standard error say whether a gap of a test image or two is the searches' or the seeds' (a
+    digits test set has 360 images: one is 0.0028, and the same search scores a few images apart from run to
+    run under a seconds budget).
+
+    >>> a = [Side("d", "nasforge", s, acc, 1, 1.0, 1, "") for s, acc in enumerate((0.99, 0.98, 0.97))]
+    >>> b = [Side("d", "optuna", s, acc, 1, 1.0, 1, "") for s, acc in enumerate((0.98, 0.98, 0.99))]
+    >>> r = paired(a + b, "d", "optuna")
+    >>> round(r["mean"], 4), round(r["stderr"], 4), r["better"], r["level"], r["worse"]
+    (-0.0033, 0.0088, 1, 1, 1)
+    """
+    acc = {(r.side, r.seed): r.test_accuracy for r in results if r.dataset == name}
+    diffs = [acc["nasforge", s] - acc[other, s] for side, s in acc if side == "nasforge" and (other, s) in acc]
+    spread = statistics.stdev(diffs) / math.sqrt(len(diffs)) if len(diffs) > 1 else math.nan
+    return {
+        "seeds": len(diffs),
+        "mean": statistics.mean(diffs) if diffs else math.nan,
+        "stderr": spread,
+        "better": sum(d > 0 for d in diffs),
+        "level": sum(d == 0 for d in diffs),
+        "worse": sum(d < 0 for d in diffs),
+    }
 
 
 def print_table(rows: list[dict[str, Any]], results: list[Side], sides: list[str]) -> None:
@@ -372,6 +400,11 @@ def print_table(rows: list[dict[str, Any]], results: list[Side], sides: list[str
             if "time_ratio" + suffix in row:
                 diff = "acc diff " + format(row["accuracy_diff" + suffix], "+.4f")
                 print(f"{'':14} {'vs optuna' + suffix:16} {diff:>21} {'':>7} {row['time_ratio' + suffix]:>7.2f}x")
+                p = row["paired" + suffix]
+                print(
+                    f"{'':14} {'':16} paired over {p['seeds']} seed(s): {p['mean']:+.4f} ± {p['stderr']:.4f} "
+                    f"(standard error); nasforge better on {p['better']}, level on {p['level']}, worse on {p['worse']}"
+                )
     print("\nnasforge per-trial breakdown (mean seconds):")
     for r in results:
         if r.side == "nasforge":

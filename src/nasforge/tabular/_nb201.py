@@ -43,7 +43,7 @@ class NB201Table:
 
     The cell space is the 4-node NB201 one unless the strings describe another size (or ``space`` is given).
 
-    >>> table = NB201Table("tests/assets/nb201_tiny.csv")  # doctest: +SKIP
+    >>> table = NB201Table("tests/assets/nb201_tiny.csv")
     >>> table.datasets
     ('cifar10', 'cifar100')
     """
