@@ -123,3 +123,33 @@ def test_curve_overhead_times_trials_that_differ_only_in_validating_every_epoch(
     curve, once = ["costs", "fit, validating", "validate", "validate"], ["costs", "fit", "validate"]
     warm_up = curve + once
     assert trainer.log == warm_up + curve + once + once + curve + curve + once
+
+
+def test_curve_overhead_with_average_differs_only_in_averaging():
+    # --average: both sides validate every epoch; one scores the epochs before the last on averaged weights,
+    # the last on the weights themselves, so both end on the same accuracy (compare checks it, or exits).
+    from dataclasses import dataclass, field
+
+    from curve_overhead import compare
+    from nasforge.api import make_space
+    from nasforge.data import split, synthetic
+    from nasforge.evaluators import Trainer, TrainEvaluator
+
+    @dataclass(frozen=True)
+    class Logged(Trainer):
+        log: list[tuple[bool, bool]] = field(default_factory=list, compare=False)
+
+        def fit(self, model, X, y, seed, **options):
+            self.log.append((options.get("valid") is not None, options.get("average", False)))
+            return super().fit(model, X, y, seed, **options)
+
+    splits = split(synthetic("flat", n=90, classes=3, noise=0.1), seed=0)
+    space = make_space("chain", splits.input_shape)
+    trainer = Logged(epochs=3, device="cpu")
+    rng = np.random.default_rng(0)
+    averaged, plain = compare(
+        TrainEvaluator(space, splits, trainer), [space.sample(rng) for _ in range(2)], ("averaged", "curve")
+    )
+    assert averaged > 0 and plain > 0
+    a, c = (True, True), (True, False)
+    assert trainer.log == [a, c, a, c, c, a]
