@@ -8,6 +8,9 @@ data (loaded by the same ``nasforge.data.load`` from the config's ``data:`` bloc
 split, the same search seconds and the same device (``train.device`` of ``--config``, default ``auto``), and
 both retrain their winner on train+validation as many times as nasforge's ``final.seeds`` rule gives (``auto``:
 three where they fit in a tenth of the search) and report the mean test accuracy of those retrainings.
+Under each comparison the script prints nasforge's test accuracy less the Optuna side's paired by seed, with
+its standard error (:func:`paired`): on digits one test image is 0.0028 and runs differ by a few, so a gap
+of one image over three seeds says little.
 
 Side B's training recipe is not nasforge's: its constant Adam 3e-3 is what a hand-written loop uses, while
 nasforge's default trainer runs a cosine from 0.02 per batch, which alone scores much higher on some of these
