@@ -47,8 +47,8 @@ def test_a_two_fidelity_evaluator_answers_the_planned_table_and_costs_its_epochs
 def test_single_fidelity_runs_spend_exactly_the_epochs_budget(fidelity_tables, epochs, architectures):
     tables = {10: str(fidelity_tables[0]), 100: str(fidelity_tables[1])}
     setup = FidelitySetup("random", STRATEGIES.get("random")(), epochs)
-    curve, seen = run_fidelity_search(setup, tables, "toy", seed=0, trainings=6)
-    assert seen == architectures and len(curve) == 2  # marks at 5 and 6 trainings
+    run = run_fidelity_search(setup, tables, "toy", seed=0, trainings=6)
+    assert run.architectures == architectures and len(run.test) == len(run.valid) == 2  # marks at 5 and 6 trainings
 
 
 class _Recording(_Answers):
@@ -72,12 +72,13 @@ def test_under_asha_the_answer_is_the_best_full_training_within_the_budget(fidel
     seen = answers
     spent = np.cumsum([t.costs["epochs_trained"] for t in seen.trials])
     assert spent[-2] < 1000 <= spent[-1]  # the run stopped at the first trial that reached the budget
-    for mark, value in zip([300, 1000], answers.curve, strict=True):
+    for mark, value, valid in zip([300, 1000], answers.curve, answers.valid, strict=True):
         fitted = [t for t, total in zip(seen.trials, spent, strict=True) if total <= mark]
         full = [t for t in fitted if t.costs["epochs"] == 100]
         assert full, "ASHA promoted a quarter of the first rung to 100 epochs"
         best = max(full, key=lambda t: (t.score, -high.row(t.arch)))
         assert value == high.test("toy")[high.row(best.arch)]
+        assert valid == best.metrics["accuracy_pct"]  # the 100-epoch validation accuracy the search saw
     promoted = [t for t in seen.trials if t.parent is not None]
     assert all(t.costs["epochs"] == 100 and t.costs["epochs_trained"] == 100 for t in promoted)
 
@@ -91,6 +92,10 @@ def test_the_benchmark_compares_setups_at_equal_epochs_and_is_deterministic(fide
     assert result["architectures"]["evolution @100"] == 8 and result["architectures"]["evolution @10"] == 80
     assert 8 < result["architectures"]["evolution + asha"] < 80
     assert result["oracle"] == NB201Table(high).oracle("toy")
+    assert result["valid_oracle"] == NB201Table(high).valid("toy").max()
+    assert list(result["valid"]) == list(result["results"])
+    for per_budget in result["valid"].values():  # the answers' 100-epoch validation, none above the table's
+        assert set(per_budget) == {"5", "8"} and max(per_budget["8"]["values"]) <= result["valid_oracle"]
     again = run_fidelity_benchmark(low, high, "toy", ["evolution"], ["asha", "hyperband"], eta=4, jobs=2, **kwargs)
     assert again["results"] == result["results"]
     json.dumps(result)
@@ -110,9 +115,9 @@ def test_the_nb201_fidelity_command_prints_the_table_and_writes_json(fidelity_ta
     args = ["nb201-fidelity", "--low-table", str(low), "--high-table", str(high), "--low-epochs", "10"]
     args += ["--high-epochs", "100", "--dataset", "toy", "--strategies", "local", "--eta", "4", "--trainings", "6"]
     args += ["--seeds", "2", "--jobs", "1", "--out", str(out), "--plot", str(plot)]
-    result = CliRunner().invoke(bench_app, args)
+    result = CliRunner().invoke(bench_app, args, env={"COLUMNS": "160"})  # wide enough for every header
     assert result.exit_code == 0, result.output
-    assert "local + asha" in result.output and "architectures" in result.output
+    assert "local + asha" in result.output and "architectures" in result.output and "valid@6" in result.output
     assert json.loads(out.read_text())["trainings"] == 6 and plot.stat().st_size > 0
     bad = subprocess.run(
         [sys.executable, "-m", "nasforge", "bench", *args, "--eta", "1"], capture_output=True, text=True, timeout=120

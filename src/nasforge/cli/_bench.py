@@ -91,7 +91,8 @@ def nb201_fidelity(
     """Every strategy at the high fidelity, at the low one, and under each scheduler over both, at equal epochs.
 
     The cost is counted in training epochs (a low query costs low-epochs, a high one high-epochs); each run
-    reports the high table's test accuracy of the architecture it returns.
+    reports the high table's test accuracy of the architecture it returns, and its validation accuracy there
+    (valid: what the search could see; two answers of equal test accuracy can differ in it).
     """
     from rich.console import Console
 

@@ -1,7 +1,13 @@
 """Tabular benchmarks: NAS-Bench-201 tables and the harness that runs strategies on them."""
 
 from nasforge.tabular._costs import NB201_SKELETON, cell_costs, write_nb201_costs
-from nasforge.tabular._fidelity import FidelitySetup, fidelity_setups, run_fidelity_benchmark, run_fidelity_search
+from nasforge.tabular._fidelity import (
+    FidelityRun,
+    FidelitySetup,
+    fidelity_setups,
+    run_fidelity_benchmark,
+    run_fidelity_search,
+)
 from nasforge.tabular._harness import (
     BUDGETS,
     checkpoints,
@@ -16,6 +22,7 @@ from nasforge.tabular._pareto import cost_column, run_pareto_benchmark, run_pare
 __all__ = [
     "BUDGETS",
     "NB201_SKELETON",
+    "FidelityRun",
     "FidelitySetup",
     "NB201Table",
     "cell_costs",

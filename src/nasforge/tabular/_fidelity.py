@@ -12,6 +12,10 @@ accuracy of the architecture it returns:
   successive halving, Hyperband over the rungs 12 and 200) promotes the top ``1/eta`` to 200, and the answer is
   the best 200-epoch result (the best 12-epoch one while there is none).
 
+Each setup is also reported by its answer's validation accuracy in the high table (``valid``): what the search
+can see. On cifar10 the best 12-epoch architecture tests as well as the best 200-epoch one without being it,
+and only the validation accuracy tells the two apart.
+
 Each setup is one :class:`~nasforge.run.Run` with an epochs :class:`~nasforge.budget.Budget`, the runner of every
 real search; answers are read where the epochs spent cross each mark (a trial that does not fit in a budget is
 not counted in it). On a partial table, a lookup of an architecture a table lacks is a failed trial that costs
@@ -46,7 +50,7 @@ if TYPE_CHECKING:
     from nasforge.budget import Budget
     from nasforge.executors import Executor
 
-__all__ = ["FidelitySetup", "fidelity_setups", "run_fidelity_benchmark", "run_fidelity_search"]
+__all__ = ["FidelityRun", "FidelitySetup", "fidelity_setups", "run_fidelity_benchmark", "run_fidelity_search"]
 
 MARKS = (5, 10, 25, 50)
 """Budgets reported, in full trainings (a mark of 10 is ``10 x high`` epochs)."""
@@ -61,6 +65,16 @@ class FidelitySetup:
     epochs: tuple[int, ...]  # the fidelities its evaluator answers
     scheduler: str | None = None
     eta: int = 3
+
+
+@dataclass(frozen=True)
+class FidelityRun:
+    """One seeded run's answers at every mark: their high-table test and validation accuracy (%), and the
+    architectures it evaluated in the whole budget."""
+
+    test: list[float]
+    valid: list[float]
+    architectures: int
 
 
 def fidelity_setups(
@@ -100,8 +114,9 @@ def run_fidelity_search(
     seed: int,
     trainings: int,
     executor: Executor | None = None,
-) -> tuple[list[float], int]:
-    """One seeded run: the 200-epoch test accuracy (%) of its answer at every mark, and the architectures it saw.
+) -> FidelityRun:
+    """One seeded run: the 200-epoch test and validation accuracy (%) of its answer at every mark, and the
+    architectures it saw.
 
     ``tables`` maps epochs to table paths (the low and the high fidelity); test accuracy is the high table's.
     An architecture missing from either table is a failed trial that costs the epochs it was asked for.
@@ -115,7 +130,7 @@ def run_fidelity_search(
         scheduler = SCHEDULERS[setup.scheduler](max_epochs=high, eta=setup.eta, rungs=setup.epochs)
     answers = _Answers([m * high for m in marks(trainings)], cost=epochs_trained)
     run_tabular(setup.strategy, evaluator, seed, epochs_budget(trainings * high), answers, scheduler, executor)
-    return answers.curve, answers.architectures
+    return FidelityRun(answers.curve, answers.valid, answers.architectures)
 
 
 def marks(trainings: int) -> list[int]:
@@ -151,24 +166,32 @@ def run_fidelity_benchmark(
     """Every setup of :func:`fidelity_setups` with seeds ``0..seeds-1``; plain data (the ``--out`` JSON).
 
     Shaped like :func:`~nasforge.tabular.run_benchmark`'s result, its budgets in full trainings (``"unit"``),
-    plus ``"architectures"``: the mean number of architectures each setup evaluated in the whole budget.
+    plus ``"architectures"``: the mean number of architectures each setup evaluated in the whole budget, and
+    ``"valid"``: per setup and budget, the high table's validation accuracy of the answers (the highest in the
+    table is ``"valid_oracle"``).
     """
     if trainings < 1 or seeds < 1 or jobs < 1:
         raise ConfigError(f"bench: trainings, seeds and jobs must be >= 1, got {trainings}, {seeds}, {jobs}")
     tables = {low: str(low_table), high: str(high_table)}
     for path in tables.values():
         load_nb201(path).check_dataset(dataset)
-    oracle = load_nb201(tables[high]).oracle(dataset)
+    high_table = load_nb201(tables[high])
+    oracle = high_table.oracle(dataset)
     setups = {s.label: s for s in fidelity_setups(strategies, low, high, schedulers, eta)}
     chunks = seed_chunks(list(setups), seeds)
     args = [(setups[label], tables, dataset, part, trainings) for label, part in chunks]
     outcomes, seconds = run_chunks(_run_chunk, chunks, args, jobs, progress=progress)
     points = marks(trainings)
     results: dict[str, dict[str, dict[str, Any]]] = {}
+    valid: dict[str, dict[str, dict[str, Any]]] = {}
+    architectures: dict[str, float] = {}
     curves: dict[str, dict[str, list[float]]] = {}
     for label, runs in outcomes.items():
-        values = np.asarray([curve for curve, _ in runs], dtype=np.float64)
+        values = np.asarray([run.test for run in runs], dtype=np.float64)
         results[label] = {str(m): column_stats(values[:, i]) for i, m in enumerate(points)}
+        seen = np.asarray([run.valid for run in runs], dtype=np.float64)
+        valid[label] = {str(m): column_stats(seen[:, i]) for i, m in enumerate(points)}
+        architectures[label] = float(np.mean([run.architectures for run in runs]))
         curves[label] = {"budgets": points, "mean_regret": [float(oracle - v) for v in values.mean(axis=0)]}
     return {
         "dataset": dataset,
@@ -179,6 +202,8 @@ def run_fidelity_benchmark(
         "eta": eta,
         "results": results,
         "curves": curves,
-        "architectures": {label: float(np.mean([n for _, n in runs])) for label, runs in outcomes.items()},
+        "architectures": architectures,
+        "valid": valid,
+        "valid_oracle": float(high_table.valid(dataset)[high_table.best_valid_row(dataset)]),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }

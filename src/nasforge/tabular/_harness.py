@@ -82,12 +82,18 @@ class _Answers(Callback):
     trial whose cost carries the total past a mark does not fit in that budget: the mark gets the answer from
     before it. The answer is the trial that reached the most epochs (a multi-fidelity run's deepest rung), then
     the highest validation accuracy, then the earlier table row.
+
+    ``valid`` follows the same answers' validation accuracy (%) in the test table (the highest fidelity's):
+    what the search could see of them, where a test accuracy also holds luck in the split. Where a run at 12
+    epochs and one at 200 return different architectures of equal test accuracy, it tells which one found
+    what it looked for.
     """
 
     def __init__(self, marks: Sequence[float], cost: Callable[[Trial], float] | None = None) -> None:
         self.marks = sorted(marks)
         self.cost = cost or (lambda trial: 1.0)
         self.curve: list[float] = []
+        self.valid: list[float] = []
         self.spent = 0.0
         self.architectures = 0  # new architectures (trials without a parent)
         self._best: tuple[float, float, int] | None = None
@@ -112,6 +118,14 @@ class _Answers(Callback):
     def _mark(self, run: Run, reached: Callable[[float], bool]) -> None:
         while len(self.curve) < len(self.marks) and reached(self.marks[len(self.curve)]):
             self.curve.append(self.test(run))
+            self.valid.append(self.validation(run))
+
+    def validation(self, run: Run) -> float:
+        """The answer's validation accuracy (%) in the test table: read after the search, as its test is."""
+        if self._best_arch is None:
+            return float("nan")
+        evaluator = run.evaluator
+        return float(evaluator.table.valid(evaluator.dataset)[evaluator.table.row(self._best_arch)])
 
     def test(self, run: Run) -> float:
         arch = self._best_arch

@@ -30,17 +30,20 @@ def _regret(result: dict[str, Any], per_budget: dict[str, Any]) -> str:
 
 
 def _rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: mean ± std per budget, regret at the largest, and architectures seen or the test
-    hypervolume of the returned points where the result has them."""
+    """Header and rows: mean ± std per budget, regret at the largest, and where the result has them the
+    answers' validation accuracy at the largest, the architectures seen, or the test hypervolume of the
+    returned points."""
     budgets = _budgets(result)
     unit, digits = result.get("unit", "queries"), result.get("digits", 2)
-    counts, test = result.get("architectures"), result.get("test_hypervolume")
+    valid, counts, test = result.get("valid"), result.get("architectures"), result.get("test_hypervolume")
     header = ["strategy", *(f"{b} {unit}" for b in budgets), f"regret@{budgets[-1]}"]
+    header += [f"valid@{budgets[-1]}"] if valid else []
     header += ["architectures"] if counts else []
     header += [f"test hypervolume@{budgets[-1]}"] if test else []
     rows = []
     for label, per_budget in result["results"].items():
         row = [label, *(_cell(per_budget, b, digits) for b in budgets), _regret(result, per_budget)]
+        row += [_cell(valid[label], budgets[-1], digits)] if valid else []
         row += [f"{counts[label]:.0f}"] if counts else []
         row += [_cell({"end": test[label]}, "end", digits)] if test else []
         rows.append(row)
@@ -55,7 +58,12 @@ def render_table(result: dict[str, Any]) -> Table:
     table = Table(
         title=f"NAS-Bench-201 {result['table']} {result['dataset']}: "
         f"{result.get('measure', 'test accuracy (%) of the returned architecture')}, {seeds} seeds; "
-        f"oracle {result['oracle']:.{result.get('digits', 2)}f}"
+        f"oracle {result['oracle']:.{result.get('digits', 2)}f}",
+        caption=(
+            f"valid: the answers' validation accuracy (%) in the test table, at most {result['valid_oracle']:.2f}"
+            if "valid" in result
+            else None
+        ),
     )
     header, rows = _rows(result)
     for n, name in enumerate(header):
