@@ -5,7 +5,8 @@ middle of a store transaction (the trial's UPDATE executed, not committed) or in
 (after ``best.pt`` is written). The other kills come from outside, at random moments (seeded) once the search
 has made progress. After every resume the store must pass SQLite's integrity check and keep every finished
 trial as it was; at the end the finished trials equal the budget, no finished architecture was trained again,
-and ``best.json``, ``best.pt`` and ``best.onnx`` describe the same network.
+and ``best.json``, ``best.pt`` and ``best.onnx`` describe the same network. A second search under ASHA is killed
+while promotions train, and must promote no trial twice.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -117,8 +119,13 @@ def _start(tmp_path: Path, args: list[str], fault: str = "") -> subprocess.Popen
 
 def _kill_when(proc: subprocess.Popen[bytes], store: Path, progressed: int, delay: float) -> None:
     """SIGKILL the driver ``delay`` s after the store holds ``progressed`` finished trials."""
+    _kill_once(proc, lambda: len(_finished(store)) >= progressed, delay)
+
+
+def _kill_once(proc: subprocess.Popen[bytes], ready: Callable[[], bool], delay: float = 0.0) -> None:
+    """SIGKILL the driver and its worker processes ``delay`` s after ``ready()`` holds."""
     deadline = time.monotonic() + 240
-    while len(_finished(store)) < progressed and proc.poll() is None and time.monotonic() < deadline:
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(delay)
     assert proc.poll() is None, "the search ended before the kill: give it a larger budget"
@@ -191,3 +198,84 @@ def test_five_sigkills_lose_no_finished_trial_and_train_none_twice(tmp_path, wor
         assert not again, f"trial {trial_id} ({arch}) finished, then was trained again as {again}"
     assert {state for *_, state in trials} <= {"finished", "interrupted"}
     _agree(run_dir)
+
+
+ASHA_TRIALS = 24
+
+ASHA_CONFIG = f"""
+name: brackets
+seed: 5
+data: {{builtin: digits}}
+space: {{type: chain, depth: [2, 3], widths: [64, 128]}}
+strategy: {{name: evolution, population: 4, sample: 2}}
+train: {{epochs: 8}}
+fidelity: {{scheduler: asha, min_epochs: 1, eta: 2}}
+budget: {{trials: {ASHA_TRIALS}}}
+"""
+RUNGS = {1: 2, 2: 4, 4: 8}  # a rung's epochs -> the next rung's
+
+
+def _rows(store: Path) -> list[tuple[int, str, int, str, int | None, int | None]]:
+    """(id, arch, seed, status, parent, epochs) of every trial, in id order (none before the schema exists)."""
+    if not store.exists():
+        return []
+    db = sqlite3.connect(store, timeout=30)
+    try:
+        return db.execute(
+            "SELECT id, arch, seed, status, parent, json_extract(costs, '$.epochs') FROM trials ORDER BY id"
+        ).fetchall()
+    except sqlite3.OperationalError:  # the schema is not written yet
+        return []
+    finally:
+        db.close()
+
+
+def _promoting(store: Path) -> bool:
+    """A promotion is training: a running trial with a parent."""
+    return any(t[3] == "running" and t[4] is not None for t in _rows(store))
+
+
+def test_sigkills_in_the_middle_of_asha_brackets_lose_no_promotion_and_decide_no_rung_twice(tmp_path):
+    """Issue 18's resume in the middle of a bracket, with real SIGKILLs: twice while a promotion trains, once at
+    a seeded random moment, then a resume to the end. Each kill keeps every ended trial as it was; at the end
+    every promotion continues a finished trial of the same architecture and seed to its next rung (1, 2, 4, 8
+    epochs), no trial is promoted twice, a cut promotion is redone once, and no architecture starts twice."""
+    (tmp_path / "brackets.yaml").write_text(ASHA_CONFIG)
+    (tmp_path / "launch.py").write_text(LAUNCHER)
+    run_dir = tmp_path / "runs" / "brackets"
+    store = run_dir / "store.sqlite"
+    rng = random.Random(11)
+    for number in range(3):
+        before = [t for t in _rows(store) if t[3] == "finished"]
+        args = ["search", "brackets.yaml"] if number == 0 else ["resume", str(run_dir)]
+        proc = _start(tmp_path, args)
+        if number == 1:
+            _kill_when(proc, store, progressed=len(before) + 2, delay=rng.uniform(0.0, 0.3))
+        else:
+            _kill_once(proc, lambda: _promoting(store))
+        after = [t for t in _rows(store) if t[3] == "finished"]
+        assert _integrity(store) == "ok"
+        assert after[: len(before)] == before, f"kill {number}: finished trials are kept as they were"
+    last = _start(tmp_path, ["resume", str(run_dir)])
+    _, err = last.communicate(timeout=300)
+    assert last.returncode == 0, err.decode()
+
+    rows = _rows(store)
+    by_id = {t[0]: t for t in rows}
+    assert {t[3] for t in rows} <= {"finished", "interrupted"}
+    finished = [t for t in rows if t[3] == "finished"]
+    assert len(finished) == ASHA_TRIALS, "promotions are trials of the budget, cut ones are not"
+    cut = [t for t in rows if t[3] == "interrupted" and t[4] is not None]
+    assert cut, "a kill caught a promotion training"
+    for trial in cut:
+        redone = [t for t in rows if t[4] == trial[4] and t[0] > trial[0]]
+        assert [t[3] for t in redone] == ["finished"], f"the cut promotion {trial[0]} is redone once"
+    promotions = [t for t in finished if t[4] is not None]
+    assert {t[5] for t in promotions} >= {2, 4}, "trials were promoted past the second rung"
+    for child in promotions:
+        parent = by_id[child[4]]
+        assert parent[3] == "finished" and child[5] == RUNGS[parent[5]] and child[1:3] == parent[1:3]
+    parents = [t[4] for t in promotions]
+    assert len(parents) == len(set(parents)), "no trial is promoted twice: no rung is decided twice"
+    new = [t for t in finished if t[4] is None]
+    assert {t[5] for t in new} == {1} and len({t[1] for t in new}) == len(new)
