@@ -60,7 +60,8 @@ def render_table(result: dict[str, Any]) -> Table:
         f"{result.get('measure', 'test accuracy (%) of the returned architecture')}, {seeds} seeds; "
         f"oracle {result['oracle']:.{result.get('digits', 2)}f}",
         caption=(
-            f"valid: the answers' validation accuracy (%) in the test table, at most {result['valid_oracle']:.2f}"
+            f"valid: the answers' validation accuracy (%) in the high-fidelity table, read after the search "
+            f"(the table's best: {result['valid_oracle']:.2f})"
             if "valid" in result
             else None
         ),
