@@ -83,11 +83,19 @@ if __name__ == "__main__":  # worker processes started by spawn import this file
 
 
 def _trials(store: Path) -> list[tuple[int, str, int, str]]:
+    """(id, arch, seed, status) of every trial, in id order."""
+    return [t[:4] for t in _rows(store)]
+
+
+def _rows(store: Path) -> list[tuple[int, str, int, str, int | None, int | None]]:
+    """(id, arch, seed, status, parent, epochs) of every trial, in id order (none before the schema exists)."""
     if not store.exists():
         return []
     db = sqlite3.connect(store, timeout=30)
     try:
-        return db.execute("SELECT id, arch, seed, status FROM trials ORDER BY id").fetchall()
+        return db.execute(
+            "SELECT id, arch, seed, status, parent, json_extract(costs, '$.epochs') FROM trials ORDER BY id"
+        ).fetchall()
     except sqlite3.OperationalError:  # the schema is not written yet
         return []
     finally:
@@ -213,21 +221,6 @@ fidelity: {{scheduler: asha, min_epochs: 1, eta: 2}}
 budget: {{trials: {ASHA_TRIALS}}}
 """
 RUNGS = {1: 2, 2: 4, 4: 8}  # a rung's epochs -> the next rung's
-
-
-def _rows(store: Path) -> list[tuple[int, str, int, str, int | None, int | None]]:
-    """(id, arch, seed, status, parent, epochs) of every trial, in id order (none before the schema exists)."""
-    if not store.exists():
-        return []
-    db = sqlite3.connect(store, timeout=30)
-    try:
-        return db.execute(
-            "SELECT id, arch, seed, status, parent, json_extract(costs, '$.epochs') FROM trials ORDER BY id"
-        ).fetchall()
-    except sqlite3.OperationalError:  # the schema is not written yet
-        return []
-    finally:
-        db.close()
 
 
 def _promoting(store: Path) -> bool:
