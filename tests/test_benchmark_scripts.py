@@ -153,3 +153,15 @@ def test_curve_overhead_with_average_differs_only_in_averaging():
     assert averaged > 0 and plain > 0
     a, c = (True, True), (True, False)
     assert trainer.log == [a, c, a, c, c, a]
+
+
+def test_checkpoint_overhead_times_a_round_trip_through_the_file_and_leaves_none(tmp_path):
+    from checkpoint_overhead import hold_and_take
+    from nasforge.fidelity import CheckpointShelf
+
+    trial = Trial(id=1, arch="a", state=TrialState.FINISHED, seed=0)
+    hold, take = hold_and_take(CheckpointShelf(tmp_path / "shelf"), trial, {"epoch": 1})
+    assert hold > 0 and take > 0 and not list((tmp_path / "shelf").iterdir())
+    (tmp_path / "blocked").write_text("a file where the directory should be")
+    with pytest.warns(RuntimeWarning), pytest.raises(SystemExit, match="did not come back"):
+        hold_and_take(CheckpointShelf(tmp_path / "blocked"), trial, {"epoch": 1})  # timing nothing is refused

@@ -87,14 +87,16 @@ def _trials(store: Path) -> list[tuple[int, str, int, str]]:
     return [t[:4] for t in _rows(store)]
 
 
-def _rows(store: Path) -> list[tuple[int, str, int, str, int | None, int | None]]:
-    """(id, arch, seed, status, parent, epochs) of every trial, in id order (none before the schema exists)."""
+def _rows(store: Path) -> list[tuple[int, str, int, str, int | None, int | None, int | None]]:
+    """(id, arch, seed, status, parent, epochs, epochs_trained) of every trial, in id order (none before the
+    schema exists)."""
     if not store.exists():
         return []
     db = sqlite3.connect(store, timeout=30)
     try:
         return db.execute(
-            "SELECT id, arch, seed, status, parent, json_extract(costs, '$.epochs') FROM trials ORDER BY id"
+            "SELECT id, arch, seed, status, parent, json_extract(costs, '$.epochs'), "
+            "json_extract(costs, '$.epochs_trained') FROM trials ORDER BY id"
         ).fetchall()
     except sqlite3.OperationalError:  # the schema is not written yet
         return []
@@ -232,7 +234,8 @@ def test_sigkills_in_the_middle_of_asha_brackets_lose_no_promotion_and_decide_no
     """Issue 18's resume in the middle of a bracket, with real SIGKILLs: twice while a promotion trains, once at
     a seeded random moment, then a resume to the end. Each kill keeps every ended trial as it was; at the end
     every promotion continues a finished trial of the same architecture and seed to its next rung (1, 2, 4, 8
-    epochs), no trial is promoted twice, a cut promotion is redone once, and no architecture starts twice."""
+    epochs), no trial is promoted twice, a cut promotion is redone once, from the checkpoint its parent left on
+    disk (it trains only the epochs it adds), and no architecture starts twice."""
     (tmp_path / "brackets.yaml").write_text(ASHA_CONFIG)
     (tmp_path / "launch.py").write_text(LAUNCHER)
     run_dir = tmp_path / "runs" / "brackets"
@@ -263,6 +266,8 @@ def test_sigkills_in_the_middle_of_asha_brackets_lose_no_promotion_and_decide_no
     for trial in cut:
         redone = [t for t in rows if t[4] == trial[4] and t[0] > trial[0]]
         assert [t[3] for t in redone] == ["finished"], f"the cut promotion {trial[0]} is redone once"
+        assert redone[0][6] == redone[0][5] - by_id[trial[4]][5], f"{redone[0][0]} goes on from its parent's weights"
+    assert not (run_dir / "checkpoints").exists(), "a search that ended leaves no checkpoint behind"
     promotions = [t for t in finished if t[4] is not None]
     assert {t[5] for t in promotions} >= {2, 4}, "trials were promoted past the second rung"
     for child in promotions:

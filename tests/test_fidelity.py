@@ -16,6 +16,7 @@ from nasforge.exceptions import ConfigError
 from nasforge.executors import DaskExecutor
 from nasforge.fidelity import (
     Asha,
+    CheckpointShelf,
     Hyperband,
     MedianStopper,
     PatienceStopper,
@@ -327,7 +328,7 @@ def test_a_promotion_without_its_checkpoint_retrains_to_the_same_result(tmp_path
         "budget": nf.Budget(trials=8),
     }
     held = search(**common).trials
-    monkeypatch.setattr("nasforge.run.MAX_CHECKPOINTS", 0)  # the driver keeps none: every promotion retrains
+    monkeypatch.setattr("nasforge.fidelity._shelf.MAX_CHECKPOINTS", 0)  # none held: every promotion retrains
     retrained = search(**common).trials
     assert any(t.parent is not None for t in held)
     assert [(t.arch, t.parent, t.costs["epochs"]) for t in held] == [
@@ -336,16 +337,20 @@ def test_a_promotion_without_its_checkpoint_retrains_to_the_same_result(tmp_path
     assert [t.metrics for t in held] == [t.metrics for t in retrained]
 
 
-def test_a_long_asha_run_keeps_the_checkpoints_of_each_rungs_leaders(monkeypatch):
+@pytest.mark.parametrize("on_disk", [False, True], ids=["in_memory", "on_disk"])
+def test_a_long_asha_run_keeps_the_checkpoints_of_each_rungs_leaders(tmp_path, on_disk):
     """With more trials than the driver holds checkpoints for, the ones that go are those standing lowest in
     their own rung: promotions from every rung still find their parent's checkpoint."""
     from nasforge.evaluators import Evaluation, Evaluator
     from nasforge.spaces import CellSpace
 
     continued: dict[int, list[bool]] = {}
+    shelf = CheckpointShelf(tmp_path if on_disk else None, limit=16)
+    held: list[int] = []
 
     class Instant(Evaluator):
         def evaluate(self, arch, seed, plan=None):
+            held.append(len(list(tmp_path.glob("*.pt"))) if on_disk else len(shelf))
             until = plan.until or 27
             if until > 1:
                 continued.setdefault(until, []).append(plan.start is not None)
@@ -357,10 +362,10 @@ def test_a_long_asha_run_keeps_the_checkpoints_of_each_rungs_leaders(monkeypatch
         def final_test(self, arch, seed):
             raise NotImplementedError
 
-    monkeypatch.setattr("nasforge.run.MAX_CHECKPOINTS", 16)
-    run = Run(CellSpace(), make_strategy("random"), Instant(), SQLiteStore(":memory:"), scheduler=Asha(27, eta=3))
+    store = SQLiteStore(":memory:")
+    run = Run(CellSpace(), make_strategy("random"), Instant(), store, scheduler=Asha(27, eta=3), checkpoints=shelf)
     run.optimize(nf.Budget(trials=600))
-    assert set(continued) == {3, 9, 27} and len(run._checkpoints) <= 16
+    assert set(continued) == {3, 9, 27} and max(held) == 16, "the shelf fills up, and no more: files are removed too"
     for rung, starts in continued.items():  # ranked across rungs, the 9-epoch ones crowded out the 1-epoch ones
         assert sum(starts) >= 0.9 * len(starts), f"promotions to {rung} epochs retrained from scratch: {starts}"
 

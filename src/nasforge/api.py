@@ -16,7 +16,7 @@ from nasforge.config import Config, check_params
 from nasforge.constraints import Constraints
 from nasforge.exceptions import ConfigError, NasforgeError, StoreError, integer_at_least
 from nasforge.executors import Executor
-from nasforge.fidelity import Scheduler, Stopper, make_fidelity, scheduled_epochs
+from nasforge.fidelity import CheckpointShelf, Scheduler, Stopper, make_fidelity, scheduled_epochs
 from nasforge.objective import TASK_METRICS, Objective
 from nasforge.oneshot import ONE_SHOT, OneShot
 from nasforge.proxies import Prefilter, check_proxies
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from nasforge.evaluators import Trainer
 
 __all__ = [
+    "CHECKPOINT_DIR",
     "STORE_FILE",
     "components_from_config",
     "export_trial",
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 STORE_FILE = "store.sqlite"
+CHECKPOINT_DIR = "checkpoints"  # the promotable trials' checkpoints while a scheduler's search runs (or crashed)
 
 
 def make_space(
@@ -256,6 +258,7 @@ def search(
             rerank=leaders,
             prefilter=chooser,
             warm=warm,
+            checkpoints=CheckpointShelf(out_dir / CHECKPOINT_DIR) if out_dir is not None else None,
         )
         if out_dir is not None:
             from nasforge.report import ReportCallback

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,7 +20,7 @@ from nasforge.callbacks import Callback
 from nasforge.evaluators import Evaluator, Plan
 from nasforge.exceptions import ConfigError, Infeasible, TrialFailed, TrialInterrupted
 from nasforge.executors import Executor, ExecutorError, LocalExecutor
-from nasforge.fidelity import Scheduler, Stopper
+from nasforge.fidelity import CheckpointShelf, Scheduler, Stopper
 from nasforge.objective import Objective
 from nasforge.oneshot import OneShot
 from nasforge.proxies import Prefilter
@@ -34,22 +33,16 @@ from nasforge.trial import (
     Trial,
     TrialState,
     end_order,
-    epochs_reached,
     epochs_trained,
-    rank_key,
     training_seconds,
 )
 from nasforge.warm import Warm
 
-__all__ = ["MAX_CHECKPOINTS", "MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
+__all__ = ["MAX_REJECTED_IN_A_ROW", "Run", "derive_seed"]
 
 MAX_REJECTED_IN_A_ROW = 500
 """Consecutive architectures over a hard constraint after which a search stops as ``infeasible``: at a few ms
 each, 500 cost seconds, and a space where so many proposals in a row break the limits holds little that fits."""
-
-MAX_CHECKPOINTS = 256
-"""Checkpoints the driver holds for promotions (a small chain's is 0.1-4 MB: weights, Adam's moments and the weights'
-average, each the size of the weights)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +106,7 @@ class Run:
         rerank: Rerank | None = None,
         prefilter: Prefilter | None = None,
         warm: Warm | None = None,
+        checkpoints: CheckpointShelf | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.space = space
@@ -129,13 +123,15 @@ class Run:
                 fidelity.reset()  # it learns this run's trials below, from none
         self.rerank = rerank  # trains the leaders again with other seeds at the end; None: one score each
         self.prefilter = prefilter  # trains the best of several proposals by a zero-cost proxy; None: each one
-        self._checkpoints: dict[int, tuple[Trial, Any]] = {}  # trial id -> where its training stopped
+        # where the trials a scheduler may promote stopped training; None: in memory, lost with the driver
+        self.checkpoints = checkpoints if checkpoints is not None else CheckpointShelf()
         self.clock = clock  # seconds; injectable so that time budgets are testable without waiting
         self.best: Any = None  # the retrained winner (a nasforge.winner.Best), once reported
         self.stop_reason: str | None = None  # why optimize() stopped: trials, seconds, exhausted, failures, ...
         self.interrupted_on_open = store.interrupt_running()
         stored = store.trials()  # in the order they started (their ids)
         done = [t for t in stored if t.state in DONE]
+        self.checkpoints.recover(stored)  # a resume goes on from the checkpoints its trials left on disk
         self._seen: dict[Hashable, Any] = {}  # architecture -> what its strategy was told
         self._rejected_in_a_row = _rejected_at_end(stored)
         self.one_shot = isinstance(strategy, OneShot)  # trains a supernet: see _optimize_one_shot
@@ -285,6 +281,7 @@ class Run:
         try:
             search = self._supernet_epochs if self.one_shot else self._search
             reason = search(budget, start, callbacks)
+            self.checkpoints.clear()  # no promotion follows; a crash or Ctrl-C instead leaves them to a resume
         except (KeyboardInterrupt, ExecutorError):
             # Ctrl-C, or the workers are gone: no trial stays "running"; a resume redoes the interrupted ones.
             self.stop_reason = "interrupted"
@@ -421,7 +418,10 @@ class Run:
             if not pending:
                 return reason
             for future in self.executor.wait_any(pending):
-                trial = self._record(pending.pop(future), future, self.clock() - start)
+                job = pending.pop(future)
+                trial = self._record(job, future, self.clock() - start)
+                if job.parent is not None and trial.state is not TrialState.INTERRUPTED:
+                    self.checkpoints.release(job.parent.id)  # its promotion is decided: redone by no resume
                 if trial.state is TrialState.INTERRUPTED:
                     continue  # cut by the time budget: not a result, not told, trained again by a resume
                 self._learn(trial)
@@ -468,8 +468,8 @@ class Run:
             parent, epochs = promotion
             trial = self.store.create_trial(parent.arch, parent.seed, parent=parent.id)  # the same training, on
             self.scheduler.started(trial)
-            held = self._checkpoints.pop(parent.id, None)  # without one the training is redone, to the same weights
-            plan = Plan(until=epochs, start=held[1] if held else None, keep=epochs < self.scheduler.rungs[-1])
+            held = self.checkpoints.take(parent.id)  # without one the training is redone, to the same weights
+            plan = Plan(until=epochs, start=held, keep=epochs < self.scheduler.rungs[-1])
             return _Pending(trial, self.space.from_string(parent.arch), plan, parent)
         busy = {job.arch for job in pending.values()}
         seed = derive_seed(self.seed, 1, done)
@@ -522,7 +522,7 @@ class Run:
                         pruned=evaluation.pruned,
                     )
                     if evaluation.checkpoint is not None:
-                        self._hold(finished, evaluation.checkpoint)
+                        self.checkpoints.hold(finished, evaluation.checkpoint)
                     return finished
                 error = ValueError(f"the {self.objective.metric} metric is not finite ({score})")
         costs = getattr(error, "costs", None)
@@ -535,22 +535,6 @@ class Run:
         if isinstance(error, TrialFailed):
             curve = error.curve
         return self.store.fail_trial(trial.id, _describe(error), costs=costs, elapsed=elapsed, curve=curve)
-
-    def _hold(self, trial: Trial, checkpoint: Any) -> None:
-        """Keep a checkpoint while its trial may be promoted; beyond ``MAX_CHECKPOINTS`` the one that stands
-        lowest among those held at its own rung goes (a promotion without its checkpoint retrains from scratch,
-        to the same weights, only slower). Its rung, not the run: a rung's top trials are the ones promoted,
-        and ranked across rungs every deeper checkpoint, promoted or not, would outlast every first-rung one."""
-        self._checkpoints[trial.id] = (trial, checkpoint)
-        if len(self._checkpoints) > MAX_CHECKPOINTS:
-            rungs: dict[float, list[Trial]] = defaultdict(list)
-            for held, _ in self._checkpoints.values():
-                rungs[epochs_reached(held)].append(held)
-            standing = {}
-            for rung in rungs.values():
-                for place, held in enumerate(sorted(rung, key=rank_key)):
-                    standing[held.id] = place / len(rung)  # 0 for its rung's best, alone or not
-            del self._checkpoints[max(standing, key=lambda i: (standing[i], -i))]
 
 
 def _rejected_at_end(trials: Sequence[Trial]) -> int:

@@ -10,6 +10,7 @@ briefly, the best are promoted to train on.
 
 from nasforge.fidelity._make import make_fidelity, scheduled_epochs
 from nasforge.fidelity._schedulers import SCHEDULERS, Asha, Hyperband, Scheduler, SuccessiveHalving, rung_epochs
+from nasforge.fidelity._shelf import MAX_CHECKPOINTS, CheckpointShelf
 from nasforge.fidelity._stoppers import (
     STOPPERS,
     EpochRule,
@@ -21,9 +22,11 @@ from nasforge.fidelity._stoppers import (
 )
 
 __all__ = [
+    "MAX_CHECKPOINTS",
     "SCHEDULERS",
     "STOPPERS",
     "Asha",
+    "CheckpointShelf",
     "EpochRule",
     "Hyperband",
     "MedianStopper",

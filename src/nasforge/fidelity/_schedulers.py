@@ -3,7 +3,8 @@
 Rungs are epoch counts ``min_epochs * eta**k`` up to the trainer's ``epochs`` (always the last rung); the cosine
 schedule is laid over all epochs, so a trial trained to a rung is the beginning of the full training. A promotion
 is a trial row of its own (its ``parent`` the promoted trial, the same seed) that trains on to the next rung,
-from the parent's checkpoint when the driver still holds it. New architectures come from the strategy's ``ask``.
+from the parent's checkpoint when the driver still holds it (:class:`CheckpointShelf`). New architectures come
+from the strategy's ``ask``.
 
 - **ASHA** (Li et al., MLSys 2020): whenever a worker is free, promote a trial in the top ``1/eta`` of its rung
   (among those finished there so far) that was not promoted yet, highest rung first; otherwise start a new
