@@ -420,10 +420,10 @@ class Run:
             for future in self.executor.wait_any(pending):
                 job = pending.pop(future)
                 trial = self._record(job, future, self.clock() - start)
-                if job.parent is not None and trial.state is not TrialState.INTERRUPTED:
-                    self.checkpoints.release(job.parent.id)  # its promotion is decided: redone by no resume
                 if trial.state is TrialState.INTERRUPTED:
                     continue  # cut by the time budget: not a result, not told, trained again by a resume
+                if job.parent is not None:
+                    self.checkpoints.release(job.parent.id)  # its promotion is decided: redone by no resume
                 self._learn(trial)
                 if trial.state is TrialState.REJECTED:
                     self._rejected_in_a_row += 1
