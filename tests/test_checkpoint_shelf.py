@@ -63,7 +63,7 @@ def test_a_resume_holds_again_only_the_checkpoints_a_promotion_may_still_use(tmp
     writer = CheckpointShelf(tmp_path)
     for id in range(1, 7):
         writer.hold(_trial(id), {"id": id})
-    (tmp_path / "8.pt.partial").write_bytes(b"half a file")  # what a SIGKILL mid-write leaves
+    (tmp_path / ".8.x1y2z3.tmp.pt").write_bytes(b"half a file")  # what a SIGKILL mid-write leaves
     trials = [
         _trial(1),  # never promoted
         _trial(2),  # promoted, and the promotion finished
@@ -139,3 +139,38 @@ def test_a_checkpoint_that_cannot_be_written_costs_its_promotion_the_retraining_
         shelf.hold(_trial(1), {"epoch": 1})
     assert len(shelf) == 0 and shelf.take(1) is None
     shelf.release(1)  # the promotion ended: nothing to remove, nothing raised
+
+
+SMALL_DISK = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, 2_000_000))  # 1.2 MB of weights fit, not 4.7 MB of checkpoint
+import nasforge as nf
+from nasforge.api import search
+from nasforge.data import synthetic
+space = {"type": "chain", "depth": 2, "widths": [512], "activations": ["relu", "gelu", "silu", "tanh"]}
+run = search(
+    data=synthetic("flat", n=120, classes=3, seed=0), space=space,
+    trainer=nf.Trainer(epochs=3), strategy="random", fidelity={"scheduler": "asha", "min_epochs": 1, "eta": 3},
+    budget=nf.Budget(trials=6), run_dir=sys.argv[1], seeds=1,
+)
+for t in run.trials:
+    print(t.id, t.parent, t.state.value, t.costs.get("epochs"), t.costs.get("epochs_trained"))
+"""
+
+
+def test_a_disk_too_full_for_checkpoints_warns_and_the_search_retrains_its_promotions(tmp_path) -> None:
+    """A file size limit (``RLIMIT_FSIZE``) fails every checkpoint's write as a full disk would, the store's not."""
+    import subprocess
+    import sys
+
+    (tmp_path / "small_disk.py").write_text(SMALL_DISK)
+    done = subprocess.run(
+        [sys.executable, "small_disk.py", "run"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "cannot keep trial 1's checkpoint" in done.stderr and "File too large" in done.stderr
+    rows = [line.split() for line in done.stdout.splitlines()]
+    promotions = [row for row in rows if row[1] != "None"]
+    assert promotions and all(row[2] == "finished" and row[3] == row[4] for row in promotions), rows
+    assert not (tmp_path / "run" / CHECKPOINT_DIR).exists()

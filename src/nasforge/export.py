@@ -14,7 +14,6 @@ import copy
 import json
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasforge.exceptions import ExportError, cannot_write
+from nasforge.atomic import write_atomic
+from nasforge.exceptions import ExportError
 
 if TYPE_CHECKING:
     import torch
@@ -85,10 +85,10 @@ def export_model(
     with torch.no_grad():
         expected = model(x).numpy()
     pt = out / f"{stem}.pt"
-    _atomic(pt, lambda tmp: Path(tmp).write_bytes(_state_bytes(model)))
+    write_atomic(pt, lambda tmp: Path(tmp).write_bytes(_state_bytes(model)))
     _verify_pt(pt, model if rebuild is None else rebuild(), x, expected)
     onnx_path = out / f"{stem}.onnx"
-    exporter, note = _atomic(onnx_path, lambda tmp: _export_onnx(model, x, tmp))
+    exporter, note = write_atomic(onnx_path, lambda tmp: _export_onnx(model, x, tmp))
     diff = _verify_onnx(onnx_path, x, expected, atol, rtol)
     return ExportResult(pt, onnx_path, diff, exporter, note)
 
@@ -113,7 +113,7 @@ def write_best_json(path: str | Path, payload: Mapping[str, Any]) -> Path:
     """Pretty JSON written atomically (temporary file + ``os.replace``); numpy values become plain numbers."""
     path = Path(path)
     text = json.dumps(payload, indent=2, default=_jsonable, allow_nan=True) + "\n"
-    _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return path
 
 
@@ -127,25 +127,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     raise TypeError(f"best.json: cannot write a {type(value).__name__} as JSON")
-
-
-def _atomic(path: Path, write: Callable[[str], Any]) -> Any:
-    """Run ``write(tmp)`` on a temporary file next to ``path``, then rename it over ``path``; a file system that
-    refuses (full, read-only) is one line, and the half-written temporary file goes."""
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-        os.close(fd)
-    except OSError as exc:
-        raise cannot_write(path, exc) from None
-    try:
-        result = write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise cannot_write(path, exc) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return result
 
 
 def _state_bytes(model: nn.Module) -> bytes:

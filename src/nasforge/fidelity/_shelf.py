@@ -12,7 +12,6 @@ A file also keeps the driver's memory free of them (a chain's checkpoint is 0.1-
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import warnings
 from collections import defaultdict
@@ -20,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from nasforge.atomic import write_atomic
+from nasforge.exceptions import StoreError
 from nasforge.trial import Trial, TrialState, epochs_reached, rank_key
 
 __all__ = ["MAX_CHECKPOINTS", "CheckpointShelf"]
@@ -110,16 +111,17 @@ class CheckpointShelf:
     def _write(self, trial: Trial, checkpoint: Any) -> bool:
         """Write ``trial``'s checkpoint whole, or not at all. A full disk or a lost directory costs its promotion
         the retraining, with a warning, not the search: the trial itself is stored already."""
+        import io
+
         import torch
 
         assert self.directory is not None
-        partial = self.directory / f"{trial.id}.pt.partial"
+        buffer = io.BytesIO()  # written with plain file I/O, a full disk is an OSError (torch's: a RuntimeError)
+        torch.save({"arch": trial.arch, "seed": trial.seed, "checkpoint": checkpoint}, buffer)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            torch.save({"arch": trial.arch, "seed": trial.seed, "checkpoint": checkpoint}, partial)
-            os.replace(partial, self._file(trial.id))  # a reader finds the complete file or none
-        except (OSError, RuntimeError) as exc:  # torch reports a failed write as a RuntimeError
-            _remove(partial)
+            write_atomic(self._file(trial.id), lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
+        except (OSError, StoreError) as exc:
             warnings.warn(
                 f"{self.directory}: cannot keep trial {trial.id}'s checkpoint ({exc}); a promotion of it "
                 "trains from the first epoch",

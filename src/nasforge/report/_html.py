@@ -12,7 +12,6 @@ import datetime as dt
 import html
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from nasforge.atomic import write_atomic
 from nasforge.callbacks import Callback, failure_as_warning
 from nasforge.exceptions import cannot_write
 from nasforge.objective import Objective
@@ -106,11 +106,9 @@ def write_report(run_dir: str | Path, out: str | Path | None = None, pngs: bool 
     target = Path(out) if out is not None else view.path / REPORT_FILE
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        partial.write_text(page, encoding="utf-8")
-        os.replace(partial, target)  # a reader (a browser mid-run) never sees half a report
     except OSError as exc:
         raise cannot_write(target, exc) from None
+    write_atomic(target, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))  # a browser mid-run sees it whole
     written["report"] = target
     return written
 

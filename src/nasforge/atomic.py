@@ -1,0 +1,35 @@
+"""Files of a run written whole or not at all: a reader (a resume, a browser mid-run) never finds half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nasforge.exceptions import cannot_write
+
+__all__ = ["write_atomic"]
+
+
+def write_atomic(path: Path, write: Callable[[str], Any]) -> Any:
+    """Run ``write(tmp)`` on a temporary file next to ``path``, then rename it over ``path``, and return what
+    ``write`` returned. A file system that refuses (full, read-only) raises one line
+    (:func:`~nasforge.exceptions.cannot_write`), and the half-written temporary file goes; a SIGKILL mid-write
+    leaves it behind under a name starting with a dot, never under ``path``."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+        os.close(fd)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    try:
+        result = write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return result
