@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,9 +19,9 @@ def write_atomic(path: Path, write: Callable[[str], Any]) -> Any:
     ``write`` returned. A file system that refuses (full, read-only) raises one line
     (:func:`~nasforge.exceptions.cannot_write`), and the half-written temporary file goes; a SIGKILL mid-write
     leaves it behind under a name starting with a dot, never under ``path``."""
+    tmp = str(path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"))
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-        os.close(fd)
+        Path(tmp).touch(exist_ok=False)  # with the mode a plain open gives (the umask's), unlike mkstemp's 0600
     except OSError as exc:
         raise cannot_write(path, exc) from None
     try:
