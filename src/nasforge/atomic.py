@@ -11,7 +11,7 @@ from typing import Any
 
 from nasforge.exceptions import cannot_write
 
-__all__ = ["write_atomic"]
+__all__ = ["torch_bytes", "write_atomic"]
 
 
 def write_atomic(path: Path, write: Callable[[str], Any]) -> Any:
@@ -33,3 +33,15 @@ def write_atomic(path: Path, write: Callable[[str], Any]) -> Any:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return result
+
+
+def torch_bytes(obj: Any) -> bytes:
+    """``obj`` as ``torch.save`` writes it, in memory: written by :func:`write_atomic` with plain file I/O, a full
+    disk is then an ``OSError`` with its errno (torch's own writer reports it as a bare RuntimeError)."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nasforge.atomic import write_atomic
+from nasforge.atomic import torch_bytes, write_atomic
 from nasforge.exceptions import ExportError
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def export_model(
     with torch.no_grad():
         expected = model(x).numpy()
     pt = out / f"{stem}.pt"
-    write_atomic(pt, lambda tmp: Path(tmp).write_bytes(_state_bytes(model)))
+    write_atomic(pt, lambda tmp: Path(tmp).write_bytes(torch_bytes(model.state_dict())))
     _verify_pt(pt, model if rebuild is None else rebuild(), x, expected)
     onnx_path = out / f"{stem}.onnx"
     exporter, note = write_atomic(onnx_path, lambda tmp: _export_onnx(model, x, tmp))
@@ -127,18 +127,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     raise TypeError(f"best.json: cannot write a {type(value).__name__} as JSON")
-
-
-def _state_bytes(model: nn.Module) -> bytes:
-    """The state dict as ``torch.save`` writes it, in memory: written with plain file I/O, a full disk is an
-    ``OSError`` with its errno (torch's own writer reports it as a bare RuntimeError)."""
-    import io
-
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
-    return buffer.getvalue()
 
 
 def _samples(samples: Any, input_shape: Sequence[int], vocab_size: int | None = None) -> torch.Tensor:

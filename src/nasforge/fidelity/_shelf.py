@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nasforge.atomic import write_atomic
+from nasforge.atomic import torch_bytes, write_atomic
 from nasforge.exceptions import StoreError
 from nasforge.trial import Trial, TrialState, epochs_reached, rank_key
 
@@ -111,16 +111,11 @@ class CheckpointShelf:
     def _write(self, trial: Trial, checkpoint: Any) -> bool:
         """Write ``trial``'s checkpoint whole, or not at all. A full disk or a lost directory costs its promotion
         the retraining, with a warning, not the search: the trial itself is stored already."""
-        import io
-
-        import torch
-
         assert self.directory is not None
-        buffer = io.BytesIO()  # written with plain file I/O, a full disk is an OSError (torch's: a RuntimeError)
-        torch.save({"arch": trial.arch, "seed": trial.seed, "checkpoint": checkpoint}, buffer)
+        data = torch_bytes({"arch": trial.arch, "seed": trial.seed, "checkpoint": checkpoint})
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            write_atomic(self._file(trial.id), lambda tmp: Path(tmp).write_bytes(buffer.getbuffer()))
+            write_atomic(self._file(trial.id), lambda tmp: Path(tmp).write_bytes(data))
         except (OSError, StoreError) as exc:
             warnings.warn(
                 f"{self.directory}: cannot keep trial {trial.id}'s checkpoint ({exc}); a promotion of it "
