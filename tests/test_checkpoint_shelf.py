@@ -42,8 +42,10 @@ def test_a_checkpoint_read_back_from_its_file_trains_on_to_the_weights_of_one_tr
     shelf.hold(_trial(7), part.checkpoint)
     resumed = CheckpointShelf(tmp_path)  # another driver's, after a crash
     resumed.recover([_trial(7)])
+    checkpoint = resumed.take(7)
+    assert checkpoint.epoch == 2 and checkpoint.average is not None  # read back, not retrained from scratch
     continued = _net()
-    trainer.fit(continued, *_xy(), seed=1, start=resumed.take(7))
+    assert len(trainer.fit(continued, *_xy(), seed=1, start=checkpoint).losses) == 2  # epochs 3 and 4
     for a, b in zip(straight.state_dict().values(), continued.state_dict().values(), strict=True):
         assert torch.equal(a, b)
 
